@@ -1,0 +1,190 @@
+"""/api/v1/processes: Processes, their draft, Versions, diff, rollback, export/import."""
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from app.api import schemas as s
+from app.auth.access import check_can_design, login_required_api, require_login, roles_required
+from app.builder import operations as ops
+from app.builder import versioning as v
+from app.builder.stage_types import all_types
+from app.errors import Invalid
+from app.extensions import db
+from app.models import Process, Role
+
+blp = Blueprint("processes", __name__, description="Processes, drafts and immutable Versions")
+
+
+def _draft_payload(draft, errors):
+    return {"definition": draft.definition, "revision": draft.revision, "updated_by": draft.updated_by,
+            "updated_at": draft.updated_at, "errors": v.error_list(errors), "_d": draft}
+
+
+@blp.route("")
+class Processes(MethodView):
+    @login_required_api
+    @blp.response(200, s.ProcessSchema(many=True))
+    def get(self):
+        q = select(Process).order_by(Process.name)
+        if request.args.get("archived") != "true":
+            q = q.where(Process.archived_at.is_(None))
+        return db.session.scalars(q).all()
+
+    @roles_required(Role.designer)
+    @blp.arguments(s.ProcessCreateSchema)
+    @blp.response(201, s.ProcessSchema)
+    def post(self, data):
+        process = ops.create_process(data, require_login())
+        db.session.commit()
+        return process
+
+
+@blp.route("/<key>")
+class ProcessItem(MethodView):
+    @login_required_api
+    @blp.response(200, s.ProcessSchema)
+    def get(self, key):
+        return v.get_process(key)
+
+    @roles_required(Role.designer)
+    @blp.arguments(s.ProcessUpdateSchema)
+    @blp.response(200, s.ProcessSchema)
+    def patch(self, data, key):
+        process = ops.update_process(v.get_process(key), data, require_login())
+        db.session.commit()
+        return process
+
+
+@blp.route("/<key>/archive", methods=["POST", "DELETE"])
+@roles_required(Role.designer)
+@blp.response(200, s.ProcessSchema)
+def archive(key):
+    """POST archives the Process (no new Tasks start on it); DELETE restores it."""
+    process = ops.set_archived(v.get_process(key), request.method == "POST", require_login())
+    db.session.commit()
+    return process
+
+
+@blp.route("/<key>/duplicate", methods=["POST"])
+@roles_required(Role.designer)
+@blp.arguments(s.DuplicateSchema)
+@blp.response(201, s.ProcessSchema)
+def duplicate(data, key):
+    user = require_login()
+    source = v.get_process(key)
+    check_can_design(user, source)
+    process = ops.duplicate_process(source, data["key"], data["name"], user)
+    db.session.commit()
+    return process
+
+
+@blp.route("/<key>/draft")
+class DraftItem(MethodView):
+    @login_required_api
+    @blp.response(200, s.DraftSchema)
+    def get(self, key):
+        process = v.get_process(key)
+        draft = v.get_draft(process)
+        _, errors = v.validate_definition(draft.definition, v.context_for(process))
+        db.session.commit()
+        return _draft_payload(draft, errors)
+
+    @roles_required(Role.designer)
+    @blp.arguments(s.DraftSaveSchema)
+    @blp.response(200, s.DraftSchema)
+    @blp.alt_response(409, description="the draft changed since `revision`")
+    def put(self, data, key):
+        user = require_login()
+        process = v.get_process(key)
+        check_can_design(user, process)
+        draft, errors = v.save_draft(process, data["definition"], data["revision"], user)
+        db.session.commit()
+        return _draft_payload(draft, errors)
+
+
+@blp.route("/<key>/publish", methods=["POST"])
+@roles_required(Role.designer)
+@blp.arguments(s.PublishSchema)
+@blp.response(201, s.VersionSchema)
+@blp.alt_response(422, description="the draft has validation errors (each with its JSON path)")
+def publish(data, key):
+    user = require_login()
+    process = v.get_process(key)
+    check_can_design(user, process)
+    version = v.publish(process, user, data["note"])
+    db.session.commit()
+    return version
+
+
+@blp.route("/<key>/versions")
+@login_required_api
+@blp.response(200, s.VersionSummarySchema(many=True))
+def versions(key):
+    process = v.get_process(key)
+    return db.session.scalars(select(v.Version).where(v.Version.process_id == process.id)
+                              .order_by(v.Version.number.desc())).all()
+
+
+@blp.route("/<key>/versions/<int:number>")
+@login_required_api
+@blp.response(200, s.VersionSchema)
+def version(key, number):
+    return v.get_version(v.get_process(key), number)
+
+
+@blp.route("/<key>/diff")
+@login_required_api
+@blp.arguments(s.DiffQuerySchema, location="query")
+@blp.response(200)
+def diff(args, key):
+    """Structured diff between two Versions: Stages and Routes added / removed / changed."""
+    process = v.get_process(key)
+    old, new = v.get_version(process, args["from_"]), v.get_version(process, args["to"])
+    return {"from": old.number, "to": new.number, **v.diff(old.definition, new.definition)}
+
+
+@blp.route("/<key>/rollback", methods=["POST"])
+@roles_required(Role.designer)
+@blp.arguments(s.RollbackSchema)
+@blp.response(201, s.VersionSchema)
+def rollback(data, key):
+    user = require_login()
+    process = v.get_process(key)
+    check_can_design(user, process)
+    version = v.rollback(process, data["version"], user, data["note"])
+    db.session.commit()
+    return version
+
+
+@blp.route("/<key>/export")
+@login_required_api
+@blp.response(200)
+def export(key):
+    """The Process as JSON: its Table's Fields, every Version, and the draft."""
+    return v.export_process(v.get_process(key))
+
+
+@blp.route("/import", methods=["POST"])
+@roles_required(Role.designer)
+@blp.arguments(s.ImportQuerySchema, location="query")
+@blp.response(201, s.ProcessSchema)
+def import_(args):
+    """Create a Process from an export (request body: the exported JSON)."""
+    doc = request.get_json(silent=True)
+    if not isinstance(doc, dict):
+        raise Invalid("The body must be a Procly process export (JSON object).", {"body": ["not a JSON object"]})
+    user = require_login()
+    process = v.import_process(doc, user, key=args.get("key"), team=args.get("team"))
+    check_can_design(user, process)
+    db.session.commit()
+    return process
+
+
+@blp.route("/stage-types")
+@login_required_api
+@blp.response(200, s.StageTypeSchema(many=True))
+def stage_types():
+    """Every registered stage type with the JSON Schema of its config (the builder renders forms from it)."""
+    return [{"key": t.key, "name": t.name, "icon": t.icon, "description": t.description,
+             "automated": t.automated, "config_schema": t.config_json_schema()} for t in all_types()]

@@ -1,0 +1,73 @@
+"""/api/v1/tables: the spreadsheet's Tables and typed Fields."""
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from app.api.schemas import FieldSchema, FieldUpdateSchema, TableSchema, TableUpdateSchema
+from app.auth.access import actor, login_required_api, roles_required
+from app.extensions import db
+from app.models import Role, Table
+from app.tables import operations as ops
+
+blp = Blueprint("tables", __name__, description="Tables and their typed Fields")
+
+
+@blp.route("")
+class Tables(MethodView):
+    @login_required_api
+    @blp.response(200, TableSchema(many=True))
+    def get(self):
+        return db.session.scalars(select(Table).order_by(Table.name)).all()
+
+    @roles_required(Role.designer)
+    @blp.arguments(TableSchema)
+    @blp.response(201, TableSchema)
+    def post(self, data):
+        table = ops.create_table(data, actor())
+        db.session.commit()
+        return table
+
+
+@blp.route("/<key>")
+class TableItem(MethodView):
+    @login_required_api
+    @blp.response(200, TableSchema)
+    def get(self, key):
+        return ops.get_table(key)
+
+    @roles_required(Role.designer)
+    @blp.arguments(TableUpdateSchema)
+    @blp.response(200, TableSchema)
+    def patch(self, data, key):
+        table = ops.get_table(key)
+        table.name = data["name"]
+        db.session.commit()
+        return table
+
+
+@blp.route("/<key>/fields")
+class Fields(MethodView):
+    @roles_required(Role.designer)
+    @blp.arguments(FieldSchema)
+    @blp.response(201, FieldSchema)
+    def post(self, data, key):
+        field = ops.add_field(ops.get_table(key), data, actor())
+        db.session.commit()
+        return field
+
+
+@blp.route("/<key>/fields/<field_key>")
+class FieldItem(MethodView):
+    @roles_required(Role.designer)
+    @blp.arguments(FieldUpdateSchema)
+    @blp.response(200, FieldSchema)
+    def patch(self, data, key, field_key):
+        field = ops.update_field(ops.get_table(key), field_key, data, actor())
+        db.session.commit()
+        return field
+
+    @roles_required(Role.designer)
+    @blp.response(204)
+    def delete(self, key, field_key):
+        ops.delete_field(ops.get_table(key), field_key, actor())
+        db.session.commit()

@@ -1,0 +1,1 @@
+"""The Process builder: definition document schemas, stage types, conditions, validation."""

@@ -1,0 +1,202 @@
+"""Marshmallow schemas of the Process definition document (see docs/definition.md).
+
+``normalize`` fills every default so a normalized document is complete and canonical;
+``content_hash`` is the sha256 of its canonical JSON.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import re
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields as f
+from marshmallow import validate as v
+
+from app.builder import stage_types
+
+__all__ = ["StageSchema", "RouteSchema", "DefinitionSchema", "parse_duration", "normalize",
+           "content_hash", "error_paths", "DURATION_RE", "ROLE_NAMES"]
+
+SLUG_RE = r"^[a-z][a-z0-9_]*$"
+DURATION_RE = re.compile(r"^(\d+)([smhd])$")
+ROLE_NAMES = ("admin", "designer", "staff", "manager")
+_ROLE_REF = re.compile(r"^(user:[^@\s:]+@[^@\s]+\.[^@\s]+|team:\S.*|role:(%s))$" % "|".join(ROLE_NAMES))
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(s: str) -> datetime.timedelta:
+    """``"48h"`` -> ``timedelta(hours=48)``; raises ValueError on anything else."""
+    match = DURATION_RE.match(s or "")
+    if not match:
+        raise ValueError(f"not a duration: {s!r}")
+    return datetime.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def Slug(**kw: Any) -> f.String:
+    return f.String(validate=v.Regexp(SLUG_RE, error="Must be a slug: a-z, 0-9 and _, starting with a letter."), **kw)
+
+
+def Duration(**kw: Any) -> f.String:
+    return f.String(validate=v.Regexp(DURATION_RE, error='Not a valid duration (e.g. "30m", "48h", "7d").'), **kw)
+
+
+def _role_ref(automation: bool):
+    def check(value: str) -> None:
+        if value == "automation":
+            if not automation:
+                raise ma.ValidationError('"automation" is only allowed for responsible.')
+        elif not _ROLE_REF.match(value):
+            raise ma.ValidationError(
+                'Not a valid role reference (user:<email>, team:<name>, role:<admin|designer|staff|manager>'
+                + (" or automation)." if automation else ")."))
+    return check
+
+
+def RoleRefs(automation: bool = False) -> f.List:
+    return f.List(f.String(validate=_role_ref(automation)), load_default=list)
+
+
+def _default(schema: type[ma.Schema]):
+    return lambda: schema().load({})
+
+
+def Optional(field: f.Field) -> f.Field:
+    field.allow_none, field.load_default = True, None
+    return field
+
+
+class Base(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+
+class SLASchema(Base):
+    due = Duration(required=True)
+    reminders = f.List(Duration(), load_default=list)
+    escalate_after = Optional(Duration())
+
+
+class ApprovalSchema(Base):
+    required = f.Boolean(load_default=True)
+    approvers = RoleRefs()
+    sla = Optional(f.Nested(SLASchema))
+
+
+class GateSchema(Base):
+    type = f.String(required=True, validate=v.OneOf(["approval", "condition", "manual"]))
+    condition = Optional(f.String())
+    approvers = RoleRefs()
+
+
+class InternalVisibilitySchema(Base):
+    teams = f.List(f.String(validate=v.Length(min=1)), load_default=list)
+    roles = f.List(f.String(validate=v.OneOf(ROLE_NAMES)), load_default=list)
+
+
+class VisibilitySchema(Base):
+    internal = f.Nested(InternalVisibilitySchema, load_default=_default(InternalVisibilitySchema))
+    external = f.String(load_default="none", validate=v.OneOf(["none", "status", "action"]))
+
+
+class RolesSchema(Base):
+    responsible = RoleRefs(automation=True)
+    approver = RoleRefs()
+    informed = RoleRefs()
+    delegator = RoleRefs()
+
+
+class RetrySchema(Base):
+    attempts = f.Integer(load_default=1, validate=v.Range(min=1, max=100), strict=True)
+    backoff = Duration(load_default="10s")
+    factor = f.Float(load_default=2.0, validate=v.Range(min=1.0, max=10.0))
+
+
+class StageSchema(Base):
+    key = Slug(required=True)
+    name = f.String(required=True, validate=v.Length(min=1, max=200))
+    type = f.String(required=True)
+    config = f.Dict(keys=f.String(), load_default=dict)
+    column = Optional(f.Integer(validate=v.Range(min=0), strict=True))
+    after = f.List(f.String(), load_default=list)
+    start_when = Optional(f.String())
+    skip_when = Optional(f.String())
+    gate = Optional(f.Nested(GateSchema))
+    reads = f.List(f.String(), load_default=list)
+    writes = f.List(f.String(), load_default=list)
+    visibility = f.Nested(VisibilitySchema, load_default=_default(VisibilitySchema))
+    approval = Optional(f.Nested(ApprovalSchema))
+    sla = Optional(f.Nested(SLASchema))
+    roles = f.Nested(RolesSchema, load_default=_default(RolesSchema))
+    retry = f.Nested(RetrySchema, load_default=_default(RetrySchema))
+
+
+class TriggerSchema(Base):
+    type = f.String(required=True, validate=v.OneOf(["condition", "stage_failed", "approval_rejected"]))
+    condition = Optional(f.String())
+
+
+class TargetSchema(Base):
+    process = Optional(f.String())
+    split = Optional(f.String())
+    stage = Optional(f.String())
+
+
+class RouteSchema(Base):
+    key = Slug(required=True)
+    name = f.String(required=True, validate=v.Length(min=1, max=200))
+    stage = Optional(f.String())
+    trigger = f.Nested(TriggerSchema, required=True)
+    target = f.Nested(TargetSchema, required=True)
+
+
+class DefinitionSchema(Base):
+    stages = f.List(f.Nested(StageSchema), load_default=list)
+    routes = f.List(f.Nested(RouteSchema), load_default=list)
+
+
+def complete(loaded: dict) -> dict:
+    """Fill what the schemas cannot: implicit columns and each known type's config defaults."""
+    column = -1
+    for stage in loaded["stages"]:
+        if stage["column"] is None:
+            stage["column"] = column + 1
+        column = stage["column"]
+        stage_type = stage_types.get(stage["type"])
+        if stage_type is not None:
+            try:
+                stage["config"] = stage_type.load_config(stage["config"])
+            except ma.ValidationError:
+                pass  # left as given; validation reports it
+    return loaded
+
+
+def normalize(doc: dict) -> dict:
+    """The complete, canonical form of ``doc``; raises ``marshmallow.ValidationError`` if malformed."""
+    return complete(DefinitionSchema().load(doc))
+
+
+def content_hash(doc: dict) -> str:
+    """sha256 hex of the normalized document's canonical JSON."""
+    text = json.dumps(normalize(doc), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def error_paths(messages: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Flatten marshmallow's nested error messages into ``(path, message)`` pairs."""
+    if isinstance(messages, dict):
+        out = []
+        for key, sub in messages.items():
+            if key == "_schema":
+                path = prefix
+            elif isinstance(key, int):
+                path = f"{prefix}[{key}]"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(error_paths(sub, path))
+        return out
+    if isinstance(messages, (list, tuple)):
+        return [pair for m in messages for pair in error_paths(m, prefix)]
+    return [(prefix, str(messages))]

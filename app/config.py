@@ -1,0 +1,52 @@
+"""Configuration read from environment variables (12-factor); tests pass overrides."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def from_env() -> dict:
+    instance = Path(os.environ.get("PROCLY_INSTANCE", ROOT / "instance"))
+    return {
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or _dev_secret(instance),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'procly.db'}"),
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "PROCLY_INSTANCE": str(instance),
+        "PROCLY_BASE_URL": os.environ.get("PROCLY_BASE_URL", "http://127.0.0.1:5000"),
+        "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "procly@localhost"),
+        "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") == "1",
+    }
+
+
+DEFAULTS = {
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "API_TITLE": "Procly API",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "/docs",
+    "OPENAPI_SWAGGER_UI_URL": "/static/vendor/swagger-ui/",
+    "WTF_CSRF_CHECK_DEFAULT": False,  # checked in app.auth for cookie-authenticated requests only
+    "WTF_CSRF_TIME_LIMIT": None,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    "RQ_QUEUES": ["procly"],
+    "TESTING": False,
+}
+
+
+def _dev_secret(instance: Path) -> str:
+    """A per-install random secret kept in the instance folder, so dev sessions survive restarts."""
+    import secrets
+
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip()

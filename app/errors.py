@@ -1,0 +1,71 @@
+"""One error shape for the whole API: {"error": {"code", "message", "details"}}."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+
+class APIError(Exception):
+    """A client error raised by domain code; views never build error responses by hand."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, details: dict | list | None = None, *, status: int | None = None,
+                 code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+        if status:
+            self.status = status
+        if code:
+            self.code = code
+
+
+class NotFound(APIError):
+    status, code = 404, "not_found"
+
+
+class Forbidden(APIError):
+    status, code = 403, "forbidden"
+
+
+class Conflict(APIError):
+    status, code = 409, "conflict"
+
+
+class Invalid(APIError):
+    status, code = 422, "invalid"
+
+
+def error_body(code: str, message: str, details=None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def http_error_response(error: HTTPException):
+    data = getattr(error, "data", None) or {}
+    details = data.get("errors") or data.get("messages") or {}
+    # webargs nests body errors under the location name; flatten "json" for a stable shape
+    if isinstance(details, dict) and set(details) == {"json"}:
+        details = details["json"]
+    code = (error.name or "error").lower().replace(" ", "_")
+    message = data.get("message") or error.description or error.name
+    if details and error.code == 422:
+        code, message = "invalid", "The request is invalid: see details."
+    resp = jsonify(error_body(code, message, details))
+    resp.status_code = error.code or 500
+    for k, v in (data.get("headers") or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(APIError)
+    def _api_error(err: APIError):
+        resp = jsonify(error_body(err.code, err.message, err.details))
+        resp.status_code = err.status
+        return resp

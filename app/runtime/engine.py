@@ -1,0 +1,366 @@
+"""Pure orchestration decisions: given a normalized definition and a Task's state, say what happens next.
+
+Nothing here reads the database, the clock or Redis; conditions are evaluated by an
+injected ``evaluate(expr, values) -> bool`` (the CEL evaluator lives elsewhere and
+treats an erroring condition as false). The I/O shell applies the returned
+decisions, in order, in one transaction.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+
+from app.runtime.states import DONE, IllegalTransition, check
+
+Evaluate = Callable[[str, dict], bool]
+
+
+# --- state views ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunView:
+    id: int | None
+    stage_key: str
+    status: str
+    attempt: int = 1
+    approval_status: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskView:
+    values: dict
+    runs: tuple[RunView, ...] = ()  # runs of the current Process visit only
+
+
+# --- decisions (applied by the shell, in list order) ------------------------------------------
+
+@dataclass(frozen=True)
+class StartStage:
+    """Create the stage's run: "pending" (ready), "blocked" (start_when false) or "gated"."""
+    stage_key: str
+    status: str
+
+
+@dataclass(frozen=True)
+class SkipStage:
+    """skip_when holds: create the run directly as skipped, or skip the given blocked run."""
+    stage_key: str
+    run_id: int | None = None
+
+
+@dataclass(frozen=True)
+class _RunDecision:
+    run_id: int | None
+    stage_key: str
+
+
+@dataclass(frozen=True)
+class ReleaseRun(_RunDecision):
+    """A blocked/gated run may go on: to "pending", or to "gated" if a released blocked run meets its gate."""
+    status: str = "pending"
+
+
+@dataclass(frozen=True)
+class CompleteRun(_RunDecision):
+    pass
+
+
+@dataclass(frozen=True)
+class AwaitApproval(_RunDecision):
+    pass
+
+
+@dataclass(frozen=True)
+class ReturnForRework(_RunDecision):
+    pass
+
+
+@dataclass(frozen=True)
+class RetryRun(_RunDecision):
+    """Put the run back to pending as `attempt`, not before `delay_seconds`."""
+    attempt: int
+    delay_seconds: float
+
+
+@dataclass(frozen=True)
+class FailRun(_RunDecision):
+    error: str
+
+
+@dataclass(frozen=True)
+class Escalate(_RunDecision):
+    """Hand to roles.delegator refs, or ("owner",): the Process owner team."""
+    to: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class FlagAttention:
+    reason: str
+
+
+@dataclass(frozen=True)
+class FireRoute:
+    """Move the Task to another Process or Split; the shell closes open runs as moved."""
+    route_key: str
+    process: str | None
+    split: str | None
+    stage: str | None
+    reason: str  # the trigger type: "condition" | "stage_failed" | "approval_rejected"
+
+
+@dataclass(frozen=True)
+class FinishTask:
+    pass
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_seconds(text: str) -> int:
+    """Seconds in a definition duration such as "10s", "30m", "48h", "7d"."""
+    match = _DURATION.match(text.strip()) if isinstance(text, str) else None
+    if not match:
+        raise ValueError(f"invalid duration {text!r}: expected <n><s|m|h|d>")
+    return int(match.group(1)) * _UNIT[match.group(2)]
+
+
+def _stage(definition: dict, key: str) -> dict:
+    for stage in definition["stages"]:
+        if stage["key"] == key:
+            return stage
+    raise KeyError(f"no stage {key!r} in the definition")
+
+
+def _current_runs(task: TaskView) -> dict[str, RunView]:
+    """The run that counts per stage key: the highest id (an unsaved run, id None, is newest)."""
+    current: dict[str, RunView] = {}
+    for run in sorted(task.runs, key=lambda r: (r.id is None, r.id or 0)):
+        current[run.stage_key] = run
+    return current
+
+
+def _run(task: TaskView, run_id: int | None) -> RunView:
+    for run in task.runs:
+        if run.id == run_id:
+            return run
+    raise KeyError(f"no run {run_id!r} in the Task's current visit")
+
+
+def _fire(route: dict) -> FireRoute:
+    target = route["target"]
+    return FireRoute(route["key"], target.get("process"), target.get("split"), target.get("stage"),
+                     route["trigger"]["type"])
+
+
+def _route_for(definition: dict, trigger: str, stage_key: str) -> FireRoute | None:
+    for route in definition["routes"]:
+        if route["trigger"]["type"] == trigger and route["stage"] == stage_key:
+            return _fire(route)
+    return None
+
+
+# --- lane order -------------------------------------------------------------------------------
+
+def predecessors(definition: dict) -> dict[str, tuple[str, ...]]:
+    """Stage key -> keys it waits for: `after` if given, else every stage of the nearest earlier column.
+
+    Pure and immutable-valued, so callers may cache it per Version (content hash).
+    """
+    stages = definition["stages"]
+    result: dict[str, tuple[str, ...]] = {}
+    for stage in stages:
+        if stage["after"]:
+            result[stage["key"]] = tuple(stage["after"])
+            continue
+        earlier = [s["column"] for s in stages if s["column"] < stage["column"]]
+        nearest = max(earlier, default=None)
+        result[stage["key"]] = tuple(s["key"] for s in stages if nearest is not None and s["column"] == nearest)
+    return result
+
+
+# --- advancing --------------------------------------------------------------------------------
+
+def _gate_passes(stage: dict, values: dict, evaluate: Evaluate) -> bool:
+    gate = stage["gate"]
+    return gate is None or (gate["type"] == "condition" and evaluate(gate["condition"], values))
+
+
+def advance(definition: dict, task: TaskView, *, evaluate: Evaluate,
+            completed_stage: str | None = None, fields_changed: bool = False) -> list:
+    """Everything that follows from the Task's current state: a Route, or releases, starts, skips, finish."""
+    values, runs = task.values, _current_runs(task)
+    for route in definition["routes"]:
+        trigger = route["trigger"]
+        if trigger["type"] != "condition":
+            continue
+        if route["stage"] is not None:
+            due = completed_stage is not None and completed_stage == route["stage"]
+        else:
+            due = fields_changed or not task.runs
+        if due and evaluate(trigger["condition"], values):
+            return [_fire(route)]
+
+    decisions: list = []
+    status = {key: run.status for key, run in runs.items()}
+    for stage in definition["stages"]:  # existing runs held back by a condition
+        key, run = stage["key"], runs.get(stage["key"])
+        if run is None:
+            continue
+        if run.status == "blocked":
+            if stage["skip_when"] and evaluate(stage["skip_when"], values):
+                decisions.append(SkipStage(key, run.id))
+                status[key] = "skipped"
+            elif not stage["start_when"] or evaluate(stage["start_when"], values):
+                to = "pending" if _gate_passes(stage, values, evaluate) else "gated"
+                decisions.append(ReleaseRun(run.id, key, to))
+                status[key] = to
+        elif run.status == "gated" and stage["gate"] and stage["gate"]["type"] == "condition" \
+                and evaluate(stage["gate"]["condition"], values):
+            decisions.append(ReleaseRun(run.id, key))
+            status[key] = "pending"
+
+    preds = predecessors(definition)
+    changed = True
+    while changed:  # skipping a stage may make its successors ready: repeat until nothing new
+        changed = False
+        for stage in definition["stages"]:
+            key = stage["key"]
+            if key in status or not all(status.get(p) in DONE for p in preds[key]):
+                continue
+            if stage["skip_when"] and evaluate(stage["skip_when"], values):
+                decisions.append(SkipStage(key))
+                status[key] = "skipped"
+                changed = True
+                continue
+            if stage["start_when"] and not evaluate(stage["start_when"], values):
+                to = "blocked"
+            elif not _gate_passes(stage, values, evaluate):
+                to = "gated"
+            else:
+                to = "pending"
+            decisions.append(StartStage(key, to))
+            status[key] = to
+
+    if all(status.get(s["key"]) in DONE for s in definition["stages"]):
+        decisions.append(FinishTask())
+    return decisions
+
+
+def _replace_run(task: TaskView, run: RunView, **changes) -> TaskView:
+    """The Task view with one run changed: the state a decision will leave behind."""
+    return TaskView(task.values, tuple(replace(r, **changes) if r is run else r for r in task.runs))
+
+
+def _complete_and_advance(definition: dict, task: TaskView, run: RunView, evaluate: Evaluate) -> list:
+    check(run.status, "completed")
+    after = advance(definition, _replace_run(task, run, status="completed"), evaluate=evaluate,
+                    completed_stage=run.stage_key)
+    return [CompleteRun(run.id, run.stage_key), *after]
+
+
+def complete(definition: dict, task: TaskView, run_id: int | None, *, evaluate: Evaluate) -> list:
+    """The work of a run is done: hold it for approval if required, else complete it and advance."""
+    run = _run(task, run_id)
+    approval = _stage(definition, run.stage_key)["approval"]
+    if approval and approval.get("required") and run.approval_status != "approved":
+        check(run.status, "awaiting_approval")
+        return [AwaitApproval(run.id, run.stage_key)]
+    return _complete_and_advance(definition, task, run, evaluate)
+
+
+def decide_approval(definition: dict, task: TaskView, run_id: int | None, approved: bool, *,
+                    evaluate: Evaluate) -> list:
+    """An approver decided: complete and advance, or route away / send back for rework.
+
+    A run held at an approval gate is released when approved; when rejected it stays
+    gated (flagged) unless an approval_rejected Route takes the Task elsewhere.
+    """
+    run = _run(task, run_id)
+    route = None if approved else _route_for(definition, "approval_rejected", run.stage_key)
+    if run.status == "gated":
+        gate = _stage(definition, run.stage_key)["gate"]
+        if gate is None or gate["type"] != "approval":
+            raise IllegalTransition(run.status, "pending")
+        if approved:
+            return [ReleaseRun(run.id, run.stage_key)]
+        return [route] if route else [FlagAttention(f"approval gate of stage {run.stage_key!r} rejected")]
+    if run.status != "awaiting_approval":
+        raise IllegalTransition(run.status, "completed" if approved else "in_progress")
+    if approved:
+        return _complete_and_advance(definition, task, run, evaluate)
+    return [route] if route else [ReturnForRework(run.id, run.stage_key)]
+
+
+def fail(definition: dict, task: TaskView, run_id: int | None, error: str, *, evaluate: Evaluate) -> list:
+    """A run failed: retry with exponential backoff, then fail, flag, escalate and maybe route.
+
+    A failed run is not done, so only its successors wait; parallel stages carry on.
+    """
+    run = _run(task, run_id)
+    stage = _stage(definition, run.stage_key)
+    retry = stage["retry"]
+    if run.attempt < retry["attempts"]:
+        check(run.status, "pending")
+        delay = duration_seconds(retry["backoff"]) * retry["factor"] ** (run.attempt - 1)
+        return [RetryRun(run.id, run.stage_key, run.attempt + 1, delay)]
+    check(run.status, "failed")
+    reason = f"stage {run.stage_key!r} failed after {run.attempt} attempt(s): {error}"
+    to = tuple(stage["roles"]["delegator"]) or ("owner",)
+    decisions: list = [FailRun(run.id, run.stage_key, error), FlagAttention(reason),
+                       Escalate(run.id, run.stage_key, to, reason)]
+    route = _route_for(definition, "stage_failed", run.stage_key)
+    return decisions + ([route] if route else [])
+
+
+def pass_gate(definition: dict, task: TaskView, run_id: int | None) -> list:
+    """A person passes a run's gate (approval or manual advance; staff may also override a condition)."""
+    run = _run(task, run_id)
+    if run.status != "gated":
+        raise IllegalTransition(run.status, "pending")
+    return [ReleaseRun(run.id, run.stage_key)]
+
+
+# --- splits and migration ---------------------------------------------------------------------
+
+def choose_variant(split_key: str, task_key: str, variants: list[tuple[int, int]]) -> int:
+    """Sticky weighted choice of (variant_id, weight): the same Task key always lands on the same variant."""
+    if any(weight < 0 for _, weight in variants):
+        raise ValueError("variant weights must be non-negative")
+    total = sum(weight for _, weight in variants)
+    if total <= 0:
+        raise ValueError("variant weights must add up to more than 0")
+    bucket = int(hashlib.sha256(f"{split_key}:{task_key}".encode()).hexdigest(), 16) % 10000
+    cumulative = 0
+    for variant_id, weight in variants:
+        cumulative += weight
+        if bucket * total < cumulative * 10000:  # bucket / 10000 < cumulative / total, exactly
+            return variant_id
+    raise AssertionError("unreachable: the last positive weight covers every bucket")
+
+
+def migration_plan(old_def: dict, new_def: dict, open_stage_keys: Iterable[str],
+                   mapping: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """Where each open stage of a Task goes in the new Version: same key, or `mapping[key]`.
+
+    Returns (old key -> new key, sorted unmapped old keys); the caller refuses to migrate
+    while anything is unmapped.
+    """
+    old_keys = {s["key"] for s in old_def["stages"]}
+    new_keys = {s["key"] for s in new_def["stages"]}
+    key_map: dict[str, str] = {}
+    unmapped: list[str] = []
+    for key in sorted(open_stage_keys):
+        if key not in old_keys:
+            raise ValueError(f"stage {key!r} is not in the old Version")
+        target = mapping.get(key, key)
+        if target in new_keys:
+            key_map[key] = target
+        else:
+            unmapped.append(key)
+    return key_map, unmapped

@@ -1,0 +1,145 @@
+"""RQ job entry points. Each job is one unit of work: it loads by id, acts, and commits once.
+
+`run_stage` performs an automated Stage Run attempt. Its job id and the run's (status, attempt)
+make it idempotent: a duplicate delivery, or a run already performed eagerly, is a no-op. The
+Stage's work, its completion and every decision that follows (next Stages, skips, joins, finish)
+commit together; if the worker dies first, nothing of the attempt is kept and the sweep re-enqueues it."""
+from __future__ import annotations
+
+import logging
+import time
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app import clock
+from app.builder import stage_types
+from app.extensions import db
+from app.models import StageRun
+from app.runtime import engine
+from app.runtime.shell import Transition, evaluate, lock_task, stage_of
+
+log = logging.getLogger(__name__)
+EAGER_LIMIT = 100  # automated Stages one job may perform in a row before handing off to the queue
+
+
+def _retrying(fn, *args):
+    """Run fn in a transaction; a lost race (stale lock_version, SQLite busy, PG deadlock) retries."""
+    for attempt in range(8):
+        try:
+            result = fn(*args)
+            db.session.commit()
+            return result
+        except (StaleDataError, OperationalError) as exc:
+            db.session.rollback()
+            log.info("transaction conflict (%s), retrying", type(exc).__name__)
+            time.sleep(0.005 * (2 ** attempt))
+    raise RuntimeError("could not apply the transition after 8 attempts")
+
+
+def run_stage(run_id: int, attempt: int) -> str:
+    return _retrying(_run_stage, run_id, attempt)
+
+
+def _run_stage(run_id: int, attempt: int) -> str:
+    run = db.session.get(StageRun, run_id)
+    if run is None or run.status != "pending" or run.attempt != attempt:
+        return "skipped: already handled"
+    t = Transition(lock_task(run.task_id), actor="system")
+    run = t.runs.get(run_id)
+    if run is None or run.status != "pending" or run.attempt != attempt:
+        return "skipped: already handled"
+    performed = 0
+    queue_: list[StageRun] = [run]
+    while queue_ and performed < EAGER_LIMIT:
+        current = queue_.pop(0)
+        if current.status != "pending" or t.task.status != "running" or current.id not in t.runs:
+            continue
+        _perform(t, current)
+        performed += 1
+        # eager execution: take the next automated run ourselves; parallel siblings go to the queue
+        queue_.extend(t.automated)
+        t.automated = []
+        if len(queue_) > 1:
+            from app.runtime.service import _queue_automated
+
+            t.automated = queue_[1:]
+            _queue_automated(t)
+            queue_ = queue_[:1]
+    t.automated = queue_
+    from app.runtime.service import _queue_automated
+
+    _queue_automated(t)
+    t.finish()
+    return f"performed {performed}"
+
+
+def _perform(t: Transition, run: StageRun) -> None:
+    stage = stage_of(t.definition, run.stage_key)
+    t.set_status(run, "started", attempt=run.attempt)
+    type_ = stage_types.get(stage["type"])
+    readable = {k: (t.task.values or {}).get(k) for k in stage["reads"]}
+    try:
+        writes = type_.run(readable, type_.load_config(stage["config"]))
+        outside = set(writes) - set(stage["writes"])
+        if outside:
+            raise PermissionError(f"wrote fields outside writes: {sorted(outside)}")
+    except Exception as exc:  # a Stage's own failure is data for the engine, not a job crash
+        run.error = f"{type(exc).__name__}: {exc}"
+        t.apply(engine.fail(t.definition, t.view(), run.id, run.error, evaluate=evaluate))
+        return
+    if writes:
+        t.task.values = {**(t.task.values or {}), **writes}
+        t.event("task.values_changed", run, fields=sorted(writes), stage=run.stage_key)
+    t.apply(engine.complete(t.definition, t.view(), run.id, evaluate=evaluate))
+
+
+def fire_timer(timer_id: int) -> bool:
+    from app.runtime import timers
+
+    return _retrying(timers.fire, timer_id)
+
+
+SWEEP_JOB = "procly-sweep"
+SWEEP_EVERY = 30  # seconds
+
+
+def sweep(reschedule: bool = True) -> dict:
+    """Periodic recovery: fire due SLA timers, re-create timer jobs Redis lost, re-enqueue automated
+    runs whose job vanished (a killed worker). Re-schedules itself through RQ's scheduler."""
+    from datetime import timedelta
+
+    from rq.job import Job
+    from sqlalchemy import select
+
+    from app.runtime import timers
+    from app.runtime.queue import enqueue_after_commit, queue, redis_conn
+
+    conn = redis_conn()
+
+    def exists(job_id: str) -> bool:
+        job = Job.fetch(job_id, connection=conn) if conn.exists(f"rq:job:{job_id}") else None
+        return job is not None and job.get_status() not in ("failed", "stopped", "canceled", "finished")
+
+    result = timers.sweep(exists)
+    stale_before = clock.now() - timedelta(seconds=SWEEP_EVERY)
+    requeued = 0
+    for run in db.session.scalars(select(StageRun).where(StageRun.status == "pending",
+                                                         StageRun.ready_at < stale_before)).all():
+        stage = stage_of(_def(run), run.stage_key)
+        type_ = stage_types.get(stage["type"])
+        job_id = f"run-{run.id}-{run.attempt}"
+        if type_ is not None and type_.automated and not exists(job_id):
+            enqueue_after_commit("app.runtime.jobs.run_stage", run.id, run.attempt, job_id=job_id)
+            requeued += 1
+    db.session.commit()
+    if reschedule:
+        queue().enqueue_in(timedelta(seconds=SWEEP_EVERY), "app.runtime.jobs.sweep", job_id=SWEEP_JOB,
+                           result_ttl=0)
+    return {**result, "requeued": requeued}
+
+
+def _def(run: StageRun) -> dict:
+    from app.runtime.shell import _definition
+
+    return _definition(run.version_id)

@@ -1,0 +1,81 @@
+"""Redis, the RQ queue, and work deferred until the database transaction commits.
+
+Jobs and real-time messages are collected on the session and sent only after COMMIT, so a job
+can never start before the rows it reads exist, and a rolled-back change announces nothing."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from redis import Redis
+from rq import Queue
+from sqlalchemy import event
+
+from app.extensions import db
+
+QUEUE = "procly"
+_redis: dict[str, Redis] = {}
+
+
+def redis_conn() -> Redis:
+    url = current_app.config["REDIS_URL"]
+    if url not in _redis:
+        _redis[url] = Redis.from_url(url)
+    return _redis[url]
+
+
+def queue() -> Queue:
+    return Queue(QUEUE, connection=redis_conn())
+
+
+def _pending(kind: str) -> list:
+    return db.session.info.setdefault(kind, [])
+
+
+def enqueue_after_commit(func: str, *args, job_id: str | None = None, at: datetime | None = None) -> None:
+    """Enqueue `func(*args)` (dotted path) once the current transaction commits."""
+    _pending("procly_jobs").append((func, args, job_id, at))
+
+
+def publish_after_commit(event_name: str, payload: dict, room: str) -> None:
+    """A real-time message for browsers in `room`, sent after commit (ids and statuses only)."""
+    _pending("procly_messages").append((event_name, payload, room))
+
+
+def _flush(session) -> None:
+    jobs = session.info.pop("procly_jobs", [])
+    messages = session.info.pop("procly_messages", [])
+    if jobs:
+        q = queue()
+        now_jobs = [Queue.prepare_data(f, args, job_id=jid, result_ttl=0, failure_ttl=7 * 86400)
+                    for f, args, jid, at in jobs if at is None]
+        if now_jobs:
+            q.enqueue_many(now_jobs)
+        for f, args, jid, at in jobs:
+            if at is not None:
+                q.enqueue_at(at_utc(at), f, *args, job_id=jid, result_ttl=0, failure_ttl=7 * 86400)
+    if messages:
+        from app.realtime import emit_many
+
+        emit_many(messages)
+
+
+def at_utc(naive: datetime) -> datetime:
+    from datetime import timezone
+
+    return naive.replace(tzinfo=timezone.utc)
+
+
+def _discard(session) -> None:
+    session.info.pop("procly_jobs", None)
+    session.info.pop("procly_messages", None)
+
+
+def _on_rollback(session, previous_transaction) -> None:
+    _discard(session)
+
+
+def init_app(app) -> None:
+    if not event.contains(db.session, "after_commit", _flush):
+        event.listen(db.session, "after_commit", _flush)
+        event.listen(db.session, "after_soft_rollback", _on_rollback)

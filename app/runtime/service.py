@@ -1,0 +1,206 @@
+"""Runtime operations for the API, the CLI and jobs: start Tasks, change Fields, act on Stage Runs.
+
+Each function works inside the caller's transaction (the request or job commits once); jobs for
+automated Stages are enqueued after that commit."""
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from app import clock
+from app.errors import APIError, Forbidden, Invalid, NotFound
+from app.extensions import db
+from app.models import StageRun, Task, User
+from app.runtime import engine, states
+from app.runtime.moves import resolve_target
+from app.runtime.queue import enqueue_after_commit
+from app.runtime.shell import Transition, enter_process, evaluate, lock_task, run_job_id, stage_of
+from app.tables.values import validate_values
+
+
+def after_commit() -> None:
+    """Kept for call sites that read better with it; jobs are flushed by the session's after_commit hook."""
+
+
+def _fields(table_id: int) -> dict:
+    from app.models import Field
+
+    return {f.key: f for f in db.session.scalars(select(Field).where(Field.table_id == table_id))}
+
+
+def _queue_automated(t: Transition) -> None:
+    for run in t.automated:
+        enqueue_after_commit("app.runtime.jobs.run_stage", run.id, run.attempt, job_id=run_job_id(run))
+    t.automated = []
+
+
+def create_task(data: dict, user: User | None, actor: str, *, prefix: str = "") -> Task:
+    """Start a Task on a Process (current Version) or through a Split (sticky variant)."""
+    if bool(data.get("process")) == bool(data.get("split")):
+        raise Invalid("Give exactly one of process or split.", {f"{prefix}process": ["give process or split"]})
+    key = data.get("key") or uuid.uuid4().hex
+    process, version, variant_id = resolve_target(data.get("process"), data.get("split"), key)
+    values, errors = validate_values(_fields(process.table_id), data.get("values") or {})
+    if errors:
+        raise Invalid("Some values are invalid.", {f"{prefix}values.{k}": v for k, v in errors.items()})
+    now = clock.now()
+    task = Task(key=key, table_id=process.table_id, values=values, process_id=process.id, version_id=version.id,
+                split_id=None, variant_id=variant_id, status="running", created_by_id=user.id if user else None,
+                created_at=now, updated_at=now)
+    if variant_id is not None:
+        from app.models import SplitVariant
+
+        task.split_id = db.session.get(SplitVariant, variant_id).split_id
+    db.session.add(task)
+    db.session.flush()
+    t = enter_process(task, process, version, variant_id=variant_id, actor=actor)
+    t.event("task.created", after="running", key=key, variant=variant_id)
+    t.finish()
+    _queue_automated(t)
+    return task
+
+
+def create_tasks(items: list[dict], user: User | None, actor: str) -> list[Task]:
+    """All or nothing: the first invalid item aborts the batch with its index in the error paths."""
+    return [create_task(item, user, actor, prefix=f"tasks[{i}].") for i, item in enumerate(items)]
+
+
+def _writable(t: Transition) -> set[str]:
+    """Fields writable through the open Stage Runs of the Task's current Process."""
+    keys: set[str] = set()
+    for run in t.runs.values():
+        if run.status in states.OPEN:
+            keys.update(stage_of(t.definition, run.stage_key)["writes"])
+    return keys
+
+
+def update_values(task: Task, values: dict, user: User | None, actor: str, *, allowed: set[str] | None = None) -> Task:
+    """Change Field values, then re-evaluate start rules and condition Routes."""
+    task = lock_task(task.id)
+    if task.status != "running":
+        raise Invalid(f"Task {task.id} is {task.status}; its Fields can no longer change.", {"task": [task.status]})
+    t = Transition(task, actor=actor)
+    clean, errors = validate_values(_fields(task.table_id), values, allowed=allowed)
+    if errors:
+        raise Invalid("Some values are invalid or not writable here.", {f"values.{k}": v for k, v in errors.items()})
+    before = {k: (task.values or {}).get(k) for k in clean}
+    task.values = {**(task.values or {}), **clean}
+    t.event("task.values_changed", before=None, after=None, fields=sorted(clean), old=before)
+    t.apply(engine.advance(t.definition, t.view(), evaluate=evaluate, fields_changed=True))
+    t.finish()
+    _queue_automated(t)
+    return task
+
+
+# --- acting on Stage Runs ---------------------------------------------------------------------
+
+def get_run(run_id: int) -> StageRun:
+    run = db.session.get(StageRun, run_id)
+    if run is None:
+        raise NotFound(f"No stage run {run_id}.")
+    return run
+
+
+def _transition_for(run_id: int, actor: str) -> tuple[Transition, StageRun]:
+    run = get_run(run_id)
+    task = lock_task(run.task_id)
+    t = Transition(task, actor=actor)
+    run = t.runs.get(run.id)
+    if run is None:
+        raise Invalid(f"Stage run {run_id} belongs to an earlier Process visit of its Task.", {"run": ["closed"]},
+                      status=409, code="conflict")
+    return t, run
+
+
+def _illegal(exc: states.IllegalTransition) -> APIError:
+    return APIError(str(exc), {"status": [str(exc)]}, status=409, code="illegal_transition")
+
+
+def act(run_id: int, action: str, actor: str, *, user: User | None = None, values: dict | None = None,
+        comment: str = "") -> StageRun:
+    """One action by a person on a Stage Run. Authorization is checked by the caller (app.permissions)."""
+    t, run = _transition_for(run_id, actor)
+    view = t.view()
+    try:
+        if action == "complete":
+            if values:
+                stage = stage_of(t.definition, run.stage_key)
+                _write(t, run, values, stage)
+                view = t.view()
+            if run.status in ("pending",):
+                t.set_status(run, "started")
+                view = t.view()
+            decisions = engine.complete(t.definition, view, run.id, evaluate=evaluate)
+        elif action in ("approve", "reject"):
+            run.decided_by_id, run.decided_at = (user.id if user else None), clock.now()
+            run.approval_status = "approved" if action == "approve" else "rejected"
+            t.event(f"approval.{action}d", run, stage=run.stage_key, comment=comment)
+            decisions = engine.decide_approval(t.definition, view, run.id, action == "approve", evaluate=evaluate)
+        elif action == "advance":
+            decisions = engine.pass_gate(t.definition, view, run.id)
+        elif action == "start":
+            t.set_status(run, "started")
+            decisions = []
+        elif action == "pause":
+            t.set_status(run, "paused")
+            run.paused_at = clock.now()
+            decisions = []
+        elif action == "resume":
+            t.set_status(run, "in_progress")
+            run.paused_at = None
+            decisions = []
+        elif action == "retry":
+            states.check(run.status, "pending")
+            t.set_status(run, "pending", manual_retry=True)
+            run.attempt += 1
+            run.error = None
+            t._ready(run)
+            decisions = engine.advance(t.definition, t.view(), evaluate=evaluate)
+        else:
+            raise Invalid(f'Unknown action "{action}".', {"action": ["unknown"]})
+    except states.IllegalTransition as exc:
+        raise _illegal(exc) from None
+    t.apply(decisions)
+    t.finish()
+    _queue_automated(t)
+    return run
+
+
+def _write(t: Transition, run: StageRun, values: dict, stage: dict) -> None:
+    required = tuple(stage.get("config", {}).get("required", ())) if stage["type"] == "form" else ()
+    merged = {**{k: (t.task.values or {}).get(k) for k in required}, **values}
+    clean, errors = validate_values(_fields(t.task.table_id), merged, required=required,
+                                    allowed=set(stage["writes"]) | set(required))
+    disallowed = sorted(set(values) - set(stage["writes"]))
+    if disallowed:
+        raise Forbidden(f"Stage {run.stage_key!r} may not write {', '.join(disallowed)}.",
+                        {f"values.{k}": ["not in this Stage's writes"] for k in disallowed})
+    if errors:
+        raise Invalid("Some values are invalid.", {f"values.{k}": v for k, v in errors.items()})
+    t.task.values = {**(t.task.values or {}), **{k: v for k, v in clean.items() if k in values}}
+    t.event("task.values_changed", run, fields=sorted(values), stage=run.stage_key)
+
+
+def claim(run_id: int, user: User, actor: str, *, assignee: User | None = None) -> StageRun:
+    """Claim (or, for a Delegator, assign) a run: time tracking starts now."""
+    t, run = _transition_for(run_id, actor)
+    if run.status not in states.OPEN:
+        raise APIError(f"Stage run {run_id} is {run.status}.", {"status": [run.status]}, status=409, code="conflict")
+    who = assignee or user
+    run.claimed_by_id, run.claimed_at = who.id, clock.now()
+    t.event("stage.claimed", run, stage=run.stage_key, user=who.id)
+    if run.status == "pending":
+        t.set_status(run, "started")
+    t.finish()
+    return run
+
+
+def release(run_id: int, actor: str) -> StageRun:
+    t, run = _transition_for(run_id, actor)
+    if run.claimed_at and run.status in ("started", "in_progress"):
+        run.active_seconds += (clock.now() - run.claimed_at).total_seconds()
+    run.claimed_by_id, run.claimed_at = None, None
+    t.event("stage.released", run, stage=run.stage_key)
+    t.finish()
+    return run

@@ -1,0 +1,246 @@
+"""The I/O shell around the pure engine: load a Task's state, ask the engine, apply its decisions
+(Stage Runs, Events, visits, timers) in the caller's transaction, and defer jobs and messages
+until commit. Nothing here commits; `app.runtime.service` and the jobs own the transaction."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import lru_cache
+
+from sqlalchemy import select
+
+from app import clock
+from app.builder import expressions, stage_types
+from app.errors import Invalid
+from app.extensions import db
+from app.models import Event, Process, StageRun, Task, TaskVisit, Version
+from app.runtime import engine, states, timers
+from app.runtime.queue import enqueue_after_commit, publish_after_commit
+
+
+def evaluate(expr: str, values: dict) -> bool:
+    """CEL condition; one that errors (e.g. compares a missing Field) counts as false."""
+    try:
+        return expressions.evaluate(expr, values)
+    except expressions.ExpressionError:
+        return False
+
+
+@lru_cache(maxsize=4096)
+def _definition(version_id: int) -> dict:
+    # Versions are immutable, so caching their documents per process is safe.
+    return db.session.get(Version, version_id).definition
+
+
+def definition_of(task: Task) -> dict:
+    return _definition(task.version_id)
+
+
+def stage_of(definition: dict, key: str) -> dict:
+    return next(s for s in definition["stages"] if s["key"] == key)
+
+
+def lock_task(task_id: int) -> Task:
+    """Load a Task for a transition, row-locked on PostgreSQL; everywhere the lock_version
+    counter makes a concurrent second writer fail (StaleDataError) and retry."""
+    task = db.session.scalar(select(Task).where(Task.id == task_id).with_for_update())
+    if task is None:
+        raise Invalid(f"No task {task_id}.", status=404, code="not_found")
+    return task
+
+
+def open_visit(task: Task) -> TaskVisit:
+    return db.session.scalar(select(TaskVisit).where(TaskVisit.task_id == task.id, TaskVisit.left_at.is_(None))
+                             .order_by(TaskVisit.id.desc()))
+
+
+@dataclass
+class Transition:
+    """Applies engine decisions to one Task. `automated` collects runs a worker should perform."""
+
+    task: Task
+    actor: str = "system"
+    visit: TaskVisit | None = None
+    runs: dict[int, StageRun] = field(default_factory=dict)
+    automated: list[StageRun] = field(default_factory=list)
+    changed: bool = False
+
+    def __post_init__(self):
+        self.visit = self.visit or open_visit(self.task)
+        if self.visit is not None and not self.runs:
+            rows = db.session.scalars(select(StageRun).where(StageRun.visit_id == self.visit.id)
+                                      .order_by(StageRun.id)).all()
+            self.runs = {r.id: r for r in rows}
+
+    @property
+    def definition(self) -> dict:
+        return definition_of(self.task)
+
+    def view(self) -> engine.TaskView:
+        return engine.TaskView(dict(self.task.values or {}), tuple(
+            engine.RunView(r.id, r.stage_key, r.status, r.attempt, r.approval_status) for r in self.runs.values()))
+
+    # --- events ---------------------------------------------------------------------------------
+    def event(self, type_: str, run: StageRun | None = None, before: str | None = None,
+              after: str | None = None, **data) -> None:
+        db.session.add(Event(type=type_, task_id=self.task.id, stage_run_id=run.id if run else None,
+                             process_id=self.task.process_id, actor=self.actor, from_status=before,
+                             to_status=after, data=data, created_at=clock.now()))
+        self.changed = True
+
+    def set_status(self, run: StageRun, to: str, **data) -> None:
+        before = run.status
+        states.check(before, to)
+        run.status = to
+        now = clock.now()
+        if to in ("started", "in_progress") and run.started_at is None:
+            run.started_at = now
+        if to in states.TERMINAL or to == "failed":
+            run.finished_at = now
+            timers.cancel(run)
+        working = ("started", "in_progress")
+        if run.claimed_at is not None and before in working and to not in working:
+            # staff time tracking: claimed_at marks "active since" (reset on resume), pauses excluded
+            run.active_seconds += (now - run.claimed_at).total_seconds()
+        if to == "in_progress" and before == "paused" and run.claimed_by_id:
+            run.claimed_at = now
+        self.event("stage.status", run, before, to, stage=run.stage_key, **data)
+
+    # --- applying decisions ------------------------------------------------------------------------
+    def apply(self, decisions: list) -> None:
+        for d in decisions:
+            getattr(self, "_" + type(d).__name__)(d)
+
+    def _new_run(self, key: str, status: str) -> StageRun:
+        now = clock.now()
+        run = StageRun(task_id=self.task.id, visit_id=self.visit.id, process_id=self.task.process_id,
+                       version_id=self.task.version_id, stage_key=key, status=status, ready_at=now,
+                       attempt=1, data={})
+        if status == "skipped":
+            run.finished_at = now
+        db.session.add(run)
+        db.session.flush()
+        self.runs[run.id] = run
+        self.event("stage.status", run, None, status, stage=key)
+        return run
+
+    def _StartStage(self, d: engine.StartStage) -> None:
+        run = self._new_run(d.stage_key, d.status)
+        if d.status == "pending":
+            self._ready(run)
+
+    def _ready(self, run: StageRun) -> None:
+        stage = stage_of(self.definition, run.stage_key)
+        run.ready_at = clock.now()
+        timers.schedule(run, stage.get("sla"), "stage")
+        type_ = stage_types.get(stage["type"])
+        if type_ is not None and type_.automated:
+            self.automated.append(run)
+
+    def _SkipStage(self, d: engine.SkipStage) -> None:
+        if d.run_id is None:
+            self._new_run(d.stage_key, "skipped")
+        else:
+            self.set_status(self.runs[d.run_id], "skipped")
+
+    def _ReleaseRun(self, d: engine.ReleaseRun) -> None:
+        run = self.runs[d.run_id]
+        self.set_status(run, d.status)
+        if d.status == "pending":
+            self._ready(run)
+
+    def _CompleteRun(self, d: engine.CompleteRun) -> None:
+        run = self.runs[d.run_id]
+        self.set_status(run, "completed")
+
+    def _AwaitApproval(self, d: engine.AwaitApproval) -> None:
+        run = self.runs[d.run_id]
+        run.approval_status = "pending"
+        self.set_status(run, "awaiting_approval")
+        approval = stage_of(self.definition, run.stage_key).get("approval") or {}
+        timers.schedule(run, approval.get("sla"), "approval")
+
+    def _ReturnForRework(self, d: engine.ReturnForRework) -> None:
+        run = self.runs[d.run_id]
+        run.approval_status = "rejected"
+        self.set_status(run, "in_progress", reason="approval rejected")
+
+    def _RetryRun(self, d: engine.RetryRun) -> None:
+        run = self.runs[d.run_id]
+        self.set_status(run, "pending", attempt=d.attempt, delay_seconds=d.delay_seconds, error=run.error)
+        run.attempt = d.attempt
+        at = clock.now() + timedelta(seconds=d.delay_seconds)
+        enqueue_after_commit("app.runtime.jobs.run_stage", run.id, run.attempt, job_id=run_job_id(run), at=at)
+
+    def _FailRun(self, d: engine.FailRun) -> None:
+        run = self.runs[d.run_id]
+        run.error = d.error
+        self.set_status(run, "failed", error=d.error)
+
+    def _FlagAttention(self, d: engine.FlagAttention) -> None:
+        self.task.needs_attention = True
+        self.event("task.needs_attention", reason=d.reason)
+
+    def _Escalate(self, d: engine.Escalate) -> None:
+        run = self.runs.get(d.run_id)
+        self.event("stage.escalated", run, to=list(d.to), reason=d.reason, stage=d.stage_key)
+        from app.alerts import raise_alert
+
+        raise_alert(self.task, "stage.escalated", d.reason, run=run, recipients=list(d.to))
+
+    def _FireRoute(self, d: engine.FireRoute) -> None:
+        from app.runtime.moves import move
+
+        move(self, process_key=d.process, split_key=d.split, stage_key=d.stage,
+             reason=f"route {d.route_key} ({d.reason})", route_key=d.route_key)
+
+    def _FinishTask(self, d: engine.FinishTask) -> None:
+        now = clock.now()
+        self.task.status = "completed"
+        self.task.finished_at = now
+        self.visit.left_at, self.visit.outcome = now, "completed"
+        self.event("task.completed", before="running", after="completed")
+
+    # --- after applying ----------------------------------------------------------------------------
+    def finish(self) -> None:
+        """Bump the Task (optimistic lock), announce the change and queue automated runs."""
+        if not self.changed:
+            return
+        self.task.updated_at = clock.now()
+        db.session.flush()
+        publish_after_commit("task.changed", {"task": self.task.id, "process": self.task.process_id,
+                                              "status": self.task.status}, room=f"process:{self.task.process_id}")
+        publish_after_commit("task.changed", {"task": self.task.id, "status": self.task.status},
+                             room=f"task:{self.task.id}")
+
+
+def run_job_id(run: StageRun) -> str:
+    """One job id per Stage Run attempt: the idempotency key of its side effects."""
+    return f"run-{run.id}-{run.attempt}"
+
+
+def enter_process(task: Task, process: Process, version: Version, *, variant_id: int | None, actor: str,
+                  stage_key: str | None = None) -> Transition:
+    """Open a new visit of `process` for the Task and start its lane (or a named Stage)."""
+    task.process_id, task.version_id = process.id, version.id
+    task.status, task.finished_at = "running", None
+    visit = TaskVisit(task_id=task.id, process_id=process.id, version_id=version.id, variant_id=variant_id,
+                      entered_at=clock.now())
+    db.session.add(visit)
+    db.session.flush()
+    t = Transition(task, actor=actor, visit=visit, runs={})
+    t.event("task.entered", process=process.key, version=version.number, stage=stage_key)
+    if stage_key is None:
+        t.apply(engine.advance(t.definition, t.view(), evaluate=evaluate))
+    else:
+        start_at(t, stage_key)
+    return t
+
+
+def start_at(t: Transition, stage_key: str) -> None:
+    """Enter a lane at a named Stage: earlier columns (and its column's siblings) count as skipped."""
+    target = stage_of(t.definition, stage_key)
+    for stage in t.definition["stages"]:
+        if stage["column"] < target["column"] or (stage["column"] == target["column"] and stage is not target):
+            t._new_run(stage["key"], "skipped")
+    t.apply(engine.advance(t.definition, t.view(), evaluate=evaluate))

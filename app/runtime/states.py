@@ -1,0 +1,62 @@
+"""The Stage Run state machine: one explicit transition table over status strings.
+
+Kept as plain strings (matching app.models.tasks.StageRunStatus) so this module
+stays importable without the ORM; every status change in the app is checked here.
+"""
+from __future__ import annotations
+
+_CLOSE = ("moved", "cancelled")  # any open run may be closed by a Route or a cancellation
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    # ready: a person claims it, or a worker starts it
+    "pending": frozenset({"started", *_CLOSE}),
+    # start_when: released when it holds (to its gate, if any) or skipped when skip_when holds
+    "blocked": frozenset({"pending", "gated", "skipped", *_CLOSE}),
+    # gate passed (approval, condition or manual advance)
+    "gated": frozenset({"pending", *_CLOSE}),
+    # claimed by a person / picked up by a worker; a worker may finish, fail or put it back for retry
+    "started": frozenset({"in_progress", "completed", "awaiting_approval", "failed", "pending", *_CLOSE}),
+    "in_progress": frozenset({"paused", "waiting_on_participant", "awaiting_approval", "completed",
+                              "failed", *_CLOSE}),
+    "paused": frozenset({"in_progress", *_CLOSE}),
+    "waiting_on_participant": frozenset({"in_progress", *_CLOSE}),
+    # approved → completed; rejected → rework by a person (in_progress) or re-run by a worker (pending)
+    "awaiting_approval": frozenset({"completed", "in_progress", "pending", *_CLOSE}),
+    # not done and not terminal: staff may retry it
+    "failed": frozenset({"pending"}),
+    "completed": frozenset(),
+    "skipped": frozenset(),
+    "moved": frozenset(),
+    "cancelled": frozenset(),
+}
+
+STATUSES = frozenset(TRANSITIONS)
+OPEN = frozenset({"pending", "blocked", "gated", "started", "in_progress", "paused",
+                  "awaiting_approval", "waiting_on_participant"})
+DONE = frozenset({"completed", "skipped"})  # what successors wait for
+TERMINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
+
+
+class IllegalTransition(ValueError):
+    """A status change the state machine does not allow."""
+
+    def __init__(self, from_status: str, to_status: str):
+        self.from_status, self.to_status = from_status, to_status
+        if from_status not in TRANSITIONS:
+            detail = f"unknown status {from_status!r}"
+        elif to_status not in TRANSITIONS:
+            detail = f"unknown status {to_status!r}"
+        else:
+            allowed = ", ".join(sorted(TRANSITIONS[from_status])) or "nothing (terminal)"
+            detail = f"allowed from {from_status!r}: {allowed}"
+        super().__init__(f"illegal Stage Run transition {from_status!r} -> {to_status!r}; {detail}")
+
+
+def can(from_status: str, to_status: str) -> bool:
+    return to_status in TRANSITIONS.get(from_status, ()) and to_status in TRANSITIONS
+
+
+def check(from_status: str, to_status: str) -> None:
+    """Raise IllegalTransition unless from_status -> to_status is in the table."""
+    if not can(from_status, to_status):
+        raise IllegalTransition(from_status, to_status)

@@ -1,0 +1,21 @@
+"""Development server for the quick start (`python -m app.serve`, run by scripts/run).
+
+Serves HTTP and Socket.IO on HOST:PORT (default 127.0.0.1:5000) with Werkzeug.
+Production uses `gunicorn -w 1 --threads 50 wsgi:app` instead (see README).
+"""
+from __future__ import annotations
+
+import os
+
+
+def main() -> None:
+    from app.extensions import socketio
+    from wsgi import app
+
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "5000"))
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True)
+
+
+if __name__ == "__main__":
+    main()

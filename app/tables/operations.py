@@ -1,0 +1,79 @@
+"""Create and edit Tables and their Fields. Operations flush; the request commits."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.errors import Conflict, Invalid, NotFound
+from app.extensions import db
+from app.models import Event, Field, Table
+
+
+def get_table(key: str) -> Table:
+    table = db.session.scalar(select(Table).where(Table.key == key))
+    if table is None:
+        raise NotFound(f'No table "{key}".')
+    return table
+
+
+def _check_options(type_: str, options: dict, path: str) -> None:
+    if type_ == "choice":
+        choices = options.get("choices")
+        if not isinstance(choices, list) or not choices or not all(isinstance(c, str) and c for c in choices):
+            raise Invalid("A choice field needs a non-empty list of choices.",
+                          {f"{path}options.choices": ["must be a non-empty list of strings"]})
+
+
+def create_table(data: dict, actor: str) -> Table:
+    if db.session.scalar(select(Table.id).where(Table.key == data["key"])):
+        raise Conflict(f'A table "{data["key"]}" already exists.', {"key": ["already exists"]})
+    table = Table(key=data["key"], name=data["name"])
+    seen = set()
+    for i, f in enumerate(data.get("fields", [])):
+        if f["key"] in seen:
+            raise Invalid("Field keys must be unique.", {f"fields[{i}].key": [f'duplicate "{f["key"]}"']})
+        seen.add(f["key"])
+        _check_options(f["type"], f["options"], f"fields[{i}].")
+        table.fields.append(Field(position=i, **f))
+    db.session.add(table)
+    db.session.flush()
+    db.session.add(Event(type="table.created", actor=actor, data={"table": table.key}))
+    return table
+
+
+def add_field(table: Table, data: dict, actor: str) -> Field:
+    if any(f.key == data["key"] for f in table.fields):
+        raise Conflict(f'Field "{data["key"]}" already exists.', {"key": ["already exists"]})
+    _check_options(data["type"], data["options"], "")
+    position = (db.session.scalar(select(func.max(Field.position)).where(Field.table_id == table.id)) or -1) + 1
+    field = Field(table=table, position=position, **data)
+    db.session.add(field)
+    db.session.flush()
+    db.session.add(Event(type="field.added", actor=actor, data={"table": table.key, "field": field.key}))
+    return field
+
+
+def get_field(table: Table, key: str) -> Field:
+    for f in table.fields:
+        if f.key == key:
+            return f
+    raise NotFound(f'No field "{key}" in table "{table.key}".')
+
+
+def update_field(table: Table, key: str, data: dict, actor: str) -> Field:
+    field = get_field(table, key)
+    before = {k: getattr(field, k) for k in data}
+    type_ = data.get("type", field.type)
+    _check_options(type_, data.get("options", field.options or {}), "")
+    for k, v in data.items():
+        setattr(field, k, v)
+    db.session.add(Event(type="field.changed", actor=actor,
+                         data={"table": table.key, "field": key, "before": before, "after": data}))
+    return field
+
+
+def delete_field(table: Table, key: str, actor: str) -> None:
+    """Remove a column. Drafts that use it show a validation error until fixed; published
+    Versions keep working (their Tasks simply have no value for it)."""
+    field = get_field(table, key)
+    table.fields.remove(field)
+    db.session.add(Event(type="field.deleted", actor=actor, data={"table": table.key, "field": key}))

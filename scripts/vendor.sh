@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Copy the built front-end files from node_modules/ into static/vendor/ (served as /static/vendor/...).
+# Run after `npm ci`; scripts/setup.sh does both. static/vendor/ is generated, never committed.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+dest=static/vendor
+mkdir -p "$dest"
+
+# source file in node_modules/                  -> name under static/vendor/
+files=(
+  "sortablejs/Sortable.min.js                     Sortable.min.js"
+  "chart.js/dist/chart.umd.min.js                 chart.umd.min.js"
+  "chart.js/dist/chart.umd.min.js.map             chart.umd.min.js.map"
+  "socket.io-client/dist/socket.io.min.js         socket.io.min.js"
+  "socket.io-client/dist/socket.io.min.js.map     socket.io.min.js.map"
+  "htmx.org/dist/htmx.min.js                      htmx.min.js"
+)
+
+missing=0
+for entry in "${files[@]}"; do
+  read -r src name <<<"$entry"
+  if [[ -f node_modules/$src ]]; then
+    cp -f "node_modules/$src" "$dest/$name"
+  else
+    echo "vendor.sh: node_modules/$src not found (did npm ci run?)" >&2
+    missing=1
+  fi
+done
+exit "$missing"

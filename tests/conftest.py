@@ -1,0 +1,152 @@
+"""Shared fixtures: a real Redis (embedded unless TEST_REDIS_URL), SQLite or PostgreSQL
+(TEST_DATABASE_URL), the schema built once per session by the Alembic migrations, and
+every test starting from empty tables and an empty Redis."""
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def tmp_root():
+    with tempfile.TemporaryDirectory(prefix=f"procly-{WORKER}-") as d:
+        yield Path(d)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_root):
+    if os.environ.get("TEST_REDIS_URL"):
+        yield os.environ["TEST_REDIS_URL"]
+        return
+    from app.redis_server import ensure_embedded, stop_embedded
+
+    url = ensure_embedded(tmp_root, port=_free_port())
+    yield url
+    stop_embedded(tmp_root)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_root):
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        yield f"sqlite:///{tmp_root / 'test.db'}"
+        return
+    url = make_url(base)
+    name = f"{url.database}_{WORKER}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _app(tmp_root, redis_url, database_url):
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "PROCLY_INSTANCE": str(tmp_root / "instance"),
+        "RATELIMIT_ENABLED": True,
+        "WTF_CSRF_ENABLED": True,
+    })
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture
+def app(_app):
+    """The app with a pushed context; tables and Redis are emptied after each test."""
+    from app.extensions import db
+
+    ctx = _app.app_context()
+    ctx.push()
+    yield _app
+    db.session.remove()
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+    import redis
+
+    redis.Redis.from_url(_app.config["REDIS_URL"]).flushdb()
+    ctx.pop()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(app):
+    """make_user(role, teams=("Intake",), email=None) -> User (committed)."""
+    from sqlalchemy import select
+
+    from app.auth.passwords import hash_password
+    from app.extensions import db
+    from app.models import Team, User
+
+    counter = iter(range(1, 10_000))
+
+    def make(role="staff", teams=(), email=None, password="pw-secret-1"):
+        n = next(counter)
+        user = User(email=email or f"{role}{n}@example.com", name=f"{role.title()} {n}", role=role,
+                    password_hash=hash_password(password))
+        for name in teams:
+            team = db.session.scalar(select(Team).where(Team.name == name)) or Team(name=name)
+            user.teams.append(team)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+class ApiClient:
+    """A test client that sends a bearer token and JSON."""
+
+    def __init__(self, client, secret):
+        self.client, self.headers = client, {"Authorization": f"Bearer {secret}"}
+
+    def __getattr__(self, method):
+        def call(path, json=None, **kw):
+            return getattr(self.client, method)(path, json=json, headers=self.headers, **kw)
+
+        return call
+
+
+@pytest.fixture
+def api_as(app, client):
+    """api_as(user) -> ApiClient authenticated with a fresh API token of that user."""
+    from app.auth.tokens import issue_token
+    from app.extensions import db
+
+    def make(user):
+        _, secret = issue_token(user, "test")
+        db.session.commit()
+        return ApiClient(client, secret)
+
+    return make
