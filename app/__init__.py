@@ -33,8 +33,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     access.init_app(app)
     queue.init_app(app)
 
-    from app import api, cli, web
+    from app import api, cli, realtime, web
     api.init_app(app)
+    realtime.init_app(app)
     web.init_app(app)
     cli.init_app(app)
     return app

@@ -9,7 +9,7 @@ procly = AppGroup("procly", help="Procly administration.")
 
 
 @procly.command("demo")
-@click.option("--tasks", default=40, show_default=True, help="how many demo Tasks to start")
+@click.option("--tasks", default=120, show_default=True, help="how many demo Tasks to start")
 def demo_command(tasks: int) -> None:
     """Load the client-intake example (idempotent) and print the demo logins."""
     from app.demo import load_demo

@@ -91,7 +91,7 @@ def definitions() -> dict[str, dict]:
                   config={"assignments": {"spam_score": 'message.contains("viagra") || email.endsWith(".spam") '
                                                         '? 1.0 : 0.1'}}),
             stage("qualify", "Qualify the lead", "basic", reads=("name", "email", "message", "spam_score"),
-                  skip_when="spam_score < 0.5", roles={"responsible": ["team:Intake"], "approver": [],
+                  roles={"responsible": ["team:Intake"], "approver": [],
                                                         "informed": [], "delegator": []}),
         ], "routes": [
             route("spam", "Spam", "rejection", stage_key="score", condition="spam_score >= 0.5"),
@@ -162,13 +162,72 @@ def load_demo(tasks: int = 40) -> list[tuple[str, str]]:
 
 
 def _demo_tasks(count: int, admin: User) -> None:
-    from app.runtime.service import create_task
+    """Start `count` leads on the Spam filter and play a fortnight of work on them, on a moved
+    clock, so queues, timelines and dashboards have something real to show."""
+    from datetime import timedelta
+
+    from app import clock
+    from app.runtime.service import act, create_task
 
     rnd = random.Random(7)
-    for i in range(count):
-        spam = i % 9 == 0
-        values = {"name": f"Client {i + 1}", "email": f"client{i + 1}@example.{'spam' if spam else 'com'}",
-                  "source": rnd.choice(["web", "phone", "partner"]),
-                  "message": "Hello, I need help with my case." if not spam else "cheap viagra"}
-        create_task({"process": "spam-filter", "key": f"demo-{i + 1}", "values": values}, admin, "system")
-    db.session.commit()
+    sim = clock.FrozenClock(clock.now() - timedelta(days=14))
+    clock.set_clock(sim)
+    staff = db.session.scalar(select(User).where(User.email == "staff@procly.local"))
+    approver = db.session.scalar(select(User).where(User.email == "approver@procly.local"))
+    try:
+        for i in range(count):
+            spam = i % 9 == 0
+            values = {"name": f"Client {i + 1}", "email": f"client{i + 1}@example.{'spam' if spam else 'com'}",
+                      "source": rnd.choice(["web", "phone", "partner"]),
+                      "message": "cheap viagra" if spam else "Hello, I need help with my case."}
+            task = create_task({"process": "spam-filter", "key": f"demo-{i + 1}", "values": values}, admin, "system")
+            db.session.commit()
+            _run_automated()
+            sim.advance(minutes=rnd.randint(20, 600))
+            if i % 4 == 3:
+                continue  # some leads wait in the queue
+            for step in ("qualify", "collect", "confirm", "approve", "schedule"):
+                run = _open_run(task.id, "confirm" if step == "approve" else step)
+                if run is None or rnd.random() < 0.12:
+                    break
+                sim.advance(hours=rnd.uniform(0.5, 30))
+                user, action, vals = staff, "complete", None
+                if step == "collect":
+                    vals = {"name": values["name"], "email": values["email"], "location": rnd.choices(
+                        ["in_area", "nearby", "out_of_area"], [6, 3, 1])[0], "budget": rnd.choice([500, 1500, 3000, 8000]),
+                        "documents_complete": rnd.random() > 0.2}
+                elif step == "schedule":
+                    vals = {"appointment_at": (sim.current + timedelta(days=3)).replace(microsecond=0).isoformat()}
+                elif step == "approve":
+                    user, action = approver, "approve" if rnd.random() > 0.15 else "reject"
+                act(run.id, action, f"user:{user.id}", user=user, values=vals)
+                db.session.commit()
+                _run_automated()
+    finally:
+        clock.set_clock(None)
+
+
+def _open_run(task_id: int, stage_key: str):
+    from app.models import StageRun, Task
+
+    task = db.session.get(Task, task_id)
+    db.session.refresh(task)
+    return db.session.scalar(select(StageRun).where(
+        StageRun.task_id == task_id, StageRun.process_id == task.process_id, StageRun.stage_key == stage_key,
+        StageRun.status.in_(["pending", "started", "in_progress", "awaiting_approval"])).order_by(StageRun.id.desc()))
+
+
+def _run_automated() -> None:
+    """Perform pending automated Stage Runs right here (the demo needs no worker running)."""
+    from app.builder import stage_types
+    from app.models import StageRun
+    from app.runtime import jobs
+    from app.runtime.shell import _definition, stage_of
+
+    for _ in range(20):
+        runs = db.session.scalars(select(StageRun).where(StageRun.status == "pending")).all()
+        todo = [r for r in runs if stage_types.get(stage_of(_definition(r.version_id), r.stage_key)["type"]).automated]
+        if not todo:
+            return
+        for run in todo:
+            jobs.run_stage(run.id, run.attempt)

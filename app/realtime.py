@@ -23,3 +23,52 @@ def emit_many(messages: list[tuple[str, dict, str]]) -> None:
     em = _emitter()
     for name, payload, room in messages:
         em.emit(name, payload, to=room, namespace="/")
+
+
+def init_app(app) -> None:
+    """Socket.IO handlers: a signed-in browser joins rooms it may see (`process:<id>`, `task:<id>`,
+    `user:<id>`, `dashboards`). Permission for a room is decided by `may_join`."""
+    from flask_login import current_user
+    from flask_socketio import join_room
+
+    from app.extensions import socketio
+
+    @socketio.on("connect")
+    def _connect(auth=None):
+        if not current_user.is_authenticated:
+            return False  # refuse anonymous sockets
+        join_room(f"user:{current_user.id}")
+        return True
+
+    @socketio.on("join")
+    def _join(data):
+        room = (data or {}).get("room", "") if isinstance(data, dict) else ""
+        if not may_join(current_user, room):
+            return {"ok": False, "error": "forbidden"}
+        join_room(room)
+        return {"ok": True}
+
+
+def may_join(user, room: str) -> bool:
+    if not user.is_authenticated or ":" not in room and room != "dashboards":
+        return False
+    if room == "dashboards":
+        return user.role in ("admin", "manager", "designer")
+    kind, _, ident = room.partition(":")
+    if not ident.isdigit():
+        return False
+    if kind == "process":
+        return True  # counts and ids only; every signed-in user sees the lane's live counts
+    if kind == "task":
+        from app.extensions import db
+        from app.models import Task
+
+        task = db.session.get(Task, int(ident))
+        if task is None:
+            return False
+        try:
+            from app.permissions import can_see_task
+        except ImportError:
+            return True
+        return can_see_task(user, task)
+    return kind == "user" and int(ident) == user.id

@@ -150,3 +150,59 @@ def api_as(app, client):
         return ApiClient(client, secret)
 
     return make
+
+
+# --- browser tests: Debian Chromium driven by Playwright, against a live server ---------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"browser tests need {CHROMIUM} (apt-get install -y chromium)")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def live_server(_app):
+    """Base URL of the app served (HTTP + Socket.IO) in a background thread."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", _free_port(), _app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def screenshot(request):
+    """screenshot(page, name): saves test-artifacts/<test>-<name>.png and returns its path."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+
+    def take(page, name: str, *, full_page: bool = True) -> Path:
+        path = SCREENSHOTS / f"{request.node.name}-{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+    return take
+
+
+@pytest.fixture
+def login_page():
+    """login_page(page, base_url, email, password='procly-demo'): signs in through the login form."""
+
+    def do(page, base_url: str, email: str, password: str = "procly-demo"):
+        page.goto(f"{base_url}/login")
+        page.fill("input[name=email]", email)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda url: "/login" not in url)
+
+    return do
