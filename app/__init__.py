@@ -37,5 +37,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     api.init_app(app)
     realtime.init_app(app)
     web.init_app(app)
+    from app.builder import routes as builder_routes; builder_routes.init_app(app)
     cli.init_app(app)
+    from app import webhooks; webhooks.init_app(app)  # noqa: E702  (signed inbound calls skip the CSRF hook)
+    from app import portal, queue_ui; queue_ui.init_app(app); portal.init_app(app)  # noqa: E702
+    from app.dashboards import bp as dashboards_bp; app.register_blueprint(dashboards_bp)  # noqa: E702
     return app

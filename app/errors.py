@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+
+from app.extensions import db
 
 
 class APIError(Exception):
@@ -42,30 +45,50 @@ def error_body(code: str, message: str, details=None) -> dict:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
+CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+         405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+         422: "invalid", 429: "rate_limited"}
+
+
 def http_error_response(error: HTTPException):
     data = getattr(error, "data", None) or {}
     details = data.get("errors") or data.get("messages") or {}
     # webargs nests body errors under the location name; flatten "json" for a stable shape
     if isinstance(details, dict) and set(details) == {"json"}:
         details = details["json"]
-    code = (error.name or "error").lower().replace(" ", "_")
+    code = CODES.get(error.code) or (error.name or "error").lower().replace(" ", "_")
     message = data.get("message") or error.description or error.name
+    if isinstance(error, CSRFError):
+        code, message = "csrf_failed", f"CSRF check failed: {error.description}"
+    elif error.code == 429:
+        message = f"Too many requests ({error.description}); try again later."
     if details and error.code == 422:
         code, message = "invalid", "The request is invalid: see details."
     resp = jsonify(error_body(code, message, details))
     resp.status_code = error.code or 500
     for k, v in (data.get("headers") or {}).items():
         resp.headers[k] = v
+    if error.code == 405 and getattr(error, "valid_methods", None):
+        resp.headers["Allow"] = ", ".join(error.valid_methods)
     return resp
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    return request.path == "/api" or request.path.startswith("/api/") or \
+        request.accept_mimetypes.best == "application/json"
+
+
+def handle_http_exception(error: HTTPException):
+    """JSON under /api (and for JSON clients); HTML pages keep Werkzeug's own error page."""
+    if error.code and error.code >= 400:
+        db.session.rollback()
+    return http_error_response(error) if wants_json() else error
 
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(APIError)
     def _api_error(err: APIError):
+        db.session.rollback()  # an operation may have flushed part of its work: none of it survives
         resp = jsonify(error_body(err.code, err.message, err.details))
         resp.status_code = err.status
         return resp

@@ -42,8 +42,13 @@ def ensure_embedded(instance: str | Path, port: int | None = None) -> str:
 
 def stop_embedded(instance: str | Path) -> None:
     pidfile = Path(instance) / "redis" / "redis.pid"
-    if pidfile.exists():
-        try:
-            os.kill(int(pidfile.read_text().strip()), 15)
-        except (ProcessLookupError, ValueError):
-            pass
+    if not pidfile.exists():
+        return
+    try:
+        pid = int(pidfile.read_text().strip())
+        os.kill(pid, 15)
+        for _ in range(100):  # wait for it to exit so its folder can be removed
+            os.kill(pid, 0)
+            time.sleep(0.02)
+    except (ProcessLookupError, ValueError):
+        pass

@@ -15,12 +15,16 @@ files=(
   "socket.io-client/dist/socket.io.min.js         socket.io.min.js"
   "socket.io-client/dist/socket.io.min.js.map     socket.io.min.js.map"
   "htmx.org/dist/htmx.min.js                      htmx.min.js"
+  "swagger-ui-dist/swagger-ui-bundle.js           swagger-ui/swagger-ui-bundle.js"
+  "swagger-ui-dist/swagger-ui-standalone-preset.js swagger-ui/swagger-ui-standalone-preset.js"
+  "swagger-ui-dist/swagger-ui.css                 swagger-ui/swagger-ui.css"
 )
 
 missing=0
 for entry in "${files[@]}"; do
   read -r src name <<<"$entry"
   if [[ -f node_modules/$src ]]; then
+    mkdir -p "$(dirname "$dest/$name")"
     cp -f "node_modules/$src" "$dest/$name"
   else
     echo "vendor.sh: node_modules/$src not found (did npm ci run?)" >&2

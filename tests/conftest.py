@@ -23,7 +23,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def tmp_root():
-    with tempfile.TemporaryDirectory(prefix=f"procly-{WORKER}-") as d:
+    with tempfile.TemporaryDirectory(prefix=f"procly-{WORKER}-", ignore_cleanup_errors=True) as d:
         yield Path(d)
 
 
@@ -47,7 +47,7 @@ def database_url(tmp_root):
         return
     url = make_url(base)
     name = f"{url.database}_{WORKER}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))

@@ -9,7 +9,6 @@ from app.auth.access import check_can_design, login_required_api, require_login,
 from app.builder import operations as ops
 from app.builder import versioning as v
 from app.builder.stage_types import all_types
-from app.errors import Invalid
 from app.extensions import db
 from app.models import Process, Role
 
@@ -17,8 +16,9 @@ blp = Blueprint("processes", __name__, description="Processes, drafts and immuta
 
 
 def _draft_payload(draft, errors):
-    return {"definition": draft.definition, "revision": draft.revision, "updated_by": draft.updated_by,
-            "updated_at": draft.updated_at, "errors": v.error_list(errors), "_d": draft}
+    return {"definition": draft.definition, "revision": draft.revision,
+            "updated_by": draft.updated_by.name if draft.updated_by else None,
+            "updated_at": draft.updated_at, "errors": v.error_list(errors)}
 
 
 @blp.route("")
@@ -167,13 +167,12 @@ def export(key):
 
 @blp.route("/import", methods=["POST"])
 @roles_required(Role.designer)
+@blp.arguments(s.ExportSchema)
 @blp.arguments(s.ImportQuerySchema, location="query")
 @blp.response(201, s.ProcessSchema)
-def import_(args):
-    """Create a Process from an export (request body: the exported JSON)."""
-    doc = request.get_json(silent=True)
-    if not isinstance(doc, dict):
-        raise Invalid("The body must be a Procly process export (JSON object).", {"body": ["not a JSON object"]})
+def import_(doc, args):
+    """Create a Process from an export (request body: the exported JSON). All or nothing: a Version
+    whose content hash does not match its definition aborts the import."""
     user = require_login()
     process = v.import_process(doc, user, key=args.get("key"), team=args.get("team"))
     check_can_design(user, process)

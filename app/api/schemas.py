@@ -67,7 +67,7 @@ class DuplicateSchema(Schema):
 class DraftSchema(Schema):
     definition = fields.Dict(required=True)
     revision = fields.Integer(dump_only=True)
-    updated_by = fields.Function(lambda d: d.updated_by.name if d.updated_by else None, dump_only=True)
+    updated_by = fields.String(dump_only=True, allow_none=True, metadata={"description": "name of the last editor"})
     updated_at = fields.DateTime(dump_only=True)
     errors = fields.List(fields.Dict(), dump_only=True)
 
@@ -220,3 +220,46 @@ class StageTypeSchema(Schema):
 
 
 ROLES = [r.value for r in Role]
+
+
+class ErrorBodySchema(Schema):
+    code = fields.String(required=True, metadata={"example": "invalid"})
+    message = fields.String(required=True)
+    details = fields.Raw(metadata={"description": "field path → messages, or structured context"})
+
+
+class ApiErrorSchema(Schema):
+    """Every 4xx under /api: {"error": {"code", "message", "details"}}."""
+
+    error = fields.Nested(ErrorBodySchema, required=True)
+
+
+class ExportProcessSchema(Schema):
+    key = fields.String(required=True, validate=KEY)
+    name = fields.String(required=True, validate=NAME)
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+    team = fields.String(required=True)
+
+
+class ExportTableSchema(Schema):
+    key = fields.String(required=True, validate=KEY)
+    name = fields.String(required=True, validate=NAME)
+    fields = fields.List(fields.Nested(FieldSchema), load_default=list)
+
+
+class ExportVersionSchema(Schema):
+    number = fields.Integer(required=True, validate=validate.Range(min=1))
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+    content_hash = fields.String(required=True, validate=validate.Length(equal=64))
+    published_at = fields.String(load_default=None, allow_none=True)
+    definition = fields.Dict(required=True)
+
+
+class ExportSchema(Schema):
+    """A Process as exported by GET /processes/<key>/export (and accepted by POST /processes/import)."""
+
+    format = fields.String(required=True, validate=validate.Equal("procly.process/1"))
+    process = fields.Nested(ExportProcessSchema, required=True)
+    table = fields.Nested(ExportTableSchema, required=True)
+    versions = fields.List(fields.Nested(ExportVersionSchema), load_default=list)
+    draft = fields.Dict(load_default=None, allow_none=True)

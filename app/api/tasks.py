@@ -1,11 +1,15 @@
-"""/api/v1/tasks: start Tasks on a Process or a Split, list, read and update their Fields."""
+"""/api/v1/tasks: start Tasks on a Process or a Split, list, read and update their Fields.
+
+Every read and write goes through app.permissions: a caller sees only the Tasks and Field values
+their Stages allow, and writes only Fields an open Stage Run of theirs may write."""
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from app.api import schemas as s
 from app.auth.access import actor, login_required_api, require_login, roles_required
-from app.errors import NotFound
+from app import permissions
+from app.errors import Forbidden, NotFound
 from app.extensions import db
 from app.models import Process, Role, StageRun, Task, Version
 from app.models.tasks import OPEN_STATUSES
@@ -14,11 +18,28 @@ from app.runtime import service
 blp = Blueprint("tasks", __name__, description="Tasks: rows moving through Stages")
 
 
-def get_task(task_id: int) -> Task:
+def get_task(task_id: int, user=None) -> Task:
     task = db.session.get(Task, task_id)
-    if task is None:
+    if task is None or (user is not None and not permissions.can_see_task(user, task)):
         raise NotFound(f"No task {task_id}.")
     return task
+
+
+class FilteredTask:
+    """A Task as one caller may see it: Field values limited to what they may read, Stage Runs
+    limited to the Stages they may see."""
+
+    def __init__(self, task: Task, user):
+        self._task = task
+        self.values = permissions.filter_values(task.values, permissions.visible_fields(user, task))
+        self._user = user
+
+    @property
+    def stage_runs(self):
+        return permissions.visible_runs(self._user, self._task)
+
+    def __getattr__(self, name):
+        return getattr(self._task, name)
 
 
 @blp.route("")
@@ -27,7 +48,11 @@ class Tasks(MethodView):
     @blp.arguments(s.TaskQuerySchema, location="query")
     @blp.response(200, s.TaskPageSchema)
     def get(self, args):
+        user = require_login()
         q = select(Task)
+        versions = permissions.visible_version_ids(user)
+        if versions is not None:
+            q = q.where(Task.version_id.in_(versions or [-1]))
         if "process" in args:
             q = q.join(Process, Process.id == Task.process_id).where(Process.key == args["process"])
         if "version" in args:
@@ -42,17 +67,18 @@ class Tasks(MethodView):
         total = db.session.scalar(select(func.count()).select_from(q.subquery()))
         items = db.session.scalars(q.order_by(Task.id.desc()).limit(args["per_page"])
                                    .offset((args["page"] - 1) * args["per_page"])).all()
-        return {"items": items, "page": args["page"], "per_page": args["per_page"], "total": total}
+        return {"items": [FilteredTask(t, user) for t in items], "page": args["page"], "per_page": args["per_page"], "total": total}
 
     @roles_required(Role.staff, Role.designer, Role.manager)
     @blp.arguments(s.TaskCreateSchema)
     @blp.response(201, s.TaskDetailSchema)
     def post(self, data):
         """Start a Task on a Process (its current Version) or through a Split."""
-        task = service.create_task(data, require_login(), actor())
+        user = require_login()
+        task = service.create_task(data, user, actor())
         db.session.commit()
         service.after_commit()
-        return task
+        return FilteredTask(task, user)
 
 
 @blp.route("/batch", methods=["POST"])
@@ -61,10 +87,11 @@ class Tasks(MethodView):
 @blp.response(201, s.TaskSchema(many=True))
 def batch(data):
     """Start many Tasks in one transaction: all start, or none (errors name the item)."""
-    tasks = service.create_tasks(data["tasks"], require_login(), actor())
+    user = require_login()
+    tasks = service.create_tasks(data["tasks"], user, actor())
     db.session.commit()
     service.after_commit()
-    return tasks
+    return [FilteredTask(t, user) for t in tasks]
 
 
 @blp.route("/<int:task_id>")
@@ -72,14 +99,23 @@ class TaskItem(MethodView):
     @login_required_api
     @blp.response(200, s.TaskDetailSchema)
     def get(self, task_id):
-        return get_task(task_id)
+        user = require_login()
+        return FilteredTask(get_task(task_id, user), user)
 
-    @roles_required(Role.staff, Role.designer)
+    @roles_required(Role.staff, Role.designer, Role.manager)
     @blp.arguments(s.TaskUpdateSchema)
     @blp.response(200, s.TaskDetailSchema)
     def patch(self, data, task_id):
-        """Update Field values (re-evaluates start rules and Routes)."""
-        task = service.update_values(get_task(task_id), data["values"], require_login(), actor())
+        """Update Field values (re-evaluates start rules and Routes). Only Fields writable through an
+        open Stage Run the caller may work; anything else is refused (403) and nothing changes."""
+        user = require_login()
+        task = get_task(task_id, user)
+        writable = permissions.task_writable_fields(user, task)
+        refused = sorted(set(data["values"]) - writable)
+        if refused:
+            raise Forbidden(f"You may not write {', '.join(refused)} on task {task_id}.",
+                            {f"values.{k}": ["not writable by you here"] for k in refused})
+        task = service.update_values(task, data["values"], user, actor(), allowed=writable)
         db.session.commit()
         service.after_commit()
-        return task
+        return FilteredTask(task, user)

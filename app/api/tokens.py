@@ -29,7 +29,8 @@ class Tokens(MethodView):
         token, secret = issue_token(user, data["name"])
         db.session.add(Event(type="token.issued", actor=f"user:{user.id}", data={"token": token.id}))
         db.session.commit()
-        return {**s.TokenSchema().dump(token), "secret": secret}
+        token.secret = secret  # transient: dumped once in this response, never stored
+        return token
 
 
 @blp.route("/<int:token_id>", methods=["DELETE"])

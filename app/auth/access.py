@@ -37,12 +37,21 @@ def init_app(app) -> None:
         return found[0]
 
     @app.before_request
+    def _forget_previous_caller():
+        # `g` lives on the app context, which a request reuses when one is already pushed (tests, CLI):
+        # never let one request's user or token leak into the next.
+        g.pop("_login_user", None)
+        g.pop("api_token", None)
+
+    @app.before_request
     def _csrf_for_cookie_sessions():
         # Bearer-token calls carry no ambient credential, so CSRF applies to cookie sessions only.
         if request.method in SAFE_METHODS or request.headers.get("Authorization", "").startswith("Bearer "):
             return None
         if request.blueprint == "portal" or not app.config.get("WTF_CSRF_ENABLED", True):
             return None
+        if request.path.startswith("/api/") and not current_user.is_authenticated:
+            return None  # no ambient credential to abuse: the view answers 401
         csrf.protect()
 
 

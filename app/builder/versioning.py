@@ -80,7 +80,7 @@ def save_draft(process: Process, definition: dict, revision: int, user: User | N
                         "updated_at": draft.updated_at.isoformat()}, code="stale_draft")
     draft.definition = definition
     draft.revision += 1
-    draft.updated_by_id = user.id if user else None
+    draft.updated_by = user  # the relationship, not just the id: the response names the new editor
     draft.updated_at = clock.now()
     db.session.flush()
     _, errors = validate_definition(definition, context_for(process))

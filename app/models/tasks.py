@@ -82,7 +82,11 @@ class TaskVisit(db.Model):
     """One stay of a Task in one Process: where its time was actually spent, and how it left."""
 
     __tablename__ = "task_visits"
-    __table_args__ = (Index("ix_task_visits_process_entered", "process_id", "entered_at"),)
+    __table_args__ = (
+        Index("ix_task_visits_process_entered", "process_id", "entered_at"),
+        Index("ix_task_visits_process_left", "process_id", "left_at"),   # metrics: throughput by completion
+        Index("ix_task_visits_variant_entered", "variant_id", "entered_at"),   # metrics: A/B per period
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     process_id: Mapped[int] = mapped_column(ForeignKey("processes.id"))
@@ -104,6 +108,9 @@ class StageRun(db.Model):
               postgresql_where=text("finished_at IS NULL"), sqlite_where=text("finished_at IS NULL")),
         Index("ix_stage_runs_claimed", "claimed_by_id", "status"),
         Index("ix_stage_runs_version_finished", "version_id", "finished_at"),
+        Index("ix_stage_runs_process_ready", "process_id", "ready_at"),   # metrics: Stage Runs in a period
+        Index("ix_stage_runs_open_lane", "process_id", "stage_key", "status",   # metrics: WIP per Stage
+              postgresql_where=text("finished_at IS NULL"), sqlite_where=text("finished_at IS NULL")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))

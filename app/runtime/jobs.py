@@ -91,7 +91,11 @@ def _perform(t: Transition, run: StageRun) -> None:
     if writes:
         t.task.values = {**(t.task.values or {}), **writes}
         t.event("task.values_changed", run, fields=sorted(writes), stage=run.stage_key)
+    visit = t.visit
     t.apply(engine.complete(t.definition, t.view(), run.id, evaluate=evaluate))
+    if writes and t.task.status == "running" and t.visit is visit:
+        # the Stage changed Fields: Process-level condition Routes (no source Stage) are due too
+        t.apply(engine.advance(t.definition, t.view(), evaluate=evaluate, fields_changed=True))
 
 
 def fire_timer(timer_id: int) -> bool:
@@ -107,7 +111,7 @@ SWEEP_EVERY = 30  # seconds
 def sweep(reschedule: bool = True) -> dict:
     """Periodic recovery: fire due SLA timers, re-create timer jobs Redis lost, re-enqueue automated
     runs whose job vanished (a killed worker). Re-schedules itself through RQ's scheduler."""
-    from datetime import timedelta
+    from datetime import timedelta, timezone
 
     from rq.job import Job
     from sqlalchemy import select
@@ -118,8 +122,25 @@ def sweep(reschedule: bool = True) -> dict:
     conn = redis_conn()
 
     def exists(job_id: str) -> bool:
-        job = Job.fetch(job_id, connection=conn) if conn.exists(f"rq:job:{job_id}") else None
-        return job is not None and job.get_status() not in ("failed", "stopped", "canceled", "finished")
+        """A live job: queued/scheduled/deferred, or started with a recent heartbeat. A job left
+        "started" by a worker killed with SIGKILL has a stale heartbeat and counts as gone."""
+        if not conn.exists(f"rq:job:{job_id}"):
+            return False
+        try:
+            job = Job.fetch(job_id, connection=conn)
+        except Exception:  # noqa: BLE001 - a half-written or foreign job hash: treat as gone
+            return False
+        status = job.get_status()
+        if status in ("failed", "stopped", "canceled", "finished", None):
+            return False
+        if status == "started":
+            beat = job.last_heartbeat or job.started_at
+            if beat is None:
+                return False
+            beat = beat.replace(tzinfo=None) if beat.tzinfo is None else beat.astimezone(timezone.utc).replace(tzinfo=None)
+            age = (clock.now() - beat).total_seconds()
+            return age < SWEEP_EVERY
+        return True
 
     result = timers.sweep(exists)
     stale_before = clock.now() - timedelta(seconds=SWEEP_EVERY)

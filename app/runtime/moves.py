@@ -65,3 +65,125 @@ def move(t, *, process_key: str | None, split_key: str | None, stage_key: str | 
 
     publish_after_commit("task.changed", {"task": t.task.id, "process": from_process, "status": "moved"},
                          room=f"process:{from_process}")
+
+
+# --- moving Tasks by hand (rollback and recovery) ---------------------------------------------
+
+def select_tasks(*, task_ids: list[int] | None = None, process: str | None = None, version: int | None = None,
+                 stage: str | None = None, status: str | None = "running") -> list[int]:
+    """Ids of the Tasks a manual move selects: an explicit list, or a filter on Process / Version /
+    open Stage / Task status (running by default)."""
+    from app.models import StageRun, Task
+
+    q = select(Task.id)
+    if task_ids:
+        q = q.where(Task.id.in_(task_ids))
+    if process:
+        proc = db.session.scalar(select(Process).where(Process.key == process))
+        if proc is None:
+            raise Invalid(f'No process "{process}".', {"process": ["no such process"]})
+        q = q.where(Task.process_id == proc.id)
+        if version is not None:
+            q = q.join(Version, Version.id == Task.version_id).where(Version.number == version)
+    elif version is not None:
+        raise Invalid("Selecting by version needs a process.", {"version": ["give process too"]})
+    if stage:
+        q = q.where(Task.id.in_(select(StageRun.task_id).where(StageRun.stage_key == stage,
+                                                               StageRun.status.in_(states.OPEN))))
+    if status:
+        q = q.where(Task.status == status)
+    if not (task_ids or process or stage):
+        raise Invalid("Select Tasks by task_ids, process or stage.", {"task_ids": ["select some Tasks"]})
+    return list(db.session.scalars(q.order_by(Task.id)))
+
+
+def move_tasks(task_ids: list[int], *, process_key: str | None, split_key: str | None = None,
+               stage_key: str | None = None, reason: str, actor: str) -> list[int]:
+    """Move each selected running Task to a target Process (optionally a Stage) with the same `move`
+    Routes use: open runs close as moved, the visit is left, the target lane starts. One transaction."""
+    from app.runtime.service import _queue_automated
+    from app.runtime.shell import Transition, lock_task
+
+    if not (reason or "").strip():
+        raise Invalid("A reason is required.", {"reason": ["required"]})
+    if bool(process_key) == bool(split_key):
+        raise Invalid("Give exactly one of process or split.", {"process": ["give process or split"]})
+    moved: list[int] = []
+    for task_id in task_ids:
+        task = lock_task(task_id)
+        if task.status != "running":
+            raise Invalid(f"Task {task_id} is {task.status}; only running Tasks move.", {"task_ids": [task_id]},
+                          status=409, code="conflict")
+        t = Transition(task, actor=actor)
+        move(t, process_key=process_key, split_key=split_key, stage_key=stage_key, reason=f"manual: {reason}")
+        t.finish()
+        _queue_automated(t)
+        moved.append(task_id)
+    return moved
+
+
+def migrate_tasks(process_key: str, to_version: int, mapping: dict[str, str] | None, *, actor: str,
+                  task_ids: list[int] | None = None) -> list[int]:
+    """Move running Tasks of `process_key` on older Versions to Version `to_version`: each open Stage
+    Run is re-pointed to the same key (or `mapping[key]`) of the new Version, keeping its status,
+    claim, timers and thread. All or nothing: if any Task has an open Stage the new Version lacks
+    and `mapping` does not cover, nothing changes and Conflict lists them."""
+    from app.errors import Conflict
+    from app.models import StageRun, Task
+    from app.runtime import engine
+    from app.runtime.service import _queue_automated
+    from app.runtime.shell import Transition, _definition, evaluate, lock_task
+
+    process = db.session.scalar(select(Process).where(Process.key == process_key))
+    if process is None:
+        raise Invalid(f'No process "{process_key}".', {"process": ["no such process"]})
+    target = db.session.scalar(select(Version).where(Version.process_id == process.id,
+                                                     Version.number == to_version))
+    if target is None:
+        raise Invalid(f'Process "{process_key}" has no Version {to_version}.', {"to_version": ["no such version"]})
+    mapping = dict(mapping or {})
+    new_def = target.definition
+    new_keys = {s["key"] for s in new_def["stages"]}
+    bad_targets = sorted(v for v in mapping.values() if v not in new_keys)
+    if bad_targets:
+        raise Invalid("The mapping names Stages the new Version lacks.", {"mapping": bad_targets})
+    q = select(Task.id).where(Task.process_id == process.id, Task.status == "running",
+                              Task.version_id != target.id)
+    if task_ids:
+        q = q.where(Task.id.in_(task_ids))
+    ids = list(db.session.scalars(q.order_by(Task.id)))
+    plans, offending = [], []
+    for task_id in ids:
+        task = lock_task(task_id)
+        t = Transition(task, actor=actor)
+        open_runs = [r for r in t.runs.values() if r.status in states.OPEN or r.status == "failed"]
+        key_map, unmapped = engine.migration_plan(_definition(task.version_id), new_def,
+                                                  {r.stage_key for r in open_runs}, mapping)
+        if unmapped:
+            offending.append({"task_id": task_id, "stages": unmapped})
+        plans.append((t, open_runs, key_map))
+    if offending:
+        raise Conflict(f"{len(offending)} Task(s) are in Stages Version {to_version} does not have; "
+                       "map them with `mapping`.", {"tasks": offending})
+    for t, open_runs, key_map in plans:
+        old_version = t.task.version_id
+        t.task.version_id = target.id
+        if t.visit is not None:
+            t.visit.version_id = target.id
+        for run in open_runs:
+            run.stage_key, run.version_id = key_map[run.stage_key], target.id
+        t.event("task.migrated", process=process.key, from_version_id=old_version, to_version=to_version,
+                stages=key_map)
+        # Stages new to the lane before where the Task stands count as skipped, like entering at a Stage
+        by_key = {s["key"]: s for s in new_def["stages"]}
+        current = {r.stage_key for r in t.runs.values()}
+        open_cols = [by_key[r.stage_key]["column"] for r in open_runs]
+        if open_cols:
+            for stage in new_def["stages"]:
+                if stage["key"] not in current and stage["column"] < min(open_cols):
+                    t._new_run(stage["key"], "skipped")
+        t.apply(engine.advance(new_def, t.view(), evaluate=evaluate))
+        t.finish()
+        _queue_automated(t)
+    db.session.flush()
+    return [t.task.id for t, _, _ in plans]

@@ -124,6 +124,8 @@ def act(run_id: int, action: str, actor: str, *, user: User | None = None, value
     view = t.view()
     try:
         if action == "complete":
+            if run.status not in ("pending", "started", "in_progress"):
+                raise states.IllegalTransition(run.status, "completed")
             if values:
                 stage = stage_of(t.definition, run.stage_key)
                 _write(t, run, values, stage)
@@ -133,9 +135,14 @@ def act(run_id: int, action: str, actor: str, *, user: User | None = None, value
                 view = t.view()
             decisions = engine.complete(t.definition, view, run.id, evaluate=evaluate)
         elif action in ("approve", "reject"):
+            if run.status not in ("awaiting_approval", "gated"):
+                raise states.IllegalTransition(run.status, "completed" if action == "approve" else "in_progress")
+            if user is not None:
+                check_approver(t, run, user)
             run.decided_by_id, run.decided_at = (user.id if user else None), clock.now()
-            run.approval_status = "approved" if action == "approve" else "rejected"
-            t.event(f"approval.{action}d", run, stage=run.stage_key, comment=comment)
+            if run.status == "awaiting_approval":  # a gate decision is not the Stage's own approval
+                run.approval_status = "approved" if action == "approve" else "rejected"
+            t.event("approval.approved" if action == "approve" else "approval.rejected", run, stage=run.stage_key, comment=comment)
             decisions = engine.decide_approval(t.definition, view, run.id, action == "approve", evaluate=evaluate)
         elif action == "advance":
             decisions = engine.pass_gate(t.definition, view, run.id)
@@ -165,6 +172,18 @@ def act(run_id: int, action: str, actor: str, *, user: User | None = None, value
     t.finish()
     _queue_automated(t)
     return run
+
+
+def check_approver(t: Transition, run: StageRun, user: User) -> None:
+    """403 unless `user` matches the run's approver refs (roles.approver plus the approval's or
+    the approval gate's approvers); a Stage naming no approvers at all may be decided by any
+    staff-level caller the view already admitted."""
+    from app.runtime.roles import approvers_of, matches
+
+    refs = approvers_of(stage_of(t.definition, run.stage_key), run.status)
+    if refs and not matches(user, refs):
+        raise Forbidden(f"Only an approver of stage {run.stage_key!r} may decide it ({', '.join(refs)}).",
+                        {"approvers": refs})
 
 
 def _write(t: Transition, run: StageRun, values: dict, stage: dict) -> None:

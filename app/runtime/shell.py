@@ -97,14 +97,25 @@ class Transition:
             run.started_at = now
         if to in states.TERMINAL or to == "failed":
             run.finished_at = now
-            timers.cancel(run)
+            if self._may_have_timers(run):  # skip a needless UPDATE (and autoflush) on the hot path
+                timers.cancel(run)
         working = ("started", "in_progress")
         if run.claimed_at is not None and before in working and to not in working:
             # staff time tracking: claimed_at marks "active since" (reset on resume), pauses excluded
             run.active_seconds += (now - run.claimed_at).total_seconds()
-        if to == "in_progress" and before == "paused" and run.claimed_by_id:
+        if to in working and before not in working and before != "pending" and run.claimed_by_id:
+            # back to work (resume, rework after a rejected approval, retry): the clock restarts now
             run.claimed_at = now
         self.event("stage.status", run, before, to, stage=run.stage_key, **data)
+
+    def _may_have_timers(self, run: StageRun) -> bool:
+        if run.due_at is not None or run.version_id != self.task.version_id:
+            return True
+        try:
+            stage = stage_of(self.definition, run.stage_key)
+        except StopIteration:
+            return True
+        return bool(stage.get("sla") or (stage.get("approval") or {}).get("sla"))
 
     # --- applying decisions ------------------------------------------------------------------------
     def apply(self, decisions: list) -> None:

@@ -44,7 +44,8 @@ def add_field(table: Table, data: dict, actor: str) -> Field:
     if any(f.key == data["key"] for f in table.fields):
         raise Conflict(f'Field "{data["key"]}" already exists.', {"key": ["already exists"]})
     _check_options(data["type"], data["options"], "")
-    position = (db.session.scalar(select(func.max(Field.position)).where(Field.table_id == table.id)) or -1) + 1
+    last = db.session.scalar(select(func.max(Field.position)).where(Field.table_id == table.id))
+    position = 0 if last is None else last + 1  # not `last or -1`: position 0 is a real position
     field = Field(table=table, position=position, **data)
     db.session.add(field)
     db.session.flush()

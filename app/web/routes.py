@@ -1,6 +1,8 @@
 """Login, logout and the signed-in home. Views are thin: they call app.auth and render."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
@@ -29,11 +31,16 @@ def login_post():
     login_user(user)
     db.session.add(Event(type="user.login", actor=f"user:{user.id}", data={"ip": request.remote_addr}))
     db.session.commit()
-    target = request.args.get("next", "")
-    # only same-site relative paths: never an open redirect
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("web.home")
-    return redirect(target)
+    return redirect(safe_next(request.args.get("next", "")))
+
+
+def safe_next(target: str) -> str:
+    """Only same-site absolute paths: never an open redirect (browsers read "/\\x" as "//x")."""
+    parts = urlsplit(target)
+    if not target.startswith("/") or target.startswith("//") or "\\" in target or parts.scheme or parts.netloc \
+            or any(ord(c) < 32 for c in target):
+        return url_for("web.home")
+    return target
 
 
 @bp.post("/logout")

@@ -1,0 +1,246 @@
+"""/api/v1/runs (act on Stage Runs), /api/v1/moves and /api/v1/migrations (move Tasks by hand,
+migrate Versions) and /api/v1/webhooks (inbound, HMAC-signed Task starts). Thin views over
+app.runtime.service, app.runtime.moves and app.webhooks."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import request
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.api import schemas as s
+from app.auth.access import actor, require_login, roles_required
+from app.errors import Conflict
+from app.extensions import db
+from app.models import Role
+from app.runtime import moves, service
+
+blp = Blueprint("runs", __name__, description="Act on Stage Runs: complete, approve, reject, advance, "
+                                              "pause, resume, retry, claim, release")
+moves_blp = Blueprint("moves", __name__, description="Move Tasks by hand to another Process (rollback, recovery)")
+migrations_blp = Blueprint("migrations", __name__, description="Migrate running Tasks to a newer Version")
+webhooks_blp = Blueprint("webhooks", __name__, description="Inbound webhooks that start Tasks (HMAC-SHA256 signed)")
+
+ACTORS = (Role.staff, Role.designer, Role.manager)  # admins always pass; app.permissions will tighten this
+
+
+def transactional(view):
+    """Commit once; a concurrent writer that got there first (stale lock_version, busy database)
+    turns into 409 and nothing of this request is kept."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        try:
+            result = view(*args, **kwargs)
+            db.session.commit()
+            return result
+        except (StaleDataError, OperationalError):
+            db.session.rollback()
+            raise Conflict("Another change to this Task happened at the same time; reload and retry.",
+                           {"task": ["changed concurrently"]}) from None
+
+    return wrapper
+
+
+class CompleteSchema(Schema):
+    values = fields.Dict(load_default=dict, metadata={"description": "Field writes (only the Stage's writes)"})
+
+
+class CommentSchema(Schema):
+    comment = fields.String(load_default="", validate=validate.Length(max=5000))
+
+
+class ClaimSchema(Schema):
+    assignee = fields.Integer(load_default=None, allow_none=True,
+                              metadata={"description": "user id to assign to (Delegators); default: yourself"})
+
+
+def _act(run_id: int, action: str, **kw):
+    return service.act(run_id, action, actor(), user=require_login(), **kw)
+
+
+@blp.route("/<int:run_id>")
+@roles_required(*ACTORS)
+@blp.response(200, s.StageRunSchema)
+def get_run(run_id):
+    """One Stage Run."""
+    return service.get_run(run_id)
+
+
+@blp.route("/<int:run_id>/complete", methods=["POST"])
+@roles_required(*ACTORS)
+@blp.arguments(CompleteSchema)
+@blp.response(200, s.StageRunSchema)
+@transactional
+def complete(data, run_id):
+    """Complete a pending/started/in-progress run, writing Fields (only the Stage's `writes`: else 403).
+    A Stage requiring approval goes to awaiting_approval instead."""
+    return _act(run_id, "complete", values=data["values"])
+
+
+def _decision(action: str):
+    def view(data, run_id):
+        return _act(run_id, action, comment=data["comment"])
+
+    view.__name__ = action
+    view.__doc__ = (f"{action.title()} a run awaiting approval or held at an approval gate. Needs the Stage's "
+                    "approver role (user:/team:/role: refs; admins always), else 403.")
+    return view
+
+
+for _action in ("approve", "reject"):
+    blp.route(f"/<int:run_id>/{_action}", methods=["POST"], endpoint=_action)(
+        roles_required(*ACTORS)(blp.arguments(CommentSchema)(blp.response(200, s.StageRunSchema)(
+            transactional(_decision(_action))))))
+
+
+def _simple(action: str, doc: str):
+    def view(run_id):
+        return _act(run_id, action)
+
+    view.__name__ = action
+    view.__doc__ = doc
+    return view
+
+
+for _action, _doc in (("advance", "Pass a run's gate (manual advance, approval gate, condition override)."),
+                      ("pause", "Pause an in-progress run (its staff time stops)."),
+                      ("resume", "Resume a paused run."),
+                      ("retry", "Retry a failed run (a new attempt).")):
+    blp.route(f"/<int:run_id>/{_action}", methods=["POST"], endpoint=_action)(
+        roles_required(*ACTORS)(blp.response(200, s.StageRunSchema)(transactional(_simple(_action, _doc)))))
+
+
+@blp.route("/<int:run_id>/claim", methods=["POST"])
+@roles_required(*ACTORS)
+@blp.arguments(ClaimSchema)
+@blp.response(200, s.StageRunSchema)
+@transactional
+def claim(data, run_id):
+    """Claim a run (a pending run starts); time tracking starts now."""
+    from app.errors import NotFound
+    from app.models import User
+
+    assignee = None
+    if data.get("assignee"):
+        assignee = db.session.get(User, data["assignee"])
+        if assignee is None:
+            raise NotFound(f"No user {data['assignee']}.")
+    return service.claim(run_id, require_login(), actor(), assignee=assignee)
+
+
+@blp.route("/<int:run_id>/release", methods=["POST"])
+@roles_required(*ACTORS)
+@blp.response(200, s.StageRunSchema)
+@transactional
+def release(run_id):
+    """Release a claimed run (its staff time is kept)."""
+    return service.release(run_id, actor())
+
+
+# --- moves and migrations -------------------------------------------------------------------------
+
+class MoveSchema(Schema):
+    task_ids = fields.List(fields.Integer(), load_default=None)
+    process = fields.String(load_default=None, metadata={"description": "select: Tasks in this Process"})
+    version = fields.Integer(load_default=None, metadata={"description": "select: on this Version (needs process)"})
+    stage = fields.String(load_default=None, metadata={"description": "select: with an open run of this Stage"})
+    status = fields.String(load_default="running")
+    target = fields.Dict(required=True, metadata={"description": '{"process": key, "stage": optional key} '
+                                                                 'or {"split": key}'})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class MoveResultSchema(Schema):
+    moved = fields.List(fields.Integer())
+
+
+@moves_blp.route("", methods=["POST"])
+@roles_required(*ACTORS)
+@moves_blp.arguments(MoveSchema)
+@moves_blp.response(200, MoveResultSchema)
+@transactional
+def move(data):
+    """Move selected Tasks (ids, or a Process / Version / Stage / status filter) to a target Process
+    (optionally a Stage) with a reason: open runs close as moved, the target lane starts."""
+    ids = moves.select_tasks(task_ids=data["task_ids"], process=data["process"], version=data["version"],
+                             stage=data["stage"], status=data["status"])
+    target = data["target"] or {}
+    return {"moved": moves.move_tasks(ids, process_key=target.get("process"), split_key=target.get("split"),
+                                      stage_key=target.get("stage"), reason=data["reason"], actor=actor())}
+
+
+class MigrationSchema(Schema):
+    process = fields.String(required=True)
+    to_version = fields.Integer(required=True)
+    mapping = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict,
+                          metadata={"description": "old stage key → new stage key"})
+    task_ids = fields.List(fields.Integer(), load_default=None)
+
+
+class MigrationResultSchema(Schema):
+    migrated = fields.List(fields.Integer())
+
+
+@migrations_blp.route("", methods=["POST"])
+@roles_required(Role.designer, Role.manager)
+@migrations_blp.arguments(MigrationSchema)
+@migrations_blp.response(200, MigrationResultSchema)
+@transactional
+def migrate(data):
+    """Migrate running Tasks to a newer Version, mapping open Stage Runs by key. 409 (nothing changed)
+    lists Tasks whose open Stages the new Version lacks and `mapping` does not cover."""
+    return {"migrated": moves.migrate_tasks(data["process"], data["to_version"], data["mapping"], actor=actor(),
+                                            task_ids=data["task_ids"])}
+
+
+# --- webhooks -------------------------------------------------------------------------------------
+
+class WebhookCreateSchema(Schema):
+    key = fields.String(required=True)
+    name = fields.String(load_default="")
+    process = fields.String(load_default=None)
+    split = fields.String(load_default=None)
+
+
+class WebhookSchema(Schema):
+    key = fields.String()
+    name = fields.String()
+    process = fields.String(attribute="process_key", allow_none=True)
+    split = fields.String(attribute="split_key", allow_none=True)
+    url = fields.String()
+    secret = fields.String(metadata={"description": "shown once, at creation"})
+
+
+@webhooks_blp.route("", methods=["POST"])
+@roles_required(Role.designer)
+@webhooks_blp.arguments(WebhookCreateSchema)
+@webhooks_blp.response(201, WebhookSchema)
+def create_webhook(data):
+    """Create an inbound webhook for a Process or Split. The secret is in this response only."""
+    from app.webhooks import create_webhook as create
+
+    hook, secret = create(data, require_login())
+    db.session.commit()
+    return {"key": hook.key, "name": hook.name, "process_key": hook.process_key, "split_key": hook.split_key,
+            "url": f"/api/v1/webhooks/{hook.key}", "secret": secret}
+
+
+@webhooks_blp.route("/<key>", methods=["POST"], endpoint="inbound")
+@webhooks_blp.doc(security=[], parameters=[{"in": "header", "name": "X-Procly-Signature", "required": True,
+                                            "schema": {"type": "string"},
+                                            "description": "sha256=<hex HMAC-SHA256 of the raw body>"}])
+@webhooks_blp.response(201, s.TaskSchema)
+def inbound(key):
+    """Start a Task from a signed call (body {"key"?, "values"}). 401 on a missing or bad signature."""
+    from app.webhooks import HEADER, receive
+
+    task = receive(key, request.get_data(cache=True), request.headers.get(HEADER))
+    db.session.commit()
+    return task
+
+
+blueprints = (blp, moves_blp, migrations_blp, webhooks_blp)

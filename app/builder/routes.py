@@ -1,0 +1,188 @@
+"""The visual builder: server-rendered pages; each page's ES module talks to the JSON API."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from app.auth.access import can_design
+from app.errors import APIError
+from app.extensions import db
+from app.models import Process, Role, Split, Table, Team, Version
+from app.models.tasks import StageRun, StageRunStatus, Task
+
+bp = Blueprint("builder", __name__, url_prefix="/builder")
+
+LIVE_STATUSES = {
+    "waiting": (StageRunStatus.pending, StageRunStatus.blocked, StageRunStatus.gated, StageRunStatus.paused,
+                StageRunStatus.waiting_on_participant),
+    "in_progress": (StageRunStatus.started, StageRunStatus.in_progress),
+    "awaiting_approval": (StageRunStatus.awaiting_approval,),
+    "failed": (StageRunStatus.failed,),
+}
+
+
+def _designer() -> bool:
+    return current_user.role in (Role.admin, Role.designer)
+
+
+def _process(key: str) -> Process:
+    process = db.session.scalar(select(Process).where(Process.key == key))
+    if process is None:
+        abort(404)
+    return process
+
+
+@bp.get("")
+@login_required
+def index():
+    show_archived = request.args.get("archived") == "1"
+    q = select(Process).order_by(Process.name)
+    if not show_archived:
+        q = q.where(Process.archived_at.is_(None))
+    processes = db.session.scalars(q).all()
+    running = dict(db.session.execute(
+        select(Task.process_id, func.count()).where(Task.status == "running").group_by(Task.process_id)).all())
+    last = dict(db.session.execute(
+        select(Version.process_id, func.max(Version.published_at)).group_by(Version.process_id)).all())
+    rows = []
+    for p in processes:
+        current = None
+        if p.current_version:
+            current = db.session.scalar(select(Version).where(Version.process_id == p.id,
+                                                              Version.number == p.current_version))
+        if p.draft is None:
+            status = "unchanged" if current else "empty"
+        elif current is None:
+            status = "unpublished"
+        else:
+            status = "unchanged" if p.draft.definition == current.definition else "changed"
+        rows.append({"p": p, "running": running.get(p.id, 0), "last": last.get(p.id), "status": status,
+                     "editable": can_design(current_user, p.team_id)})
+    tables = db.session.scalars(select(Table).order_by(Table.name)).all()
+    teams = [t.name for t in current_user.teams] if current_user.role != Role.admin else \
+        db.session.scalars(select(Team.name).order_by(Team.name)).all()
+    splits = db.session.scalars(select(Split).order_by(Split.name)).all()
+    return render_template("builder/list.html", rows=rows, tables=tables, teams=teams, splits=splits,
+                           designer=_designer(), show_archived=show_archived)
+
+
+def _form_action(fn, ok_message: str, target=None):
+    from app.builder import operations as ops  # noqa: F401
+    try:
+        result = fn()
+        db.session.commit()
+        flash(ok_message, "info")
+        return redirect(target(result) if target else url_for("builder.index"))
+    except APIError as err:
+        db.session.rollback()
+        details = "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+                            for k, v in (err.details.items() if isinstance(err.details, dict) else []))
+        flash(f"{err.message} {details}".strip(), "error")
+        return redirect(url_for("builder.index"))
+
+
+@bp.post("/create")
+@login_required
+def create():
+    from app.builder import operations as ops
+
+    if not _designer():
+        abort(403)
+    f = request.form
+    data = {"key": f.get("key", "").strip(), "name": f.get("name", "").strip(), "description": "",
+            "table": f.get("table", ""), "team": f.get("team", "")}
+    from app.api.schemas import ProcessCreateSchema
+    errors = ProcessCreateSchema().validate(data)
+    if errors:
+        flash("Could not create the process: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items()),
+              "error")
+        return redirect(url_for("builder.index"))
+    return _form_action(lambda: ops.create_process(data, current_user._get_current_object()),
+                        f'Created process "{data["name"]}".', lambda p: url_for("builder.editor", key=p.key))
+
+
+@bp.post("/<key>/duplicate")
+@login_required
+def duplicate(key):
+    from app.auth.access import check_can_design
+    from app.builder import operations as ops
+
+    source = _process(key)
+    new_key, name = request.form.get("key", "").strip(), request.form.get("name", "").strip()
+
+    def run():
+        check_can_design(current_user, source)
+        from app.api.schemas import DuplicateSchema
+        errs = DuplicateSchema().validate({"key": new_key, "name": name})
+        if errs:
+            raise APIError("Invalid key or name.", errs)
+        return ops.duplicate_process(source, new_key, name, current_user._get_current_object())
+
+    return _form_action(run, f'Duplicated "{source.name}" as "{name}".')
+
+
+@bp.post("/<key>/archive")
+@login_required
+def archive(key):
+    from app.builder import operations as ops
+
+    process = _process(key)
+    archived = request.form.get("restore") != "1"
+    return _form_action(lambda: ops.set_archived(process, archived, current_user._get_current_object()),
+                        f'{"Archived" if archived else "Restored"} "{process.name}".')
+
+
+@bp.get("/<key>")
+@login_required
+def editor(key):
+    process = _process(key)
+    return render_template("builder/editor.html", process=process,
+                           can_edit=can_design(current_user, process.team_id))
+
+
+@bp.get("/<key>/counts")
+@login_required
+def counts(key):
+    """Live counts per Stage of the open Stage Runs of running Tasks on the current Process."""
+    process = _process(key)
+    rows = db.session.execute(
+        select(StageRun.stage_key, StageRun.status, func.count())
+        .join(Task, Task.id == StageRun.task_id)
+        .where(StageRun.process_id == process.id, Task.process_id == process.id, Task.status == "running",
+               StageRun.finished_at.is_(None) | (StageRun.status == StageRunStatus.failed))
+        .group_by(StageRun.stage_key, StageRun.status)).all()
+    bucket_of = {s: b for b, statuses in LIVE_STATUSES.items() for s in statuses}
+    out: dict[str, dict[str, int]] = {}
+    for stage_key, status, n in rows:
+        bucket = bucket_of.get(status)
+        if bucket is None:
+            continue
+        out.setdefault(stage_key, dict.fromkeys(LIVE_STATUSES, 0))[bucket] += n
+    return jsonify({"process": process.key, "id": process.id, "version": process.current_version, "stages": out})
+
+
+@bp.get("/splits/<key>")
+@login_required
+def split_editor(key):
+    split = db.session.scalar(select(Split).where(Split.key == key))
+    if split is None:
+        abort(404)
+    editable = current_user.role == Role.manager or can_design(current_user, split.team_id)
+    return render_template("builder/split.html", split=split, can_edit=editable)
+
+
+@bp.get("/tables/<key>")
+@login_required
+def table_editor(key):
+    table = db.session.scalar(select(Table).where(Table.key == key))
+    if table is None:
+        abort(404)
+    return render_template("builder/table.html", table=table, can_edit=_designer())
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)
+    from app.builder import presence
+
+    presence.init_app(app)

@@ -1,0 +1,60 @@
+"""A/B comparison of a Split's variants: outcome rate, lead time, an optional Stage metric, verdict."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy import select
+
+from app.errors import NotFound
+from app.extensions import db
+from app.metrics import queries as q
+from app.metrics import stats
+from app.models import Split
+
+
+def compare(split_key: str, f: q.Filters, stage_key: str | None = None) -> dict:
+    split = db.session.scalar(select(Split).where(Split.key == split_key))
+    if split is None:
+        raise NotFound(f'No Split "{split_key}".')
+    variants = list(split.variants)
+    ids = [v.id for v in variants]
+    f = replace(f, variant_id=None, process_id=None, version_id=None, stage_key=None)
+    outcomes = q.variant_outcomes(f, ids)
+    leads = q.variant_lead_times(f, ids)
+    empty_lead = {"p50": None, "p90": None, "p95": None, "avg": None, "n": 0}
+    rows = []
+    for v in variants:
+        o = outcomes.get(v.id, {"finished": 0, "completed": 0, "started": 0})
+        w = stats.wilson(o["completed"], o["finished"])
+        row = {"key": v.key, "variant_id": v.id, "process": v.process.key, "process_name": v.process.name,
+               "version": v.version, "weight": v.weight, **o,
+               "completion_rate": None if w is None else round(w[0], 4),
+               "completion_ci": None if w is None else [round(w[1], 4), round(w[2], 4)],
+               "routed_away": o["finished"] - o["completed"],
+               "lead_time": leads.get(v.id, empty_lead)}
+        if stage_key:
+            st = {s["stage_key"]: s for s in q.stages(replace(f, variant_id=v.id, stage_key=stage_key))}
+            s = st.get(stage_key)
+            row["stage"] = None if s is None else {"stage_key": stage_key, "cycle": s["cycle"], "wait": s["wait"],
+                                                   "error_rate": s["error_rate"], "runs": s["runs"]}
+        rows.append(row)
+    comparisons = []
+    if rows:
+        base = rows[0]
+        for other in rows[1:]:
+            rs = q.rank_sums(f, base["variant_id"], other["variant_id"])
+            mw = stats.mann_whitney(rs["n1"], rs["n2"], rs["rank_sum1"], rs["tie_term"]) if rs else None
+            v = stats.verdict(base["process_name"], other["process_name"],
+                              {"completed": base["completed"], "finished": base["finished"],
+                               "lead_p50": base["lead_time"]["p50"]},
+                              {"completed": other["completed"], "finished": other["finished"],
+                               "lead_p50": other["lead_time"]["p50"], "mw": mw})
+            d = v["diff"]
+            comparisons.append({
+                "base": base["key"], "variant": other["key"], "verdict": v["text"],
+                "more_tasks_needed": v["more_tasks_needed"],
+                "rate_diff": None if d is None else {k: round(d[k], 4) for k in ("diff", "low", "high", "p_value")},
+                "lead_time_test": None if mw is None else {"u": mw["u1"], "z": round(mw["z"], 4),
+                                                            "p_value": round(mw["p_value"], 4)},
+            })
+    return {"split": split.key, "name": split.name, "variants": rows, "comparisons": comparisons}

