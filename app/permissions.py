@@ -33,26 +33,10 @@ ACTIONS_APPROVER = {"approve", "reject"}
 # --- definitions ------------------------------------------------------------------------------
 
 def _definition(version_id: int) -> dict:
-    """Version documents, cached for the current app context (one request or job). Versions are
-    immutable, but a process-wide cache keyed by id would outlive a database reset (tests, restores)."""
-    from flask import g, has_app_context
+    # the runtime's process-wide cache of immutable Version documents
+    from app.runtime.shell import _definition as cached
 
-    if not has_app_context():
-        return db.session.get(Version, version_id).definition
-    cache = g.setdefault("_procly_definitions", {})
-    if version_id not in cache:
-        cache[version_id] = db.session.get(Version, version_id).definition
-    return cache[version_id]
-
-
-def _cache_clear() -> None:
-    from flask import g, has_app_context
-
-    if has_app_context():
-        g.pop("_procly_definitions", None)
-
-
-_definition.cache_clear = _cache_clear  # same interface as the runtime's lru_cache (used by tests)
+    return cached(version_id)
 
 
 def definition_of(obj) -> dict:

@@ -85,6 +85,9 @@ def app(_app):
     ctx = _app.app_context()
     ctx.push()
     yield _app
+    from app.runtime.shell import _definition
+
+    _definition.cache_clear()  # Version ids are reused once the tables are emptied
     db.session.remove()
     with db.engine.begin() as conn:
         for table in reversed(db.metadata.sorted_tables):
@@ -204,5 +207,58 @@ def login_page():
         page.fill("input[name=password]", password)
         page.click("button[type=submit]")
         page.wait_for_url(lambda url: "/login" not in url)
+
+    return do
+
+
+# --- the client-intake demo and signed-in browsers of the test client -------------------------
+
+@pytest.fixture
+def demo(app):
+    """The client-intake demo (no Tasks): users admin@/designer@/staff@/approver@/manager@procly.local."""
+    from app.demo import load_demo
+    from app.extensions import db
+
+    load_demo(tasks=0)
+    db.session.commit()
+    return app
+
+
+@pytest.fixture
+def users(demo):
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import User
+
+    return {u.email.split("@")[0]: u for u in db.session.scalars(select(User))}
+
+
+@pytest.fixture
+def new_task(demo):
+    """new_task(values=None, process="intake") -> Task started by the runtime (committed)."""
+
+    def make(values=None, process="intake"):
+        from app.extensions import db
+        from app.runtime import service
+
+        task = service.create_task({"process": process, "values": values or {"name": "Jo Client"}}, None, "system")
+        db.session.commit()
+        return task
+
+    return make
+
+
+@pytest.fixture
+def web_login(client):
+    """web_login(email, password="procly-demo") -> the test client signed in through the login form."""
+
+    def do(email, password="procly-demo"):
+        from tests.helpers import csrf_from
+
+        token = csrf_from(client.get("/login").get_data(as_text=True))
+        r = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+        assert r.status_code == 302, r.data
+        return client
 
     return do

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from app import permissions
 from app.extensions import db
 from app.models import Task, User
-from tests.permissions.conftest import SECRET_VALUES, csrf
+from tests.helpers import csrf
+from tests.permissions.conftest import SECRET_VALUES
 
 ALL = set(SECRET_VALUES) | {"source", "message", "spam_score", "location", "documents_complete", "eligible",
                             "appointment_at"}
@@ -106,7 +107,6 @@ def test_task_page_and_csv(matrix, who, client, name, make_user):
 
         user.password_hash = hash_password("procly-demo")
         db.session.commit()
-    from tests.permissions.conftest import web_login as _  # noqa: F401
     import re
 
     html = client.get("/login").get_data(as_text=True)

@@ -57,7 +57,7 @@ def test_invitation_delivered(app, smtp, new_task, users):
 
 
 def test_request_sends_after_commit_without_worker(app, smtp, new_task, web_login, client):
-    from tests.portal.conftest import csrf
+    from tests.helpers import csrf
 
     task = new_task()
     web_login("staff@procly.local")
@@ -140,7 +140,7 @@ def test_alert_rules_channels(app, new_task, users):
 
 def test_notification_centre(app, new_task, users, web_login, client):
     from app import notifications
-    from tests.portal.conftest import csrf
+    from tests.helpers import csrf
 
     task = new_task()
     notifications.notify(users["staff"], "stage.escalated", "Escalated: zz-alert", task_id=task.id, severity="critical")

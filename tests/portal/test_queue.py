@@ -5,7 +5,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import StageRun, Task
 from app.queue_ui.views import my_work
-from tests.portal.conftest import csrf
+from tests.helpers import csrf
 
 
 def _run(task, key):

@@ -28,23 +28,6 @@ def compute(key, assignments: dict, *, reads=None, **extra) -> dict:
     return st(key, "compute", reads=reads, writes=list(assignments), config={"assignments": assignments}, **extra)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_definitions():
-    """Version ids are reused once tables are emptied (SQLite): forget cached definitions."""
-    import importlib
-
-    caches = [importlib.import_module("app.runtime.shell")._definition]
-    try:
-        caches.append(importlib.import_module("app.permissions")._definition)
-    except (ImportError, AttributeError):
-        pass
-    for cache in caches:
-        cache.cache_clear()
-    yield
-    for cache in caches:
-        cache.cache_clear()
-
-
 class World:
     def __init__(self, app, make_user, api_as):
         from app.extensions import db

@@ -211,7 +211,9 @@ def test_sigkill_mid_run_every_task_finishes_exactly_once(world):
     world.drain()
     world.db.session.remove()
     statuses = dict(world.db.session.execute(select(Task.status, func.count()).group_by(Task.status)).all())
-    assert statuses == {"completed": 201}, (statuses, result)
+    stuck = [(t.id, [(r.stage_key, r.status, r.attempt) for r in world.runs(t.id)])
+             for t in world.db.session.scalars(select(Task).where(Task.status != "completed"))]
+    assert statuses == {"completed": 201}, (statuses, result, stuck)
     for tid in world.db.session.scalars(select(Task.id)):
         assert _shape(world, tid) == expected, tid
     redis.Redis.from_url(world.app.config["REDIS_URL"]).flushdb()
