@@ -46,5 +46,27 @@ def worker_command(burst: bool, count: int) -> None:
     run_workers(current_app._get_current_object(), burst=burst, count=count)
 
 
+@procly.command("outbox")
+@click.option("--limit", default=100, show_default=True, help="at most this many deliveries")
+def outbox_command(limit: int) -> None:
+    """Send due outbox deliveries (email and alert webhooks) now."""
+    from app.notifications.jobs import deliver_due
+
+    result = deliver_due(limit=limit)
+    click.echo(f"sent {result['sent']}, failed {result['failed']}")
+
+
+@procly.command("rollup")
+@click.option("--days", type=int, default=None, help="rebuild the last N days (default: incremental refresh)")
+@click.option("--all", "everything", is_flag=True, help="rebuild the whole history")
+def rollup_command(days: int | None, everything: bool) -> None:
+    """Bring the dashboard metric rollups up to date (app.metrics.rollup)."""
+    from app.metrics import rollup
+
+    result = rollup.rebuild() if everything else (
+        rollup.rebuild(since=rollup.clock.now() - rollup.timedelta(days=days)) if days else rollup.refresh())
+    click.echo(result)
+
+
 def init_app(app) -> None:
     app.cli.add_command(procly)

@@ -217,6 +217,54 @@ def can_act(user, run: StageRun, action: str) -> bool:
     return False
 
 
+_INDEX: dict[int, tuple[dict, dict]] = {}
+
+
+def stage_index(version_id: int) -> dict[str, dict]:
+    """Per Version, stage_key -> {stage, responsible refs, approver refs}; rebuilt whenever the
+    runtime's definition cache hands out a different document (e.g. after its cache_clear)."""
+    definition = _definition(version_id)
+    cached = _INDEX.get(version_id)
+    if cached is not None and cached[0] is definition:
+        return cached[1]
+    index = {s["key"]: {"stage": s, "responsible": tuple((s.get("roles") or {}).get("responsible") or ()),
+                        "approver": tuple(approver_refs(s))} for s in definition["stages"]}
+    _INDEX[version_id] = (definition, index)
+    return index
+
+
+def queue_condition(user):
+    """SQL condition on StageRun selecting the runs of `user`'s queue ("My work"), the same rule as
+    `queue_roles` + `stage_visible`: on a Stage they see, runs they are Responsible for (named, via a
+    Team or role) or have claimed, except while awaiting approval; runs awaiting approval when they
+    are an Approver. Role refs are matched once per (Version, Stage), never per run."""
+    from sqlalchemy import and_, false, or_
+
+    visible: dict[int, list[str]] = {}
+    responsible: dict[int, list[str]] = {}
+    approver: dict[int, list[str]] = {}
+    for vid in db.session.scalars(select(Version.id)):
+        for key, info in stage_index(vid).items():
+            if not stage_visible(user, info["stage"]):
+                continue
+            visible.setdefault(vid, []).append(key)
+            if matches(user, info["responsible"]):
+                responsible.setdefault(vid, []).append(key)
+            if matches(user, info["approver"]):
+                approver.setdefault(vid, []).append(key)
+
+    def pairs(by_version: dict[int, list[str]]):
+        if not by_version:
+            return false()
+        return or_(*[and_(StageRun.version_id == vid, StageRun.stage_key.in_(keys))
+                     for vid, keys in sorted(by_version.items())])
+
+    return or_(
+        and_(StageRun.status != "awaiting_approval",
+             or_(pairs(responsible), and_(StageRun.claimed_by_id == user.id, pairs(visible)))),
+        and_(StageRun.status == "awaiting_approval", pairs(approver)))
+
+
 def queue_roles(user, run: StageRun) -> set[str]:
     """Why a run is in a user's queue: responsible / approver named directly or via team/role."""
     stage = stage_for(run)

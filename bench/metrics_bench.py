@@ -6,8 +6,10 @@
 Builds the schema with the Alembic migrations, generates N Tasks (one visit each, 10 % moved by a
 Route to a second Process, ~5 Stage Runs per visit, SLA timers, approval Events) spread over 365
 days across 6 Processes x 2 Versions and a 2-variant Split, with INSERT ... SELECT generate_series,
-then times every query of the default dashboard views (p50/p95 over --repeat runs) and EXPLAINs
-each statement to list any sequential scans of the big tables."""
+builds the metric rollups (app.metrics.rollup.rebuild, timed; then one incremental refresh), then
+times every query of the default dashboard views (p50/p95 over --repeat runs; the dashboard calls
+read the rollup, "exact" rows the raw tables) and EXPLAINs each statement to list any sequential
+scans of the big tables."""
 from __future__ import annotations
 
 import argparse
@@ -22,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event, text  # noqa: E402
 
-BIG = ("tasks", "task_visits", "stage_runs", "stage_timers", "events")
+BIG = ("tasks", "task_visits", "stage_runs", "stage_timers", "events", "metric_rollups", "metric_rollup_hist")
 PROCS = ["intake", "intake-new", "follow-up", "referral", "rejection", "spam-filter"]
 
 
@@ -225,6 +227,8 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--skip-load", action="store_true", help="reuse the data already in the database")
+    ap.add_argument("--skip-rollup", action="store_true", help="reuse the rollup (refresh it incrementally)")
+    ap.add_argument("--only", default="", help="query names to time, separated by | (default: all)")
     args = ap.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgresql"):
@@ -244,6 +248,22 @@ def main() -> None:
         if not args.skip_load:
             info = build(db, args.tasks, now)
             print(f"loaded in {info['seconds']} s: {info['counts']}")
+        from dataclasses import replace
+
+        from app.metrics import rollup
+
+        if not args.skip_rollup:
+            t0 = time.perf_counter()
+            rollup.rebuild(now=now)
+            print(f"rollup rebuild: {time.perf_counter() - t0:.1f} s", flush=True)
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as ac:
+                ac.execute(text("VACUUM ANALYZE metric_rollups"))
+                ac.execute(text("VACUUM ANALYZE metric_rollup_hist"))
+        t0 = time.perf_counter()
+        res = rollup.refresh()
+        print(f"incremental refresh: {(time.perf_counter() - t0) * 1000:.0f} ms {res}", flush=True)
+        print("rollup rows:", {t: db.session.execute(text(f"SELECT grain, count(*) FROM {t} GROUP BY grain")).all()
+                               for t in ("metric_rollups", "metric_rollup_hist")}, flush=True)
         pid = db.session.execute(text("SELECT id FROM processes WHERE key = 'intake'")).scalar()
         views = {
             "Intake, last 7 days (default)": q.Filters.default(process_id=pid, now=now),
@@ -257,10 +277,13 @@ def main() -> None:
             "cycle_times": q.cycle_times, "wait_times": q.wait_times, "sla": q.sla, "approvals": q.approvals,
             "stages (combined, as the dashboard runs it)": q.stages, "summary": q.summary,
             "dashboard (whole view)": report.dashboard,
+            "dashboard, exact (raw rows)": lambda f: report.dashboard(replace(f, exact=True)),
             "A/B intake-ab": lambda f: ab.compare("intake-ab", f),
         }
         print(f"\n| view | query | p50 ms | p95 ms |\n|---|---|---:|---:|")
         scans = {}
+        if args.only:
+            funcs = {k: v for k, v in funcs.items() if k in args.only.split("|")}
         for vname, f in views.items():
             for name, fn in funcs.items():
                 r = timed(lambda: (fn(f), db.session.rollback()), args.repeat)

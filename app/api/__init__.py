@@ -59,8 +59,8 @@ def init_app(app) -> None:
                                    "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("sessionCookie", {"type": "apiKey", "in": "cookie", "name": "session"})
-    from app.api import processes, runs, splits, tables, tasks, tokens, metrics
+    from app.api import processes, runs, splits, tables, tasks, tokens, metrics, alerts
 
-    for module in (tables, processes, splits, tasks, tokens, runs, metrics):
+    for module in (tables, processes, splits, tasks, tokens, runs, metrics, alerts):
         for bp in getattr(module, "blueprints", (module.blp,)):
             api.register_blueprint(bp, url_prefix=f"/api/v1/{bp.name}")

@@ -32,6 +32,7 @@ class Filters:
     end: datetime | None = None
     bucket: str = "day"             # day | hour (throughput)
     now: datetime = field(default_factory=clock.now)
+    exact: bool = False             # True: never read the rollup (exact percentiles from raw rows)
 
     @classmethod
     def default(cls, **kw) -> Filters:
@@ -186,8 +187,16 @@ def lead_time(f: Filters) -> dict:
 
 
 def lead_time_by_version(f: Filters) -> list[dict]:
-    sub = lead_time_values(f, (V.c.process_id.label("process_id"), V.c.version_id.label("version_id")))
-    rows = percentiles(sub, ["process_id", "version_id"])
+    from app.metrics import rollup
+
+    acc = rollup.figures(f, "visit")
+    if acc is not None:
+        counts, hist = _by(acc, lambda k: (k[0], k[1]))
+        rows = [{"process_id": p, "version_id": v, **_pct_from(c, hist.get((p, v), {}), "lead")}
+                for (p, v), c in counts.items() if c["lead_n"]]
+    else:
+        sub = lead_time_values(f, (V.c.process_id.label("process_id"), V.c.version_id.label("version_id")))
+        rows = percentiles(sub, ["process_id", "version_id"])
     names = _names(Process, {r["process_id"] for r in rows})
     numbers = dict(db.session.execute(select(Version.id, Version.number)
                                       .where(Version.id.in_({r["version_id"] for r in rows}))).all())
@@ -218,8 +227,11 @@ def throughput(f: Filters) -> list[dict]:
 
 def routes(f: Filters) -> list[dict]:
     """Route usage: visits moved out, by (process, route_key, target process)."""
+    w = _visit_where(f)
+    if f.process_id is None:    # every Process, listed: (process_id, entered_at) serves the period
+        w.append(V.c.process_id.in_(db.session.scalars(select(Process.id)).all() or [0]))
     stmt = (select(V.c.process_id, V.c.route_key, V.c.target_process_id, func.count().label("count"))
-            .where(V.c.outcome == "moved", *_visit_where(f))
+            .where(V.c.outcome == "moved", *w)
             .group_by(V.c.process_id, V.c.route_key, V.c.target_process_id))
     rows = [dict(r) for r in db.session.execute(stmt).mappings()]
     names = _names(Process, {r["process_id"] for r in rows} | {r["target_process_id"] for r in rows} - {None})
@@ -375,15 +387,69 @@ def _stage_core_pg(f: Filters) -> tuple[dict, dict, dict, dict]:
     return counts, cycle, wait, due
 
 
+def _by(acc, key_of) -> tuple[dict, dict]:
+    """Sum an Acc's counts and histograms by key_of((process_id, version_id, stage_key))."""
+    counts, hist = {}, {}
+    for key, c in acc.counts.items():
+        d = counts.setdefault(key_of(key), {})
+        for name, v in c.items():
+            d[name] = d.get(name, 0) + v
+    for key, ms in acc.hist.items():
+        d = hist.setdefault(key_of(key), {})
+        for m, buckets in ms.items():
+            h = d.setdefault(m, {})
+            for b, n in buckets.items():
+                h[b] = h.get(b, 0) + n
+    return counts, hist
+
+
+def _pct_from(c: dict, hist: dict, m: str) -> dict:
+    from app.metrics.rollup import percentiles_from
+
+    n = int(c.get(f"{m}_n", 0))
+    return {**percentiles_from(hist.get(m, {}), PERCENTILES), "avg": _num(c[f"{m}_sum"] / n) if n else None, "n": n}
+
+
+def _stages_rolled(acc) -> tuple[dict, dict, dict, dict, dict]:
+    counts, cyc, wt, sl, ap = {}, {}, {}, {}, {}
+    by_stage, hist = _by(acc, lambda k: k[2])
+    for k, c in by_stage.items():
+        runs, worked, failed = int(c["runs"]), int(c["worked"]), int(c["runs_failed"])
+        counts[k] = {"runs": runs, "completed": int(c["runs_completed"]), "failed": failed,
+                     "error_rate": _num(failed / runs, 4) if runs else None,
+                     "staff_seconds": _num(c["staff_seconds"]),
+                     "staff_seconds_avg": _num(float(c["staff_seconds"]) / worked) if worked else None}
+        h = hist.get(k, {})
+        if c["cycle_n"]:
+            cyc[k] = _pct_from(c, h, "cycle")
+        if c["wait_n"]:
+            wt[k] = _pct_from(c, h, "wait")
+        if c["appr_n"]:
+            ap[k] = {**_pct_from(c, h, "appr"), "approved": int(c["approved"]), "rejected": int(c["rejected"])}
+    due = {k: (int(c["with_sla"]), int(c["breached"])) for k, c in by_stage.items()}
+    fired = {k: {"reminders": int(c["reminders"]), "escalations": int(c["escalations"])}
+             for k, c in by_stage.items() if c["reminders"] or c["escalations"]}
+    sl = _sla_rows(due, fired)
+    return counts, cyc, wt, sl, ap
+
+
 def stages(f: Filters) -> list[dict]:
     """Every Stage with its figures, ranked as bottlenecks: share of total time (wait + cycle)
-    first, then queue length."""
-    if _dialect() == "postgresql":
+    first, then queue length. Reads the rollup when it covers the period (app.metrics.rollup:
+    counts exact, percentiles from histograms) unless f.exact."""
+    from app.metrics import rollup
+
+    acc = rollup.figures(f, "run")
+    if acc is not None:
+        counts, cyc, wt, sl, ap = _stages_rolled(acc)
+    elif _dialect() == "postgresql":
         counts, cyc, wt, due = _stage_core_pg(f)
         sl = _sla_rows(due, sla_fired(f))
+        ap = approvals(f)
     else:
         counts, cyc, wt, sl = stage_counts(f), cycle_times(f), wait_times(f), sla(f)
-    open_, ap = wip(f), approvals(f)
+        ap = approvals(f)
+    open_ = wip(f)
     keys = set(counts) | set(open_) | set(cyc) | set(wt)
     empty = {"p50": None, "p90": None, "p95": None, "avg": None, "n": 0}
     rows = []
@@ -423,9 +489,23 @@ def _visits_pg(f: Filters) -> tuple[dict, dict]:
     return counts, {**_unpack(r["pcts"]), "avg": _num(r["avg"]), "n": int(r["n"] or 0)}
 
 
+def _visits_rolled(acc) -> tuple[dict, dict]:
+    c, hist = _by(acc, lambda k: "")
+    c, hist = c.get("", dict.fromkeys(("started", "completed", "moved", "cancelled", "lead_n", "lead_sum"), 0)), \
+        hist.get("", {})
+    visits = {k: int(c[k]) for k in ("started", "completed", "moved", "cancelled")}
+    visits["running"] = acc.running
+    return visits, _pct_from(c, hist, "lead")
+
+
 def summary(f: Filters) -> dict:
+    from app.metrics import rollup
+
     st = stages(f)
-    if _dialect() == "postgresql":
+    acc = rollup.figures(f, "visit")
+    if acc is not None:
+        visits, lead = _visits_rolled(acc)
+    elif _dialect() == "postgresql":
         visits, lead = _visits_pg(f)
     else:
         visits, lead = visit_counts(f), lead_time(f)

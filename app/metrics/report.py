@@ -66,6 +66,13 @@ def describe(f: q.Filters) -> dict:
 
 
 def dashboard(f: q.Filters) -> dict:
+    from app.metrics import rollup
+
+    with rollup.shared():
+        return _dashboard(f)
+
+
+def _dashboard(f: q.Filters) -> dict:
     s = q.summary(f)
     return {"filters": describe(f), "summary": {k: v for k, v in s.items() if k != "stages"},
             "stages": s["stages"], "throughput": q.throughput(f), "lead_times": q.lead_time_by_version(f),

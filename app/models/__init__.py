@@ -5,11 +5,12 @@ from app.models.processes import Draft, Process, Split, SplitAssignment, SplitVa
 from app.models.tasks import (
     Comment, Event, StageRun, StageRunStatus, StageTimer, Task, TaskStatus, TaskVisit, Thread, VisitOutcome,
 )
+from app.models.rollups import MetricRollup, MetricRollupHist, MetricRollupState
 
 __all__ = [
     "ApiToken", "Role", "Team", "User", "team_members",
     "Field", "FieldType", "Table",
     "Draft", "Process", "Split", "SplitAssignment", "SplitVariant", "Version",
     "Comment", "Event", "StageRun", "StageRunStatus", "StageTimer", "Task", "TaskStatus", "TaskVisit", "Thread",
-    "VisitOutcome",
+    "VisitOutcome", "MetricRollup", "MetricRollupHist", "MetricRollupState",
 ]

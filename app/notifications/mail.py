@@ -1,4 +1,4 @@
-"""Sending the outbox over SMTP. After a commit that wrote outbox rows, a job is enqueued for an RQ
+"""Sending the outbox over SMTP (and alert webhooks, rows of kind "webhook", over HTTP). After a commit that wrote outbox rows, a job is enqueued for an RQ
 worker, or, when no worker is running, the request sends synchronously (`flush`). A failed send
 stays pending with exponential backoff (30s, 1m, 2m, … capped at 1h) until MAX_ATTEMPTS."""
 from __future__ import annotations
@@ -25,6 +25,11 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _send(row: Outbox) -> None:
+    if row.kind == "webhook":
+        from app.notifications import webhook
+
+        webhook.send(row)
+        return
     cfg = current_app.config
     if not cfg.get("SMTP_HOST"):
         raise RuntimeError("SMTP_HOST is not configured")

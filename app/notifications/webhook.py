@@ -1,12 +1,81 @@
-"""Alert webhooks: an RQ job POSTs a small JSON body (ids, type, severity, message; no Field values)."""
+"""Alert webhooks through the outbox: `queue_webhook` writes an Outbox row (kind "webhook", `to` = the
+URL, `body` = the JSON payload: ids, type, severity, message; never Field values) in the caller's
+transaction; `app.notifications.mail.deliver_due` sends due rows with the same attempts/backoff as
+email. Every call is logged as an Event "alert.webhook" (url, status code, duration, error)."""
 from __future__ import annotations
 
 import json
+import time
+import urllib.error
 import urllib.request
+
+from app import clock
+from app.extensions import db
+from app.models import Event
+from app.models.notifications import Outbox
+
+TIMEOUT = 10
+KIND = "webhook"
+
+
+def queue_webhook(url: str, payload: dict) -> Outbox:
+    from app.alerts import webhook_url_problem
+
+    problem = webhook_url_problem(url)
+    if problem:
+        raise ValueError(f"refusing webhook URL {url!r}: {problem}")
+    row = Outbox(to=url, subject=str(payload.get("type", "alert"))[:255], body=json.dumps(payload, default=str),
+                 kind=KIND, status="pending", attempts=0, next_attempt_at=clock.now(), created_at=clock.now())
+    db.session.add(row)
+    db.session.info["procly_mail"] = True   # hand over after commit, exactly like email
+    return row
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, not an instruction: never follow it elsewhere."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D102
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
 
 
 def post(url: str, payload: dict) -> int:
-    req = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - http(s) only, checked when queued
+    """POST JSON; returns the HTTP status (raises on network errors and non-2xx answers)."""
+    from app.alerts import webhook_url_problem
+
+    problem = webhook_url_problem(url)
+    if problem:
+        raise ValueError(f"refusing webhook URL: {problem}")
+    req = urllib.request.Request(url, data=json.dumps(payload, default=str).encode(), method="POST",
+                                 headers={"Content-Type": "application/json", "User-Agent": "Procly-Alerts/1"})
+    with _opener.open(req, timeout=TIMEOUT) as resp:  # noqa: S310 - http(s) only, checked above
         return resp.status
+
+
+def send(row: Outbox) -> None:
+    """Deliver one outbox row of kind webhook; logs an Event either way, raises on failure."""
+    try:
+        payload = json.loads(row.body or "{}")
+    except ValueError:
+        payload = {}
+    started = time.monotonic()
+    status, error = None, None
+    try:
+        status = post(row.to, payload)
+    except urllib.error.HTTPError as exc:
+        status, error = exc.code, f"HTTP {exc.code}"
+    except Exception as exc:  # noqa: BLE001 - logged, then retried by the outbox
+        error = f"{type(exc).__name__}: {exc}"[:500]
+    duration_ms = round((time.monotonic() - started) * 1000, 1)
+    if error is None and not (200 <= (status or 0) < 300):
+        error = f"HTTP {status}"
+    task_id = payload.get("task") if isinstance(payload.get("task"), int) else None
+    process_id = payload.get("process") if isinstance(payload.get("process"), int) else None
+    db.session.add(Event(type="alert.webhook", task_id=task_id, process_id=process_id, actor="system",
+                         created_at=clock.now(),
+                         data={"url": row.to, "status": status, "duration_ms": duration_ms, "outbox": row.id,
+                               "attempt": row.attempts, "alert": payload.get("type"), "error": error}))
+    if error is not None:
+        raise RuntimeError(error)

@@ -96,6 +96,7 @@ def submit(run_id: int):
     if errors:
         return _render(link, errors=errors, submitted=submitted, status=422)
     try:
+        links.resume_from_participant(run_id, _actor(link))
         service.act(run_id, "complete", _actor(link), values={k: v for k, v in clean.items() if v is not None})
     except APIError as exc:
         db.session.rollback()

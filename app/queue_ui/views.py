@@ -44,9 +44,12 @@ def _fail(exc: APIError, default: str):
 # --- My work --------------------------------------------------------------------------------------
 
 def my_work(user, *, process: str = "", stage: str = "", status: str = "") -> list[dict]:
+    """Open Stage Runs of running Tasks waiting for `user`, overdue first, then by due date. Who
+    matches is decided in SQL (permissions.queue_condition); Python only labels why."""
     q = (select(StageRun, Task).join(Task, Task.id == StageRun.task_id)
          .join(TaskVisit, TaskVisit.id == StageRun.visit_id)
-         .where(StageRun.status.in_(QUEUE_STATUSES), Task.status == "running", TaskVisit.left_at.is_(None)))
+         .where(StageRun.status.in_(QUEUE_STATUSES), Task.status == "running", TaskVisit.left_at.is_(None),
+                permissions.queue_condition(user)))
     if process:
         q = q.join(Process, Process.id == StageRun.process_id).where(Process.key == process)
     if stage:
@@ -58,12 +61,8 @@ def my_work(user, *, process: str = "", stage: str = "", status: str = "") -> li
     processes = {p.id: p for p in db.session.scalars(select(Process))}
     for run, task in db.session.execute(q).all():
         why = permissions.queue_roles(user, run)
-        if not why or not permissions.stage_visible(user, permissions.stage_for(run)):
+        if not why:  # cannot happen (the SQL condition is the same rule); never show an unexplained row
             continue
-        if run.status == "awaiting_approval" and "approver" not in why:
-            continue  # waiting for someone else's decision
-        if "approver" in why and "responsible" not in why and run.status != "awaiting_approval":
-            continue  # approvers act only once approval is requested
         st = permissions.stage_for(run)
         items.append({"run": run, "task": task, "stage": st, "process": processes[run.process_id], "why": why,
                       "overdue": bool(run.due_at and run.due_at < now),
@@ -235,6 +234,8 @@ def act(run_id):
         if refused:
             abort(403)
     try:
+        if action == "complete":
+            links.resume_from_participant(run_id, actor())
         service.act(run_id, action, actor(), user=_user(), values=values or None,
                     comment=request.form.get("comment", "")[:2000])
     except APIError as exc:
@@ -423,3 +424,67 @@ def _when(dt):
     return dt.strftime("%Y-%m-%d %H:%M") if dt else "—"
 
 
+
+
+# --- alert rules ----------------------------------------------------------------------------------
+
+def _alert_page(process_key: str, *, errors=None, form=None, status=200):
+    from app import alerts
+
+    user = _user()
+    manageable = [p for p in db.session.scalars(select(Process).where(Process.archived_at.is_(None))
+                                                .order_by(Process.name)) if alerts.can_manage_rules(user, p)]
+    if not manageable:
+        abort(403)
+    process = next((p for p in manageable if p.key == process_key), None)
+    if process_key and process is None:
+        abort(404)
+    process = process or manageable[0]
+    return render_template("queue/alerts.html", processes=manageable, process=process,
+                           rules=alerts.rules_of(process), event_types=alerts.EVENT_TYPES,
+                           severities=alerts.SEVERITIES, channels=alerts.CHANNELS, errors=errors or {},
+                           form=form or {}), status
+
+
+@bp.get("/alerts")
+@login_required
+def alerts_page():
+    return _alert_page(request.args.get("process", ""))
+
+
+@bp.post("/alerts/rules")
+@login_required
+def alerts_add():
+    from app import alerts
+
+    key = request.form.get("process", "")
+    try:
+        process = alerts.get_process(key, _user())
+    except APIError as exc:
+        abort(exc.status)
+    form = {k: request.form.get(k, "") for k in ("event_type", "severity", "channel", "target")}
+    try:
+        alerts.create_rule(process, dict(form), actor())
+    except APIError as exc:
+        db.session.rollback()
+        return _alert_page(process.key, errors=exc.details if isinstance(exc.details, dict) else {"_": [exc.message]},
+                           form=form, status=exc.status)
+    db.session.commit()
+    flash("Alert rule added.", "info")
+    return redirect(url_for("queue.alerts_page", process=process.key))
+
+
+@bp.post("/alerts/rules/<int:rule_id>/delete")
+@login_required
+def alerts_delete(rule_id):
+    from app import alerts
+
+    try:
+        rule = alerts.get_rule(rule_id, _user())
+    except APIError as exc:
+        abort(exc.status)
+    key = db.session.get(Process, rule.process_id).key
+    alerts.delete_rule(rule, actor())
+    db.session.commit()
+    flash("Alert rule deleted.", "info")
+    return redirect(url_for("queue.alerts_page", process=key))

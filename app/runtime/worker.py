@@ -35,12 +35,21 @@ def make_worker(app, name: str | None = None) -> AppWorker:
     return worker
 
 
+# Periodic jobs, each re-scheduling itself through RQ's scheduler (job id = its dedupe key).
+PERIODIC = [
+    ("app.runtime.jobs.sweep", "procly-sweep", {}),               # SLA timers, lost jobs
+    ("app.notifications.jobs.sweep", "procly-outbox", {}),        # email and webhook deliveries
+    ("app.metrics.jobs.rollup", "procly-metrics-rollup", {"reschedule": True}),  # dashboard rollups
+]
+
+
 def start_sweep(app) -> None:
-    from app.runtime.jobs import SWEEP_JOB
     from app.runtime.queue import queue
 
     with app.app_context():
-        queue().enqueue("app.runtime.jobs.sweep", job_id=SWEEP_JOB, result_ttl=0)
+        q = queue()
+        for func, job_id, kwargs in PERIODIC:
+            q.enqueue(func, job_id=job_id, result_ttl=0, kwargs=kwargs)
 
 
 def _work(burst: bool) -> None:

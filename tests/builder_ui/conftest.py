@@ -74,6 +74,7 @@ def drag_until(page, source, target, selector: str, attempts: int = 3) -> None:
     """Drag, and retry if the drop did not land (synthetic mouse drags are occasionally too quick)."""
     for _ in range(attempts):
         page.wait_for_timeout(150)
+        wait_saved(page)        # an autosave answering mid-drag may re-render the error markers
         drag(page, source, target)
         try:
             page.wait_for_selector(selector, timeout=3000)

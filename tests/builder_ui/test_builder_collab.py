@@ -126,7 +126,8 @@ def test_split_editor_keeps_100_percent(demo, designer_api, live_server, page, l
     assert "of Tasks so far" in page.locator('.split-row[data-variant="new"] .share').inner_text()
     page.fill("#reason", "more traffic to the new intake")
     page.click("#save-split")
-    page.wait_for_selector("#split-state:has-text('Saved')")
+    # exact text: has-text() is a case-insensitive substring match and "Unsaved" contains "saved"
+    page.wait_for_function("() => document.querySelector('#split-state').textContent === 'Saved'")
     weights = {v["key"]: v["weight"] for v in designer_api.get("/api/v1/splits/intake-ab").get_json()["variants"]}
     assert weights == {"legacy": 65, "new": 35}
     screenshot(page, "split", full_page=False)

@@ -141,6 +141,8 @@ def test_publish_change_diff_and_rollback(demo, designer_api, live_server, page,
     assert order.index(new_key) == order.index("schedule") - 1
     page.click('.card[data-key="confirm"] .card-head')
     set_value(page, '#panel input[name="name"]', "Confirm eligibility (v2)")
+    set_value(page, '#panel input[name="approval.sla.due"]', "24h")
+    set_value(page, '#panel input[name="roles.informed"]', "team:Compliance, user:manager@procly.local")
     wait_saved(page)
     page.click("#publish")
     page.fill("#publish-dialog textarea", "Add a step")
@@ -157,6 +159,15 @@ def test_publish_change_diff_and_rollback(demo, designer_api, live_server, page,
     assert page.locator(f'#diff .card[data-key="{new_key}"]').get_attribute("data-diff") == "added"
     assert page.locator('#diff .card[data-key="confirm"]').get_attribute("data-diff") == "changed"
     assert page.locator('#diff .card[data-key="collect"]').get_attribute("data-diff") == "same"
+    # before → after values for each changed property, nested objects walked to their leaves
+    changes = page.locator('#diff .change-block[data-stage="confirm"]')
+    assert changes.locator('li[data-path="approval.sla.due"]').inner_text() == "approval.sla.due: 48h → 24h"
+    assert changes.locator('li[data-path="name"]').inner_text() == \
+        "name: Confirm eligibility → Confirm eligibility (v2)"
+    assert changes.locator('li[data-path="roles.informed"]').inner_text() == \
+        "roles.informed: — → team:Compliance, user:manager@procly.local"
+    assert page.locator(f'#diff .change-block[data-stage="{new_key}"]').count() == 0   # added, not changed
+    page.locator("#diff .diff-details").scroll_into_view_if_needed()
     screenshot(page, "diff", full_page=False)
 
     page.once("dialog", lambda d: d.accept())

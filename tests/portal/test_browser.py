@@ -94,7 +94,8 @@ def test_queue_portal_flow(app, demo, live_server, browser, login_page, screensh
     approver.locator(f"#run-status-{confirm.id}:has-text('completed')").wait_for()
     db.session.expire_all()
     schedule = db.session.scalar(select(StageRun).where(StageRun.task_id == task.id, StageRun.stage_key == "schedule"))
-    assert schedule is not None and schedule.status == "pending"
+    # the next Stage is a portal form and the participant is invited: it waits on them
+    assert schedule is not None and schedule.status == "waiting_on_participant"
     assert db.session.get(Task, task.id).status == "running"
     # the approver's @mention arrived in their notification centre
     approver.goto(f"{live_server}/queue/notifications")

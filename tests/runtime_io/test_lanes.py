@@ -255,3 +255,25 @@ def test_duplicate_run_stage_delivery_is_a_noop(world):
     assert jobs.run_stage(run.id, 1).startswith("skipped")
     world.drain()  # the queued job too
     assert len(world.runs(tid)) == 2 and len(world.events(tid, "stage.status")) == 4
+
+
+def test_a_stale_copy_of_the_run_in_the_session_does_not_perform_it_twice(world, _app):
+    """A worker that loaded the run before another one performed it must re-read it under the Task lock."""
+    world.process("stale", [compute("x", {"a": "1"}), st("y")])
+    tid = world.start("stale")
+    run = world.run(tid, "x")  # this session now holds the run as "pending"
+    from app.extensions import db
+    from app.runtime import jobs
+
+    def other_worker():
+        with _app.app_context():
+            jobs.run_stage(run.id, 1)
+            db.session.remove()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    thread.join()
+    assert run.status == "pending"  # stale in this session
+    assert jobs.run_stage(run.id, 1) == "skipped: already handled"
+    assert [(r.stage_key, r.status) for r in world.runs(tid)] == [("x", "completed"), ("y", "pending")]
+    assert len([e for e in world.events(tid, "stage.status") if e.to_status == "completed"]) == 1

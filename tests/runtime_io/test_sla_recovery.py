@@ -217,3 +217,66 @@ def test_sigkill_mid_run_every_task_finishes_exactly_once(world):
     for tid in world.db.session.scalars(select(Task.id)):
         assert _shape(world, tid) == expected, tid
     redis.Redis.from_url(world.app.config["REDIS_URL"]).flushdb()
+
+
+def _later(seconds: int):
+    """Run the sweep as if `seconds` had passed (a killed worker's heartbeat goes stale)."""
+    fc = clock.FrozenClock(clock.now() + timedelta(seconds=seconds))
+    clock.set_clock(fc)
+    try:
+        return _sweep()
+    finally:
+        clock.set_clock(None)
+
+
+def test_sweep_recovers_a_job_popped_by_a_worker_killed_before_it_started(world):
+    """SIGKILL between RQ's BLMOVE (the id moves to the queue's ":intermediate" list) and its "started"
+    bookkeeping: the job hash still says "queued" but no queue holds the id any more."""
+    from app.runtime import jobs
+    from app.runtime.queue import queue, redis_conn
+
+    world.process("lane", LANE)
+    tid = world.start("lane")
+    q, conn = queue(), redis_conn()
+    popped = conn.lmove(q.key, q.intermediate_queue_key)  # what a worker's dequeue does first
+    assert popped and q.count == 0
+    assert _later(1)["requeued"] == 0  # too fresh: the enqueue of a just-committed run may be in flight
+    assert _later(jobs.SWEEP_EVERY + 5)["requeued"] == 1
+    assert _later(jobs.SWEEP_EVERY + 5)["requeued"] == 0  # now queued again: nothing twice
+    world.drain()
+    assert world.task(tid).status == "completed"
+    assert _shape(world, tid) == (5, 2 + 5 * 4 + 1)
+
+
+def test_sweep_recovers_a_run_whose_enqueue_was_lost_after_commit(world):
+    """SIGKILL after COMMIT but before the after-commit enqueue (or Redis lost the job)."""
+    from app.runtime.queue import queue, redis_conn
+
+    world.process("lane", LANE)
+    tid = world.start("lane")
+    job_id = queue().job_ids[0]
+    redis_conn().delete(queue().key, f"rq:job:{job_id}")
+    assert _later(35)["requeued"] == 1
+    world.drain()
+    assert world.task(tid).status == "completed"
+
+
+def test_sweep_recovers_a_job_left_started_by_a_killed_worker(world):
+    """SIGKILL during the job: the hash says "started" with a heartbeat that goes stale."""
+    from rq.job import Job
+
+    from app.runtime.queue import queue, redis_conn
+
+    world.process("lane", LANE)
+    tid = world.start("lane")
+    q, conn = queue(), redis_conn()
+    job = Job.fetch(q.job_ids[0], connection=conn)
+    conn.lmove(q.key, q.intermediate_queue_key)
+    from datetime import timezone
+
+    job.heartbeat(datetime.now(timezone.utc), 60)
+    job.set_status("started")
+    assert _later(25)["requeued"] == 0  # a live worker's heartbeat: leave it alone
+    assert _later(35)["requeued"] == 1
+    world.drain()
+    assert world.task(tid).status == "completed"

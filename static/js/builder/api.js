@@ -38,3 +38,16 @@ export const el = (tag, attrs = {}, ...children) => {
   for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) node.append(c instanceof Node ? c : String(c));
   return node;
 };
+
+// "message — path: reason; path: reason" from an ApiError (details may nest: {versions: {0: {...}}})
+export function errorLines(details, prefix = '') {
+  if (Array.isArray(details)) {
+    if (details.every((x) => typeof x !== 'object' || x === null)) return prefix ? [`${prefix}: ${details.join(', ')}`] : details.map(String);
+    return details.flatMap((x, i) => errorLines(x, x && x.path ? '' : `${prefix}[${i}]`));
+  }
+  if (details && typeof details === 'object') {
+    if (details.message && (details.path !== undefined)) return [`${details.path ? `${details.path}: ` : ''}${details.message}`];
+    return Object.entries(details).flatMap(([k, v]) => errorLines(v, prefix ? `${prefix}.${k}` : k));
+  }
+  return details === undefined || details === null || details === '' ? [] : [prefix ? `${prefix}: ${details}` : String(details)];
+}

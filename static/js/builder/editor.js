@@ -19,7 +19,7 @@ const state = {
   selected: null,          // {kind: 'stage', key} | {kind: 'route', index}
   undo: [], redo: [],
   types: [], typeByKey: {},
-  fields: [], processes: [],
+  fields: [], processes: [], splits: [],
   counts: {},
   saving: false, dirty: false, again: false, conflict: null,
   currentVersion: root.dataset.currentVersion ? Number(root.dataset.currentVersion) : null,
@@ -66,11 +66,34 @@ function newStage(type) {
   };
 }
 
-// pictographs need an emoji font the machine may lack: fall back to a lettered badge
+// Stage-type icons are inline SVG (Chromium here has no emoji font): a known pictograph or type key
+// maps to a drawn glyph; anything else gets a letter badge tinted from the type's key.
+const SVG = {
+  check: '<rect x="3.5" y="3.5" width="17" height="17" rx="3.5"/><path d="M8 12.5l3 3 5.5-6.5"/>',
+  form: '<path d="M6 3.5h8.5l3.5 3.5v13.5H6z"/><path d="M14.5 3.5V7H18M9 11h6M9 14h6M9 17h4"/>',
+  code: '<path d="M9 4.5c-2 0-2.8 1-2.8 3v2.2c0 1.2-.8 2.3-2.2 2.3 1.4 0 2.2 1.1 2.2 2.3v2.2c0 2 .8 3 2.8 3M15 4.5c2 0 2.8 1 2.8 3v2.2c0 1.2.8 2.3 2.2 2.3-1.4 0-2.2 1.1-2.2 2.3v2.2c0 2-.8 3-2.8 3"/>',
+  mail: '<rect x="3.5" y="5.5" width="17" height="13" rx="2"/><path d="M4 7l8 6 8-6"/>',
+  clock: '<circle cx="12" cy="12" r="8.5"/><path d="M12 7.5V12l3 2"/>',
+  globe: '<circle cx="12" cy="12" r="8.5"/><path d="M3.5 12h17M12 3.5c2.5 2.5 3.5 5.5 3.5 8.5s-1 6-3.5 8.5c-2.5-2.5-3.5-5.5-3.5-8.5s1-6 3.5-8.5"/>',
+  approve: '<path d="M12 3.5l7 3v5.5c0 4.2-3 7.2-7 8.5-4-1.3-7-4.3-7-8.5V6.5z"/><path d="M9 12l2.2 2.2L15.5 10"/>',
+};
+const ICON_OF = {
+  '☑': 'check', '✅': 'check', '✔': 'check', '📝': 'form', '🗒': 'form', 'ƒ': 'code', '⚙': 'code', '🧮': 'code',
+  '✉': 'mail', '📧': 'mail', '⏱': 'clock', '⏰': 'clock', '🌐': 'globe', '🔗': 'globe', '🛡': 'approve',
+  basic: 'check', form: 'form', compute: 'code', email: 'mail', timer: 'clock', wait: 'clock', http: 'globe', webhook: 'globe', approval: 'approve',
+};
+const hue = (str) => [...String(str)].reduce((h, c) => (h * 31 + c.codePointAt(0)) % 360, 7);
 function icon(t) {
-  const ch = t?.icon || '';
-  if (ch && ch.codePointAt(0) < 0x2700) return el('span', { class: 'icon', title: t.name }, ch);
-  return el('span', { class: 'icon letter', title: t?.name }, (t?.name || '?')[0]);
+  const name = t?.name || t?.key || '?';
+  const glyph = ICON_OF[[...(t?.icon || '')][0]] || ICON_OF[t?.key];
+  const h = hue(t?.key || name);
+  const style = `--ic-bg:hsl(${h} 70% 93%);--ic-fg:hsl(${h} 55% 34%)`;
+  if (glyph) {
+    const span = el('span', { class: 'icon svg', title: name, 'aria-hidden': 'true', style, dataset: { glyph } });
+    span.innerHTML = `<svg viewBox="0 0 24 24" width="16" height="16" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round">${SVG[glyph]}</svg>`;
+    return span;
+  }
+  return el('span', { class: 'icon letter', title: name, 'aria-hidden': 'true', style, dataset: { glyph: 'letter' } }, name.trim()[0]?.toUpperCase() || '?');
 }
 
 function snapshot() { return JSON.stringify(state.def); }
@@ -172,8 +195,9 @@ function triggerLabel(r) {
 }
 
 function routeChip(r, i) {
-  const target = r.target?.process || (r.target?.split ? `split ${r.target.split}` : '?');
-  const proc = state.processes.find((p) => p.key === r.target?.process);
+  const split = r.target?.split ? state.splits.find((x) => x.key === r.target.split) : null;
+  const target = r.target?.split ? `split: ${split ? split.name : r.target.split}` : r.target?.process || '?';
+  const proc = r.target?.split ? null : state.processes.find((p) => p.key === r.target?.process);
   const errs = errorsFor(`routes[${i}]`);
   const sel = state.selected?.kind === 'route' && state.selected.index === i;
   return el('button', {
@@ -186,7 +210,13 @@ function routeChip(r, i) {
 
 // While a pointer is pressed the lane is not rebuilt (a blur → change must not swallow the click
 // that caused it); the deferred render runs right after the click.
-let pressed = false, deferred = false;
+// Nor while a drag is under way: an autosave answering mid-drag would rebuild the lists under SortableJS.
+let pressed = false, deferred = false, dragging = false;
+const dragStart = () => { dragging = true; lane.classList.add('dragging'); };
+const dragStop = () => {
+  dragging = false; lane.classList.remove('dragging');
+  if (deferred) { deferred = false; setTimeout(renderLane, 0); }
+};
 document.addEventListener('pointerdown', () => { pressed = true; }, true);
 document.addEventListener('pointerup', () => {
   pressed = false;
@@ -194,13 +224,17 @@ document.addEventListener('pointerup', () => {
 }, true);
 
 function renderLane() {
-  if (pressed && !document.querySelector('.sortable-fallback, .sortable-ghost')) { deferred = true; return; }
+  if (dragging || (pressed && !document.querySelector('.sortable-fallback, .sortable-ghost'))) { deferred = true; return; }
   reuse = new Map([...lane.querySelectorAll('.card[data-key]')].map((n) => [n.dataset.key, n]));
   const cols = columns();
+  // between two columns (and before the first) a narrow drop zone: a stage dropped there becomes a
+  // column of its own at that position; setColumns renumbers the later ones
+  const gap = (i) => (CAN_EDIT && cols.length ? el('div', { class: 'col-gap', title: `Drop here to insert a new column ${i + 1}` },
+    el('div', { class: 'cards gap', dataset: { col: `gap-${i}` }, 'aria-label': `Insert a column before column ${i + 1}` })) : '');
   lane.replaceChildren(
-    ...cols.map((stages, i) => el('div', { class: 'column', dataset: { col: i } },
+    ...cols.flatMap((stages, i) => [gap(i), el('div', { class: 'column', dataset: { col: i } },
       el('div', { class: 'col-head muted' }, stages.length > 1 ? `Column ${i + 1} · parallel` : `Column ${i + 1}`),
-      el('div', { class: 'cards', dataset: { col: i } }, ...stages.map(card)))),
+      el('div', { class: 'cards', dataset: { col: i } }, ...stages.map(card)))]),
     CAN_EDIT ? el('div', { class: 'column new' }, el('div', { class: 'col-head muted' }, 'New column'),
       el('div', { class: 'cards', dataset: { col: 'new' } }, el('div', { class: 'drop-hint muted' }, 'Drop a stage type here'))) : '',
   );
@@ -218,11 +252,14 @@ function makeSortable() {
   sortables.forEach((s) => s.destroy());
   sortables = [...lane.querySelectorAll('.cards')].map((node) => Sortable.create(node, {
     group: 'lane', animation: 120, forceFallback: true, fallbackTolerance: 3, filter: '.drop-hint, .route-chip', preventOnFilter: false,
-    onEnd: syncFromDom, onAdd: (e) => { if (e.pullMode === 'clone') syncFromDom(); },
+    onStart: dragStart,
+    onEnd: () => { dragStop(); syncFromDom(); },
+    onAdd: (e) => { if (e.pullMode === 'clone') syncFromDom(); },
   }));
 }
 
 function syncFromDom() {
+  dragging = false; lane.classList.remove('dragging');
   const byKey = Object.fromEntries(state.def.stages.map((s) => [s.key, s]));
   let added = null;
   const cols = [...lane.querySelectorAll('.cards')].map((node) => [...node.children].map((c) => {
@@ -243,17 +280,24 @@ function renderPalette() {
   const node = $('#palette');
   if (!node) return;
   node.replaceChildren(...state.types.map((t) => el('div', {
-    class: 'type', dataset: { type: t.key }, title: t.description || t.name, tabindex: 0,
+    class: 'type', dataset: { type: t.key }, title: `${t.description || t.name} (Enter adds it at the end)`, tabindex: 0, role: 'button',
+    'aria-label': `Add a ${t.name} stage at the end of the lane`,
     ondblclick: () => addStage(t.key),
-  }, icon(t), ' ', t.name, t.automated ? el('span', { class: 'muted small' }, ' · auto') : '')));
-  if (!paletteSortable) paletteSortable = Sortable.create(node, { group: { name: 'lane', pull: 'clone', put: false }, sort: false, forceFallback: true, fallbackTolerance: 3 });
+    onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); addStage(t.key, { atEnd: true }); } },
+  }, icon(t), el('span', { class: 't-name' }, t.name, t.automated ? el('span', { class: 't-auto muted' }, 'automated') : ''))));
+  if (!paletteSortable) {
+    paletteSortable = Sortable.create(node, {
+      group: { name: 'lane', pull: 'clone', put: false }, sort: false, forceFallback: true, fallbackTolerance: 3,
+      onStart: dragStart, onEnd: dragStop,
+    });
+  }
 }
 
-function addStage(type = 'basic') {
+function addStage(type = 'basic', { atEnd = false } = {}) {
   const s = newStage(type);
   commit(() => {
     const cols = columns();
-    const i = state.selected?.kind === 'stage' ? cols.findIndex((c) => c.some((x) => x.key === state.selected.key)) : -1;
+    const i = !atEnd && state.selected?.kind === 'stage' ? cols.findIndex((c) => c.some((x) => x.key === state.selected.key)) : -1;
     if (i >= 0) cols.splice(i + 1, 0, [s]); else cols.push([s]);
     setColumns(cols);
     state.selected = { kind: 'stage', key: s.key };
@@ -480,10 +524,20 @@ function renderRoutePanel(i) {
         ...[['condition', 'a condition holds'], ['stage_failed', 'the stage failed'], ['approval_rejected', 'the approval is rejected']].map(([v, l]) => el('option', { value: v, selected: (r.trigger?.type || 'condition') === v }, l))),
       (r.trigger?.type || 'condition') === 'condition' ? conditionEditor({ name: 'trigger', value: r.trigger?.condition, fields: state.fields, disabled: !CAN_EDIT, onChange: (v) => set((x) => { x.trigger = { type: 'condition', condition: v }; }) }) : null),
     section('Target', 'target',
-      el('select', { name: 'route.target', 'aria-label': 'Target process', onchange: (e) => set((x) => { x.target = { process: e.target.value, ...(x.target?.stage ? { stage: x.target.stage } : {}) }; }) },
-        el('option', { value: '' }, '— process —'),
-        ...state.processes.filter((p) => p.key !== KEY).map((p) => el('option', { value: p.key, selected: r.target?.process === p.key }, p.name))),
-      input('Target stage (optional)', r.target?.stage || '', (v) => set((x) => { x.target = { ...(x.target || {}) }; if (v.trim()) x.target.stage = v.trim(); else delete x.target.stage; }), { name: 'route.target_stage', placeholder: 'stage key' })),
+      // one list: Processes by key, Splits as "split:<key>" (Process keys never hold a colon)
+      el('select', { name: 'route.target', 'aria-label': 'Target', onchange: (e) => set((x) => {
+        const v = e.target.value;
+        x.target = v.startsWith('split:') ? { split: v.slice(6) } : { process: v, ...(x.target?.stage && x.target?.process ? { stage: x.target.stage } : {}) };
+      }, true) },
+        el('option', { value: '' }, '— choose a target —'),
+        el('optgroup', { label: 'Processes' },
+          ...state.processes.filter((p) => p.key !== KEY).map((p) => el('option', { value: p.key, selected: !r.target?.split && r.target?.process === p.key }, p.name))),
+        state.splits.length ? el('optgroup', { label: 'Splits (A/B)' },
+          ...state.splits.map((sp) => el('option', { value: `split:${sp.key}`, selected: r.target?.split === sp.key },
+            `${sp.name} (${sp.variants.map((v) => `${v.key} ${v.weight}`).join(' / ')})`))) : null),
+      r.target?.split
+        ? el('p', { class: 'muted small split-note' }, 'Each Task goes to one of the Split\'s variants by weight; it starts at the first stage.')
+        : input('Target stage (optional)', r.target?.stage || '', (v) => set((x) => { x.target = { ...(x.target || {}) }; if (v.trim()) x.target.stage = v.trim(); else delete x.target.stage; }), { name: 'route.target_stage', placeholder: 'stage key' })),
     CAN_EDIT ? el('button', { type: 'button', class: 'secondary danger', onclick: () => commit(() => { state.def.routes.splice(i, 1); state.selected = null; }) }, 'Delete route') : null,
   ];
 }
@@ -531,10 +585,12 @@ async function save() {
   try {
     const res = await api('PUT', `/api/v1/processes/${KEY}/draft`, { definition: JSON.parse(sent), revision: state.revision });
     state.revision = res.revision;
+    const errorsBefore = JSON.stringify(state.errors);
     state.errors = res.errors || [];
     if (!state.dirty) storeLocal(false); else storeLocal(true);
     setSaveState(state.errors.length ? `Saved · ${state.errors.length} problem(s)` : 'All changes saved');
-    renderLane(); refreshPanelErrors();
+    // only the error markers can change: leave the lane alone (and a drag under way) when they did not
+    if (JSON.stringify(state.errors) !== errorsBefore) { renderLane(); refreshPanelErrors(); }
   } catch (err) {
     state.dirty = true;
     if (err instanceof ApiError && err.status === 409) showConflict(err.details);
@@ -678,6 +734,19 @@ function renderDiff(from, to, d, fromLabel, toLabel) {
     el('div', { class: 'card-head' }, icon(state.typeByKey[s.type] || { name: s.type }), el('span', { class: 'name' }, s.name)),
     el('div', { class: 'muted small' }, kind === 'changed' ? `changed: ${changed[s.key].join(', ')}` : kind === 'same' ? 'unchanged' : kind));
   const r = d.routes;
+  const byKey = (items) => Object.fromEntries((items || []).map((x) => [x.key, x]));
+  const fs = byKey(from.stages), ts = byKey(to.stages), fr = byKey(from.routes), tr = byKey(to.routes);
+  const detail = (kind, k, a, b, label) => {
+    const lines = propertyChanges(a, b);
+    return lines.length ? el('div', { class: 'change-block', dataset: { [kind]: k } },
+      el('h4', {}, `${kind === 'stage' ? 'Stage' : 'Route'} ${label}`, el('span', { class: 'muted small' }, ` (${k})`)),
+      el('ul', { class: 'changes' }, ...lines.map(([path, before, after]) => el('li', { dataset: { path } },
+        el('code', {}, path), ': ', el('span', { class: 'before' }, before), ' → ', el('span', { class: 'after' }, after))))) : null;
+  };
+  const details = [
+    ...Object.keys(changed).map((k) => detail('stage', k, fs[k], ts[k], ts[k]?.name || k)),
+    ...Object.keys(r.changed || {}).map((k) => detail('route', k, fr[k], tr[k], tr[k]?.name || k)),
+  ].filter(Boolean);
   const routeItems = [
     ...r.added.map((k) => el('li', { class: 'diff-added' }, `+ route ${k}`)),
     ...r.removed.map((k) => el('li', { class: 'diff-removed' }, `− route ${k}`)),
@@ -687,7 +756,38 @@ function renderDiff(from, to, d, fromLabel, toLabel) {
     el('h3', {}, `${fromLabel} → ${toLabel}`),
     el('div', { class: 'legend small' }, el('span', { class: 'diff-added' }, 'added'), el('span', { class: 'diff-changed' }, 'changed'), el('span', { class: 'diff-removed' }, 'removed')),
     el('div', { class: 'lane diff-lane' }, ...cols.map((c) => el('div', { class: 'column' }, el('div', { class: 'cards' }, ...c.map(mini))))),
-    routeItems.length ? el('ul', { class: 'route-diff' }, ...routeItems) : el('p', { class: 'muted small' }, 'Routes unchanged.'));
+    routeItems.length ? el('ul', { class: 'route-diff' }, ...routeItems) : el('p', { class: 'muted small' }, 'Routes unchanged.'),
+    details.length ? el('section', { class: 'diff-details' }, el('h3', {}, 'What changed'), ...details) : null);
+}
+
+// ---------------------------------------------------------------- readable before → after values
+const isObj = (x) => x !== null && typeof x === 'object' && !Array.isArray(x);
+const empty = (x) => x === null || x === undefined || x === '' || (Array.isArray(x) && !x.length) || (isObj(x) && !Object.keys(x).length);
+
+function readable(v, depth = 0) {
+  if (empty(v)) return '—';
+  if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  if (typeof v !== 'object') return String(v);
+  if (Array.isArray(v)) return v.map((x) => readable(x, depth + 1)).join(', ');
+  const parts = Object.entries(v).filter(([, x]) => !empty(x)).map(([k, x]) => `${k} ${isObj(x) ? `(${readable(x, depth + 1)})` : readable(x, depth + 1)}`);
+  const text = parts.join(depth ? ', ' : '; ');
+  return text.length > 140 ? `${text.slice(0, 137)}…` : text;
+}
+
+// one [path, before, after] line per changed leaf: plain objects are walked ("sla.due"), arrays
+// and scalars are compared whole and shown as readable text
+function propertyChanges(a, b, prefix = '') {
+  const out = [];
+  const keys = [...new Set([...Object.keys(a || {}), ...Object.keys(b || {})])];
+  for (const k of keys) {
+    const x = a?.[k], y = b?.[k];
+    if (JSON.stringify(x ?? null) === JSON.stringify(y ?? null)) continue;
+    const path = prefix ? `${prefix}.${k}` : k;
+    if ((isObj(x) || x == null) && (isObj(y) || y == null) && (isObj(x) || isObj(y)) && Object.keys({ ...x, ...y }).length <= 12) {
+      out.push(...propertyChanges(x || {}, y || {}, path));
+    } else if (readable(x) !== readable(y)) out.push([path, readable(x), readable(y)]);
+  }
+  return out;
 }
 
 async function rollback(number) {
@@ -745,6 +845,14 @@ document.addEventListener('keydown', (e) => {
   const mod = e.ctrlKey || e.metaKey;
   if (mod && e.key.toLowerCase() === 'z' && !inField && CAN_EDIT) { e.preventDefault(); if (e.shiftKey) redo(); else undo(); return; }
   if (mod && e.key.toLowerCase() === 'y' && !inField && CAN_EDIT) { e.preventDefault(); redo(); return; }
+  if (e.key === 'Escape' && state.selected && !e.target.closest('dialog') && !document.querySelector('dialog[open]')) {
+    e.preventDefault();
+    const back = state.selected.kind === 'stage' ? state.selected.key : state.def.routes[state.selected.index]?.stage;
+    if (panel.contains(document.activeElement)) document.activeElement.blur();   // flush a pending change first
+    select(null);
+    if (back) focusCard(back);
+    return;
+  }
   if (inField || !CAN_EDIT || state.selected?.kind !== 'stage') return;
   const key = state.selected.key;
   if (e.altKey && (e.key === 'ArrowLeft' || e.key === 'ArrowRight')) { e.preventDefault(); moveStage(key, e.key === 'ArrowLeft' ? -1 : 1); }
@@ -755,6 +863,39 @@ lane.addEventListener('keydown', (e) => {
   if (c && (e.key === 'Enter' || e.key === ' ')) { e.preventDefault(); select({ kind: 'stage', key: c.dataset.key }); }
 });
 
+// ---------------------------------------------------------------- name and description
+function initDetails() {
+  const form = $('#details-form');
+  if (!form) return;
+  const view = $('#details-view');
+  const open = (on) => {
+    form.hidden = !on; view.hidden = on; $('#details-error').textContent = '';
+    if (on) { form.name.value = $('#process-name').textContent; form.description.value = $('#process-desc').textContent; form.name.focus(); form.name.select(); }
+  };
+  $('#edit-details').addEventListener('click', () => open(true));
+  $('#details-cancel').addEventListener('click', () => { open(false); $('#edit-details').focus(); });
+  form.addEventListener('keydown', (e) => { if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); open(false); $('#edit-details').focus(); } });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const name = form.name.value.trim(), description = form.description.value.trim();
+    if (!name) { $('#details-error').textContent = 'A name is required.'; return; }
+    $('#details-save').disabled = true;
+    try {
+      const p = await api('PATCH', `/api/v1/processes/${KEY}`, { name, description });
+      $('#process-name').textContent = p.name;
+      $('#process-desc').textContent = p.description || '';
+      $('#process-desc').hidden = !p.description;
+      document.title = document.title.replace(/^.*? · Builder/, `${p.name} · Builder`);
+      open(false);
+      showNotice(`Saved the process details.`, 'ok');
+      $('#edit-details').focus();
+    } catch (err) {
+      const details = Object.entries(err.details || {}).map(([k, v]) => `${k}: ${[].concat(v).join(', ')}`).join('; ');
+      $('#details-error').textContent = `Not saved: ${err.message}${details ? ` (${details})` : ''}`;
+    } finally { $('#details-save').disabled = false; }
+  });
+}
+
 // ---------------------------------------------------------------- boot
 function adopt(d) {
   state.def = { stages: [], routes: [], ...clone(d.definition) };
@@ -763,13 +904,15 @@ function adopt(d) {
 }
 
 async function boot() {
-  const [types, table, processes, draft] = await Promise.all([
+  const [types, table, processes, draft, splits] = await Promise.all([
     api('GET', '/api/v1/processes/stage-types'), api('GET', `/api/v1/tables/${TABLE}`),
-    api('GET', '/api/v1/processes'), api('GET', `/api/v1/processes/${KEY}/draft`)]);
+    api('GET', '/api/v1/processes'), api('GET', `/api/v1/processes/${KEY}/draft`),
+    api('GET', '/api/v1/splits').catch(() => [])]);
   state.types = types;
   state.typeByKey = Object.fromEntries(types.map((t) => [t.key, t]));
   state.fields = table.fields || [];
   state.processes = processes;
+  state.splits = splits || [];
   adopt(draft);
   let local = null;
   try { local = JSON.parse(localStorage.getItem(LS_KEY) || 'null'); } catch (e) { local = null; }
@@ -790,6 +933,7 @@ async function boot() {
   renderPanel();
   setSaveState(CAN_EDIT ? (state.dirty ? 'Unsaved changes…' : 'All changes saved') : 'Read-only');
   initPublish();
+  initDetails();
   $('#add-stage')?.addEventListener('click', () => addStage('basic'));
   $('#add-route')?.addEventListener('click', () => addRoute(state.selected?.kind === 'stage' ? state.selected.key : null));
   $('#undo')?.addEventListener('click', undo);

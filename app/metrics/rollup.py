@@ -1,0 +1,457 @@
+"""Incrementally maintained metric rollups (hour and day grains) and the read path that merges them.
+
+Write side (`refresh`, run by the RQ job app.metrics.jobs.rollup and `flask procly rollup`): at time W
+every visit/run *closed* (left_at / finished_at) in [previous watermark, W) marks its (Process, hour of
+entered_at / ready_at) dirty; each dirty hour is recomputed from raw rows closed before W (DELETE + one
+INSERT … SELECT per table, so the job is idempotent), then its day row is re-summed from the hour rows.
+Read side (`figures`): a period [S, E) is split into raw edges (before the first / after the last whole
+hour, read exactly), whole days (day rows), remaining whole hours (hour rows), plus the *live* rows of
+the whole-hour span that the rollup cannot hold: open ones and ones closed at/after W (partial/plain
+indexes). Counts and sums are exact; percentiles come from the merged log histogram (BUCKETS_PER_DOUBLING
+buckets per factor 2: at most 2^(1/16) - 1 = 4.4 % relative error for values >= 1 s, < 1 s below)."""
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timedelta
+
+from sqlalchemy import Float, Integer, and_, case, cast, delete, func, insert, literal, or_, select, union_all
+
+from app import clock
+from app.extensions import db
+from app.models import Event, MetricRollup, MetricRollupHist, MetricRollupState, StageRun, TaskVisit
+from app.models.rollups import COUNT_COLUMNS, FLOAT_COLUMNS
+
+V, R, E = TaskVisit.__table__, StageRun.__table__, Event.__table__
+MR, MH, MS = MetricRollup.__table__, MetricRollupHist.__table__, MetricRollupState.__table__
+STATE_KEY = "metrics"
+BUCKETS_PER_DOUBLING = 16
+K = BUCKETS_PER_DOUBLING / math.log(2)
+KEYS = ("process_id", "version_id", "variant_id", "stage_key")
+VISIT_COLS = ("started", "completed", "moved", "cancelled", "lead_n", "lead_sum")
+RUN_COLS = tuple(c for c in COUNT_COLUMNS if c not in VISIT_COLS)
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+
+
+def _pg() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _secs(a, b):
+    if _pg():
+        return cast(func.extract("epoch", b - a), Float)
+    return (func.julianday(b) - func.julianday(a)) * 86400.0
+
+
+def bucket_of(v):
+    """SQL: bucket 0 holds [0, 1) s; bucket b >= 1 holds [2^((b-1)/16), 2^(b/16)) s."""
+    return case((v < 1, 0), else_=cast(func.floor(func.ln(v) * K), Integer) + 1)
+
+
+def bucket_bounds(b: int) -> tuple[float, float]:
+    if b <= 0:
+        return 0.0, 1.0
+    return math.exp((b - 1) / K), math.exp(b / K)
+
+
+def _trunc(col, grain: str):
+    if _pg():
+        return func.date_trunc(grain, col)
+    return func.strftime("%Y-%m-%d %H:00:00.000000" if grain == "hour" else "%Y-%m-%d 00:00:00.000000", col)
+
+
+# --- raw rows → (keys, counts, histogram) ---------------------------------------------------------
+
+def _visit_rows(where, now):
+    lead = case((and_(V.c.outcome == "completed", V.c.left_at.is_not(None)), _secs(V.c.entered_at, V.c.left_at)))
+    return select(V.c.process_id, V.c.version_id, func.coalesce(V.c.variant_id, 0).label("variant_id"),
+                  literal("").label("stage_key"), V.c.entered_at.label("t"), V.c.outcome, V.c.left_at,
+                  lead.label("lead")).where(*where)
+
+
+def _run_rows(where, now, bulk: bool = False, *, events: bool = True, visits: bool = True):
+    """One row per Stage Run with its durations and SLA/approval Events.
+    bulk (the rebuild): the Events are pre-aggregated per run and hash-joined; otherwise, on PostgreSQL,
+    one LATERAL look-up per run through ix_events_stage_run_id (correlated sub-selects on SQLite).
+    events=False (histograms): reminders/escalations skipped, the approval request looked up only for
+    decided runs. visits=False: no join to the visits (variant_id 0; the read path when it does not
+    filter on a variant)."""
+    ev = E.alias("ev")
+    frm = R.join(V, V.c.id == R.c.visit_id) if visits else R
+    variant = func.coalesce(V.c.variant_id, 0) if visits else literal(0)
+    ask_cond = and_(ev.c.type == "stage.status", ev.c.to_status == "awaiting_approval")
+
+    def corr_asked():
+        return select(func.min(ev.c.created_at)).where(ev.c.stage_run_id == R.c.id, ask_cond).scalar_subquery()
+
+    if not events:
+        rem = esc = literal(0)
+        asked = corr_asked()
+    elif bulk or _pg():
+        agg = select(func.count(case((ev.c.type == "sla.reminder", 1))).label("rem"),
+                     func.count(case((ev.c.type == "sla.escalated", 1))).label("esc"),
+                     func.min(case((ask_cond, ev.c.created_at))).label("asked"))
+        if bulk:
+            agg = (agg.add_columns(ev.c.stage_run_id)
+                   .where(ev.c.type.in_(("sla.reminder", "sla.escalated", "stage.status")),
+                          ev.c.stage_run_id.is_not(None)).group_by(ev.c.stage_run_id).subquery())
+            frm = frm.outerjoin(agg, agg.c.stage_run_id == R.c.id)
+        else:
+            agg = agg.where(ev.c.stage_run_id == R.c.id,
+                            ev.c.type.in_(("sla.reminder", "sla.escalated", "stage.status"))).lateral()
+            frm = frm.outerjoin(agg, literal(True))
+        rem, esc, asked = func.coalesce(agg.c.rem, 0), func.coalesce(agg.c.esc, 0), agg.c.asked
+    else:
+        def n_events(type_):
+            return (select(func.count()).select_from(ev).where(ev.c.stage_run_id == R.c.id, ev.c.type == type_)
+                    .scalar_subquery())
+
+        rem, esc, asked = n_events("sla.reminder"), n_events("sla.escalated"), corr_asked()
+    appr = case((R.c.decided_at.is_not(None), _secs(asked, R.c.decided_at)))
+    return (select(R.c.process_id, R.c.version_id, variant.label("variant_id"),
+                   R.c.stage_key, R.c.ready_at.label("t"), R.c.status, R.c.active_seconds, R.c.due_at,
+                   func.coalesce(R.c.finished_at, now).label("fin"),
+                   case((and_(R.c.status == "completed", R.c.started_at.is_not(None)),
+                         _secs(R.c.started_at, R.c.finished_at))).label("cycle"),
+                   case((R.c.started_at.is_not(None), _secs(R.c.ready_at, R.c.started_at))).label("wait"),
+                   rem.label("rem"), esc.label("esc"), appr.label("appr"), R.c.approval_status)
+            .select_from(frm).where(*where))
+
+
+def _visit_aggs(s):
+    return [func.count().label("started"),
+            func.count(case((s.c.outcome == "completed", 1))).label("completed"),
+            func.count(case((s.c.outcome == "moved", 1))).label("moved"),
+            func.count(case((s.c.outcome == "cancelled", 1))).label("cancelled"),
+            func.count(s.c.lead).label("lead_n"), func.coalesce(func.sum(s.c.lead), 0).label("lead_sum")]
+
+
+def _run_aggs(s):
+    return [func.count().label("runs"),
+            func.count(case((s.c.status == "completed", 1))).label("runs_completed"),
+            func.count(case((s.c.status == "failed", 1))).label("runs_failed"),
+            func.coalesce(func.sum(s.c.active_seconds), 0).label("staff_seconds"),
+            func.count(case((s.c.active_seconds > 0, 1))).label("worked"),
+            func.count(s.c.cycle).label("cycle_n"), func.coalesce(func.sum(s.c.cycle), 0).label("cycle_sum"),
+            func.count(s.c.wait).label("wait_n"), func.coalesce(func.sum(s.c.wait), 0).label("wait_sum"),
+            func.count(s.c.due_at).label("with_sla"),
+            func.count(case((s.c.due_at < s.c.fin, 1))).label("breached"),
+            func.coalesce(func.sum(s.c.rem), 0).label("reminders"),
+            func.coalesce(func.sum(s.c.esc), 0).label("escalations"),
+            func.count(s.c.appr).label("appr_n"), func.coalesce(func.sum(s.c.appr), 0).label("appr_sum"),
+            func.count(case((and_(s.c.appr.is_not(None), s.c.approval_status == "approved"), 1))).label("approved"),
+            func.count(case((and_(s.c.appr.is_not(None), s.c.approval_status == "rejected"), 1))).label("rejected")]
+
+
+def _hist(s, measures, group):
+    """(group…, measure, bucket, n): one pass over `s`, each row paired with every measure."""
+    ms = union_all(*[select(literal(m).label("measure")) for m in measures]).subquery() if len(measures) > 1 \
+        else select(literal(measures[0]).label("measure")).subquery()
+    v = case(*[(ms.c.measure == m, s.c[m]) for m in measures])
+    u = (select(*group(s), ms.c.measure, bucket_of(v).label("bucket")).select_from(s.join(ms, literal(True)))
+         .where(v.is_not(None)).subquery())
+    g = [u.c[c.key] for c in group(s)]
+    return select(*g, u.c.measure, u.c.bucket, func.count().label("n")).group_by(*g, u.c.measure, u.c.bucket)
+
+
+KINDS = {"visit": (_visit_rows, _visit_aggs, ("lead",)), "run": (_run_rows, _run_aggs, ("cycle", "wait", "appr"))}
+
+
+# --- write side ------------------------------------------------------------------------------------
+
+def _recompute_hours(kind: str, where, watermark: datetime, bulk: bool = False) -> None:
+    rows, aggs, measures = KINDS[kind]
+    closed = (V.c.left_at < watermark) if kind == "visit" else (R.c.finished_at < watermark)
+    s = (rows([*where, closed], watermark, bulk) if kind == "run" else rows([*where, closed], watermark)).subquery()
+    hs = (rows([*where, closed], watermark, events=False) if kind == "run" else s)
+    hs = hs.subquery() if kind == "run" else hs
+
+    def group(src):
+        return [_trunc(src.c.t, "hour").label("period_start"), *[src.c[k] for k in KEYS]]
+
+    def group_h(src):
+        return [src.c[k] for k in ("period_start", *KEYS)]
+
+    g = group(s)
+    agg = select(literal("hour").label("grain"), *g, *aggs(s)).group_by(*g)
+    names = ["grain", "period_start", *KEYS, *[c.name for c in aggs(s)]]
+    db.session.execute(insert(MR).from_select(names, agg))
+    hg = group(hs)
+    inner = select(*hg, *[hs.c[m] for m in measures]).subquery()
+    h = _hist(inner, measures, group_h).subquery()
+    db.session.execute(insert(MH).from_select(
+        ["grain", "period_start", *KEYS, "measure", "bucket", "n"],
+        select(literal("hour"), h.c.period_start, *[h.c[k] for k in KEYS], h.c.measure, h.c.bucket, h.c.n)))
+
+
+def _resum_days(where_hour) -> None:
+    """Day rows = sums of their hour rows."""
+    day = _trunc(MR.c.period_start, "day")
+    db.session.execute(insert(MR).from_select(
+        ["grain", "period_start", *KEYS, *COUNT_COLUMNS],
+        select(literal("day"), day, *[MR.c[k] for k in KEYS], *[func.sum(MR.c[c]) for c in COUNT_COLUMNS])
+        .where(MR.c.grain == "hour", *where_hour(MR)).group_by(day, *[MR.c[k] for k in KEYS])))
+    hday = _trunc(MH.c.period_start, "day")
+    db.session.execute(insert(MH).from_select(
+        ["grain", "period_start", *KEYS, "measure", "bucket", "n"],
+        select(literal("day"), hday, *[MH.c[k] for k in KEYS], MH.c.measure, MH.c.bucket, func.sum(MH.c.n))
+        .where(MH.c.grain == "hour", *where_hour(MH))
+        .group_by(hday, *[MH.c[k] for k in KEYS], MH.c.measure, MH.c.bucket)))
+
+
+def _floor(t: datetime, step: timedelta) -> datetime:
+    if step == DAY:
+        return t.replace(hour=0, minute=0, second=0, microsecond=0)
+    return t.replace(minute=0, second=0, microsecond=0)
+
+
+def rebuild(since: datetime | None = None, now: datetime | None = None) -> dict:
+    """Recompute every hour/day from `since` (default: the first visit) up to now."""
+    w = now or clock.now()
+    if since is None:
+        first = db.session.scalar(select(func.min(V.c.entered_at)))
+        since = first or w
+    since = _floor(since, DAY)
+    st = state()
+    if st is not None and since > st.since:
+        refresh(now=w)        # bring the older part to the same watermark first
+    for t in (MR, MH):
+        db.session.execute(delete(t).where(t.c.period_start >= since))
+    _recompute_hours("visit", [V.c.entered_at >= since], w)
+    _recompute_hours("run", [R.c.ready_at >= since], w, bulk=True)
+    _resum_days(lambda t: [t.c.period_start >= since])
+    _set_state(since, w)
+    db.session.commit()
+    return {"since": since.isoformat(), "watermark": w.isoformat(), "mode": "rebuild"}
+
+
+def _set_state(since: datetime, w: datetime) -> None:
+    st = db.session.get(MetricRollupState, STATE_KEY)
+    if st is None:
+        db.session.add(MetricRollupState(key=STATE_KEY, since=since, watermark=w))
+    else:
+        st.since, st.watermark = min(st.since, since), w
+    db.session.flush()
+
+
+def refresh(now: datetime | None = None) -> dict:
+    """Incremental: recompute the (Process, hour)s with a visit/run closed since the last watermark."""
+    w = now or clock.now()
+    st = db.session.get(MetricRollupState, STATE_KEY)
+    if st is None:
+        return rebuild(now=w)
+    prev = st.watermark
+    hour_v, hour_r = _trunc(V.c.entered_at, "hour"), _trunc(R.c.ready_at, "hour")
+    dirty = set(db.session.execute(select(V.c.process_id, hour_v).where(
+        V.c.left_at >= prev, V.c.left_at < w, V.c.entered_at >= st.since).distinct()).all())
+    dirty |= set(db.session.execute(select(R.c.process_id, hour_r).where(
+        R.c.finished_at >= prev, R.c.finished_at < w, R.c.ready_at >= st.since).distinct()).all())
+    days = set()
+    for pid, h in dirty:
+        h = h if isinstance(h, datetime) else datetime.fromisoformat(h)
+        for t in (MR, MH):
+            db.session.execute(delete(t).where(t.c.grain == "hour", t.c.process_id == pid, t.c.period_start == h))
+        _recompute_hours("visit", [V.c.process_id == pid, V.c.entered_at >= h, V.c.entered_at < h + HOUR], w)
+        _recompute_hours("run", [R.c.process_id == pid, R.c.ready_at >= h, R.c.ready_at < h + HOUR], w)
+        days.add((pid, _floor(h, DAY)))
+    for pid, d in days:
+        for t in (MR, MH):
+            db.session.execute(delete(t).where(t.c.grain == "day", t.c.process_id == pid, t.c.period_start == d))
+        _resum_days(lambda t, pid=pid, d=d: [t.c.process_id == pid, t.c.period_start >= d, t.c.period_start < d + DAY])
+    _set_state(st.since, w)
+    db.session.commit()
+    return {"hours": len(dirty), "days": len(days), "watermark": w.isoformat(), "mode": "incremental"}
+
+
+# --- read side -------------------------------------------------------------------------------------
+
+def state() -> MetricRollupState | None:
+    return db.session.get(MetricRollupState, STATE_KEY)
+
+
+def _ceil(t: datetime, step: timedelta) -> datetime:
+    f = _floor(t, step)
+    return f if f == t else f + step
+
+
+def plan(start: datetime, end: datetime, st: MetricRollupState) -> dict | None:
+    """Split [start, end) into raw edges, day and hour spans of the rollup; None = read raw."""
+    s_h, e_h = _ceil(start, HOUR), _floor(end, HOUR)
+    if s_h >= e_h or s_h < st.since:
+        return None
+    s_d, e_d = _ceil(s_h, DAY), _floor(e_h, DAY)
+    if s_d < e_d:
+        days, hours = [(s_d, e_d)], [(s_h, s_d), (e_d, e_h)]
+    else:
+        days, hours = [], [(s_h, e_h)]
+    return {"raw": [(start, s_h), (e_h, end)], "days": days, "hours": [x for x in hours if x[0] < x[1]],
+            "core": (s_h, e_h)}
+
+
+def _filter_where(t, f, kind: str) -> list:
+    w = []
+    if f.process_id is not None:
+        w.append(t.c.process_id == f.process_id)
+    if f.version_id is not None:
+        w.append(t.c.version_id == f.version_id)
+    if f.variant_id is not None:
+        w.append(t.c.variant_id == f.variant_id)
+    if kind == "visit":
+        w.append(t.c.stage_key == "")
+    elif f.stage_key:
+        w.append(t.c.stage_key == f.stage_key)
+    else:
+        w.append(t.c.stage_key != "")
+    return w
+
+
+def _raw_where(kind: str, f, lo, hi) -> list:
+    t = V if kind == "visit" else R
+    col = V.c.entered_at if kind == "visit" else R.c.ready_at
+    w = [col >= lo, col < hi]
+    if f.process_id is not None:
+        w.append(t.c.process_id == f.process_id)
+    else:   # every Process, listed: the (process_id, entered_at / ready_at) indexes serve the period
+        from app.models import Process
+
+        w.append(t.c.process_id.in_(db.session.scalars(select(Process.id)).all() or [0]))
+    if f.version_id is not None:
+        w.append(t.c.version_id == f.version_id)
+    if f.variant_id is not None:
+        w.append(V.c.variant_id == f.variant_id)
+    if kind == "run" and f.stage_key:
+        w.append(R.c.stage_key == f.stage_key)
+    return w
+
+
+class Acc:
+    """Merged figures per (process_id, version_id, stage_key)."""
+
+    def __init__(self):
+        self.counts: dict[tuple, dict] = {}
+        self.hist: dict[tuple, dict[str, dict[int, int]]] = {}
+        self.running: int = 0
+
+    def add_counts(self, key, row):
+        d = self.counts.setdefault(key, dict.fromkeys(COUNT_COLUMNS, 0))
+        for c in COUNT_COLUMNS:
+            if c in row and row[c] is not None:
+                d[c] += float(row[c]) if c in FLOAT_COLUMNS else int(row[c])
+
+    def add_hist(self, key, measure, bucket, n):
+        h = self.hist.setdefault(key, {}).setdefault(measure, {})
+        h[int(bucket)] = h.get(int(bucket), 0) + int(n)
+
+
+def _read_rollup(acc: Acc, f, grain: str, spans, kind: str) -> None:
+    for lo, hi in spans:
+        w = [MR.c.grain == grain, MR.c.period_start >= lo, MR.c.period_start < hi, *_filter_where(MR, f, kind)]
+        g = [MR.c.process_id, MR.c.version_id, MR.c.stage_key]
+        cols = VISIT_COLS if kind == "visit" else RUN_COLS
+        for r in db.session.execute(select(*g, *[func.sum(MR.c[c]).label(c) for c in cols]).where(*w)
+                                    .group_by(*g)).mappings():
+            acc.add_counts((r["process_id"], r["version_id"], r["stage_key"]), r)
+        hw = [MH.c.grain == grain, MH.c.period_start >= lo, MH.c.period_start < hi, *_filter_where(MH, f, kind)]
+        hg = [MH.c.process_id, MH.c.version_id, MH.c.stage_key, MH.c.measure, MH.c.bucket]
+        for p, v, k, m, b, n in db.session.execute(select(*hg, func.sum(MH.c.n)).where(*hw).group_by(*hg)).all():
+            acc.add_hist((p, v, k), m, b, n)
+
+
+def _read_raw(acc: Acc, f, kind: str, where) -> None:
+    rows, aggs, measures = KINDS[kind]
+
+    def source(**kw):
+        if kind == "run":
+            kw["visits"] = f.variant_id is not None
+        subs = [rows(w, f.now, **kw) for w in where]
+        return (union_all(*subs) if len(subs) > 1 else subs[0]).subquery()
+
+    s = source()
+    g = [s.c.process_id, s.c.version_id, s.c.stage_key]
+    extra = [func.count(case((s.c.left_at.is_(None), 1))).label("running")] if kind == "visit" else []
+    for r in db.session.execute(select(*g, *aggs(s), *extra).group_by(*g)).mappings():
+        acc.add_counts((r["process_id"], r["version_id"], r["stage_key"]), r)
+        if kind == "visit":
+            acc.running += int(r["running"])
+    hs = source(events=False) if kind == "run" else s
+    h = _hist(hs, measures, lambda src: [src.c.process_id, src.c.version_id, src.c.stage_key])
+    for p, v, k, m, b, n in db.session.execute(h).all():
+        acc.add_hist((p, v, k), m, b, n)
+
+
+_shared: ContextVar[dict | None] = ContextVar("metrics_rollup_shared", default=None)
+
+
+@contextmanager
+def shared():
+    """Within the block, figures() for the same Filters and kind is computed once (one dashboard view
+    asks for the visit figures twice: summary and lead time per Version)."""
+    token = _shared.set({})
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+
+
+def figures(f, kind: str) -> Acc | None:
+    """Merged counts and histograms of visits ('visit') or Stage Runs ('run') for the filters, or
+    None when the period cannot use the rollup (no rollup yet, shorter than an hour, before `since`)."""
+    cache = _shared.get()
+    if cache is None:
+        return _figures(f, kind)
+    key = (kind, f.process_id, f.version_id, f.variant_id, f.stage_key, f.start, f.end, f.now, f.exact)
+    if key not in cache:
+        cache[key] = _figures(f, kind)
+    return cache[key]
+
+
+def _figures(f, kind: str) -> Acc | None:
+    st = state()
+    if st is None or getattr(f, "exact", False) or f.start is None or f.end is None:
+        return None
+    p = plan(f.start, f.end, st)
+    if p is None:
+        return None
+    acc = Acc()
+    _read_rollup(acc, f, "day", p["days"], kind)
+    _read_rollup(acc, f, "hour", p["hours"], kind)
+    raw = [_raw_where(kind, f, lo, hi) for lo, hi in p["raw"] if lo < hi]
+    lo, hi = p["core"]
+    core = _raw_where(kind, f, lo, hi)
+    if kind == "visit":
+        live = [[*core, V.c.left_at.is_(None)], [*core, V.c.left_at >= st.watermark]]
+    else:
+        live = [[*core, R.c.finished_at.is_(None)], [*core, R.c.finished_at >= st.watermark]]
+    _read_raw(acc, f, kind, raw + live)
+    return acc
+
+
+def percentiles_from(hist: dict[int, int], ps) -> dict:
+    """percentile_cont-style interpolation over a histogram: the value of 0-based rank r is placed
+    geometrically inside its bucket ((i + .5) / count of the way through it)."""
+    n = sum(hist.values())
+    if not n:
+        return {name: None for name, _ in ps}
+    items = sorted(hist.items())
+
+    def value(rank: int) -> float:
+        cum = 0
+        for b, c in items:
+            if rank < cum + c:
+                lo, hi = bucket_bounds(b)
+                frac = (rank - cum + 0.5) / c
+                return lo + frac * (hi - lo) if b == 0 else lo * (hi / lo) ** frac
+            cum += c
+        lo, hi = bucket_bounds(items[-1][0])
+        return hi
+
+    out = {}
+    for name, p in ps:
+        h = (n - 1) * p
+        lo_r = int(h)
+        v = value(lo_r)
+        if h > lo_r:
+            v += (h - lo_r) * (value(lo_r + 1) - v)
+        out[name] = round(v, 3)
+    return out
