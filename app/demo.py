@@ -26,7 +26,7 @@ FIELDS = [
     {"key": "email", "name": "Email", "type": "email", "required": True},
     {"key": "phone", "name": "Phone", "type": "phone"},
     {"key": "source", "name": "Source", "type": "choice", "options": {"choices": ["web", "phone", "partner"]}},
-    {"key": "message", "name": "Message", "type": "text"},
+    {"key": "message", "name": "Message", "type": "text", "options": {"multiline": True}},
     {"key": "spam_score", "name": "Spam score", "type": "number"},
     {"key": "location", "name": "Location", "type": "choice",
      "options": {"choices": ["in_area", "nearby", "out_of_area"]}},
@@ -34,7 +34,7 @@ FIELDS = [
     {"key": "documents_complete", "name": "Documents complete", "type": "boolean"},
     {"key": "eligible", "name": "Eligible", "type": "boolean"},
     {"key": "appointment_at", "name": "First appointment", "type": "datetime"},
-    {"key": "notes", "name": "Notes", "type": "text"},
+    {"key": "notes", "name": "Notes", "type": "text", "options": {"multiline": True}},
 ]
 
 
@@ -170,12 +170,15 @@ def _demo_tasks(count: int, admin: User) -> None:
     from app.runtime.service import act, create_task
 
     rnd = random.Random(7)
-    sim = clock.FrozenClock(clock.now() - timedelta(days=14))
+    start = clock.now() - timedelta(days=14)
+    sim = clock.FrozenClock(start)
     clock.set_clock(sim)
     staff = db.session.scalar(select(User).where(User.email == "staff@procly.local"))
     approver = db.session.scalar(select(User).where(User.email == "approver@procly.local"))
     try:
         for i in range(count):
+            # leads arrive over the first 11 days; each one's work takes at most ~2.5 days after
+            sim.current = start + timedelta(days=11) * i / max(count, 1)
             spam = i % 9 == 0
             values = {"name": f"Client {i + 1}", "email": f"client{i + 1}@example.{'spam' if spam else 'com'}",
                       "source": rnd.choice(["web", "phone", "partner"]),
@@ -183,14 +186,14 @@ def _demo_tasks(count: int, admin: User) -> None:
             task = create_task({"process": "spam-filter", "key": f"demo-{i + 1}", "values": values}, admin, "system")
             db.session.commit()
             _run_automated()
-            sim.advance(minutes=rnd.randint(20, 600))
+            sim.advance(minutes=rnd.randint(20, 300))
             if i % 4 == 3:
                 continue  # some leads wait in the queue
             for step in ("qualify", "collect", "confirm", "approve", "schedule"):
                 run = _open_run(task.id, "confirm" if step == "approve" else step)
                 if run is None or rnd.random() < 0.12:
                     break
-                sim.advance(hours=rnd.uniform(0.5, 30))
+                sim.advance(hours=rnd.uniform(0.5, 11))
                 user, action, vals = staff, "complete", None
                 if step == "collect":
                     vals = {"name": values["name"], "email": values["email"], "location": rnd.choices(

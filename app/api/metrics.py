@@ -156,6 +156,8 @@ class ABSchema(Schema):
 class OptionsSchema(Schema):
     processes = fields.List(fields.Dict())
     splits = fields.List(fields.Dict())
+    default_process = fields.String(allow_none=True, metadata={
+        "description": "the Process the dashboard opens on: the first Split's first variant, else the first"})
 
 
 def _filters(args: dict) -> q.Filters:

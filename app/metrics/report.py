@@ -92,7 +92,10 @@ def options() -> dict:
             if st.get("key") and st["key"] not in stages.setdefault(pid, []):
                 stages[pid].append(st["key"])
     splits = db.session.scalars(select(Split).order_by(Split.name)).all()
+    # a manager's first question is usually about the Process under an A/B test
+    tested = next((s.variants[0].process.key for s in splits if s.variants), None)
     return {
+        "default_process": tested or (procs[0].key if procs else None),
         "processes": [{"id": p.id, "key": p.key, "name": p.name, "versions": by_proc.get(p.id, []),
                        "stages": stages.get(p.id, [])} for p in procs],
         "splits": [{"key": s.key, "name": s.name,

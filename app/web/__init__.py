@@ -1,11 +1,12 @@
 """Server-rendered pages: login and the signed-in shell."""
 from flask import current_app
+from flask_login import current_user
 
 from app.web.routes import bp
 
-# (endpoint, label) in menu order; features that are not installed are left out
-NAV = [("web.home", "Home"), ("builder.index", "Builder"), ("queue.index", "Queue"),
-       ("dashboards.index", "Dashboards")]
+# (endpoint, label, roles that may open it; None = everyone signed in), in menu order
+NAV = [("web.home", "Home", None), ("builder.index", "Builder", None), ("queue.index", "Queue", None),
+       ("dashboards.index", "Dashboards", ("admin", "manager", "designer"))]
 
 
 def init_app(app) -> None:
@@ -13,4 +14,9 @@ def init_app(app) -> None:
 
     @app.context_processor
     def _nav():
-        return {"nav_items": lambda: [(e, label) for e, label in NAV if e in current_app.view_functions]}
+        def items():
+            role = getattr(current_user, "role", None)
+            return [(e, label) for e, label, roles in NAV
+                    if e in current_app.view_functions and (roles is None or role in roles)]
+
+        return {"nav_items": items}

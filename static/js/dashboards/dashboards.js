@@ -280,8 +280,9 @@
     options = await getJSON(`${API}/options`);
     const pre = new URLSearchParams(location.search);
     fillSelect(form.process, options.processes.map((p) => [p.key, p.name]));
-    // default view: one Process (the first), last 7 days; "All processes" stays one click away
-    form.process.value = pre.has('process') ? pre.get('process') : (options.processes[0]?.key || '');
+    // default view: one Process (the one under an A/B test, else the first), last 7 days;
+    // "All processes" stays one click away
+    form.process.value = pre.has('process') ? pre.get('process') : (options.default_process || '');
     syncFilterOptions();
     for (const k of ['version', 'variant', 'stage', 'from', 'to', 'bucket']) if (pre.get(k)) form[k].value = pre.get(k);
     fillSelect(abSplit, options.splits.map((s) => [s.key, s.name]), false);
