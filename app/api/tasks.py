@@ -77,7 +77,6 @@ class Tasks(MethodView):
         user = require_login()
         task = service.create_task(data, user, actor())
         db.session.commit()
-        service.after_commit()
         return FilteredTask(task, user)
 
 
@@ -90,7 +89,6 @@ def batch(data):
     user = require_login()
     tasks = service.create_tasks(data["tasks"], user, actor())
     db.session.commit()
-    service.after_commit()
     return [FilteredTask(t, user) for t in tasks]
 
 
@@ -117,5 +115,4 @@ class TaskItem(MethodView):
                             {f"values.{k}": ["not writable by you here"] for k in refused})
         task = service.update_values(task, data["values"], user, actor(), allowed=writable)
         db.session.commit()
-        service.after_commit()
         return FilteredTask(task, user)

@@ -19,10 +19,6 @@ from app.runtime.shell import Transition, enter_process, evaluate, lock_task, ru
 from app.tables.values import validate_values
 
 
-def after_commit() -> None:
-    """Kept for call sites that read better with it; jobs are flushed by the session's after_commit hook."""
-
-
 def _fields(table_id: int) -> dict:
     from app.models import Field
 
