@@ -38,8 +38,9 @@ def designer_api(demo, api_as):
     return api_as(db.session.scalar(select(User).where(User.email == "designer@procly.local")))
 
 
-def drag(page, source, target, *, steps: int = 12) -> None:
-    """Drag with real mouse events (SortableJS runs in fallback mode)."""
+def drag(page, source, target, *, steps: int = 12, drop: bool = True) -> None:
+    """Drag with real mouse events (SortableJS runs in fallback mode); drop=False leaves the
+    button down over the target so a caller can time the drop itself."""
     source.scroll_into_view_if_needed()
     a = source.bounding_box()
     target.scroll_into_view_if_needed()
@@ -50,7 +51,8 @@ def drag(page, source, target, *, steps: int = 12) -> None:
     page.mouse.move(a["x"] + a["width"] / 2 + 6, a["y"] + a["height"] / 2 + 6, steps=3)
     page.mouse.move(b["x"] + b["width"] / 2, b["y"] + min(b["height"] - 6, b["height"] / 2 + 10), steps=steps)
     page.wait_for_timeout(80)
-    page.mouse.up()
+    if drop:
+        page.mouse.up()
 
 
 def open_editor(page, base: str, key: str) -> None:
