@@ -100,7 +100,8 @@ def test_sixty_stage_lane_timing(demo, designer_api, live_server, page, login_pa
     opened = time.perf_counter() - t0
     assert page.locator(".card").count() == 60
     timing = page.evaluate("() => { const n = performance.getEntriesByType('navigation')[0]; "
-                           "return {ttfb: n.responseStart, dom: n.domContentLoadedEventEnd}; }")
+                           "return {ttfb: n.responseStart, dom: n.domContentLoadedEventEnd, "
+                           "...JSON.parse(document.querySelector('#builder').dataset.timing)}; }")
     # the drag is timed from the drop (mouse up) to the lane showing the new order: the gesture's
     # own mouse moves are Playwright round trips, not the editor's work
     src, dst = page.locator('.card[data-key="s00"]'), page.locator('.cards[data-col="1"]')
@@ -115,7 +116,7 @@ def test_sixty_stage_lane_timing(demo, designer_api, live_server, page, login_pa
     page.wait_for_selector("#panel:not([hidden])")
     selected = time.perf_counter() - t2
     print(f"\n60-stage lane: open {opened * 1000:.0f} ms (first byte {timing['ttfb']:.0f} ms, DOM ready "
-          f"{timing['dom']:.0f} ms), drop a card {dragged * 1000:.0f} ms, select {selected * 1000:.0f} ms")
+          f"{timing['dom']:.0f} ms, API fetches {timing['fetch']} ms, render {timing['render']} ms), drop a card {dragged * 1000:.0f} ms, select {selected * 1000:.0f} ms")
     wait_saved(page)
 
 

@@ -904,6 +904,7 @@ function adopt(d) {
 }
 
 async function boot() {
+  const bootStart = performance.now();
   const [types, table, processes, draft, splits] = await Promise.all([
     api('GET', '/api/v1/processes/stage-types'), api('GET', `/api/v1/tables/${TABLE}`),
     api('GET', '/api/v1/processes'), api('GET', `/api/v1/processes/${KEY}/draft`),
@@ -928,9 +929,12 @@ async function boot() {
       showConflict({ updated_by: draft.updated_by });
     }
   } else if (local) storeLocal(false);
+  const fetched = performance.now();
   renderPalette();
   renderLane();
   renderPanel();
+  root.dataset.timing = JSON.stringify({ fetch: Math.round(fetched - bootStart),
+                                         render: Math.round(performance.now() - fetched) });
   setSaveState(CAN_EDIT ? (state.dirty ? 'Unsaved changes…' : 'All changes saved') : 'Read-only');
   initPublish();
   initDetails();
