@@ -66,9 +66,7 @@ def may_join(user, room: str) -> bool:
         task = db.session.get(Task, int(ident))
         if task is None:
             return False
-        try:
-            from app.permissions import can_see_task
-        except ImportError:
-            return True
+        from app.permissions import can_see_task
+
         return can_see_task(user, task)
     return kind == "user" and int(ident) == user.id
