@@ -115,30 +115,27 @@ def _require(run: StageRun, action: str) -> None:
         abort(403)
 
 
-@bp.post("/runs/<int:run_id>/claim")
-@login_required
-def claim(run_id):
-    run = _run_or_404(run_id)
-    _require(run, "claim")
+def _queue_action(run_id: int, action: str, perform):
+    """Permission-check a queue action on a run, perform it, commit, and go back."""
+    _require(_run_or_404(run_id), action)
     try:
-        service.claim(run_id, _user(), actor())
+        perform()
     except APIError as exc:
         return _fail(exc, url_for("queue.index"))
     db.session.commit()
     return _back(url_for("queue.index"))
+
+
+@bp.post("/runs/<int:run_id>/claim")
+@login_required
+def claim(run_id):
+    return _queue_action(run_id, "claim", lambda: service.claim(run_id, _user(), actor()))
 
 
 @bp.post("/runs/<int:run_id>/release")
 @login_required
 def release(run_id):
-    run = _run_or_404(run_id)
-    _require(run, "release")
-    try:
-        service.release(run_id, actor())
-    except APIError as exc:
-        return _fail(exc, url_for("queue.index"))
-    db.session.commit()
-    return _back(url_for("queue.index"))
+    return _queue_action(run_id, "release", lambda: service.release(run_id, actor()))
 
 
 @bp.post("/runs/<int:run_id>/reassign")
