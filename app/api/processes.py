@@ -21,6 +21,18 @@ def _draft_payload(draft, errors):
             "updated_at": draft.updated_at, "errors": v.error_list(errors)}
 
 
+def draft_payload(process: Process) -> dict:
+    """The draft with its current validation errors (GET /draft; inlined in the editor page)."""
+    draft = v.get_draft(process)
+    _, errors = v.validate_definition(draft.definition, v.context_for(process))
+    return _draft_payload(draft, errors)
+
+
+def stage_types_payload() -> list[dict]:
+    return [{"key": t.key, "name": t.name, "icon": t.icon, "description": t.description,
+             "automated": t.automated, "config_schema": t.config_json_schema()} for t in all_types()]
+
+
 @blp.route("")
 class Processes(MethodView):
     @login_required_api
@@ -84,11 +96,9 @@ class DraftItem(MethodView):
     @login_required_api
     @blp.response(200, s.DraftSchema)
     def get(self, key):
-        process = v.get_process(key)
-        draft = v.get_draft(process)
-        _, errors = v.validate_definition(draft.definition, v.context_for(process))
+        payload = draft_payload(v.get_process(key))
         db.session.commit()
-        return _draft_payload(draft, errors)
+        return payload
 
     @roles_required(Role.designer)
     @blp.arguments(s.DraftSaveSchema)
@@ -185,5 +195,4 @@ def import_(doc, args):
 @blp.response(200, s.StageTypeSchema(many=True))
 def stage_types():
     """Every registered stage type with the JSON Schema of its config (the builder renders forms from it)."""
-    return [{"key": t.key, "name": t.name, "icon": t.icon, "description": t.description,
-             "automated": t.automated, "config_schema": t.config_json_schema()} for t in all_types()]
+    return stage_types_payload()

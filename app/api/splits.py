@@ -12,7 +12,7 @@ from app.models import Role, Split
 blp = Blueprint("splits", __name__, description="Weighted, sticky A/B Splits")
 
 
-def _dump(split: Split) -> dict:
+def split_payload(split: Split) -> dict:
     shares = ops.shares(split)
     return {"key": split.key, "name": split.name, "table": split.table.key, "team": split.team.name,
             "variants": [{"key": v.key, "process": v.process.key, "version": v.version, "weight": v.weight,
@@ -24,7 +24,7 @@ class Splits(MethodView):
     @login_required_api
     @blp.response(200, s.SplitSchema(many=True))
     def get(self):
-        return [_dump(x) for x in db.session.scalars(select(Split).order_by(Split.name))]
+        return [split_payload(x) for x in db.session.scalars(select(Split).order_by(Split.name))]
 
     @roles_required(Role.designer)
     @blp.arguments(s.SplitSchema)
@@ -32,7 +32,7 @@ class Splits(MethodView):
     def post(self, data):
         split = ops.create_split(data, require_login())
         db.session.commit()
-        return _dump(split)
+        return split_payload(split)
 
 
 @blp.route("/<key>")
@@ -40,7 +40,7 @@ class SplitItem(MethodView):
     @login_required_api
     @blp.response(200, s.SplitSchema)
     def get(self, key):
-        return _dump(ops.get_split(key))
+        return split_payload(ops.get_split(key))
 
     @roles_required(Role.designer, Role.manager)
     @blp.arguments(s.WeightsSchema)
@@ -50,4 +50,4 @@ class SplitItem(MethodView):
         split = ops.get_split(key)
         ops.set_weights(split, data["weights"], require_login(), actor(), data["reason"])
         db.session.commit()
-        return _dump(split)
+        return split_payload(split)
