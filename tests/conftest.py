@@ -85,9 +85,11 @@ def app(_app):
     ctx = _app.app_context()
     ctx.push()
     yield _app
+    from app.metrics import rollup
     from app.runtime.shell import _definition
 
     _definition.cache_clear()  # Version ids are reused once the tables are emptied
+    rollup.clear_cache()       # keyed by the rollup's watermark, which tests set to fixed times
     db.session.remove()
     with db.engine.begin() as conn:
         for table in reversed(db.metadata.sorted_tables):

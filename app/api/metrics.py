@@ -21,7 +21,7 @@ class MetricsQuerySchema(Schema):
     version = fields.Integer(metadata={"description": "Version number (with process)"})
     variant = fields.Integer(metadata={"description": "Split variant id"})
     stage = fields.String(metadata={"description": "Stage key"})
-    from_ = fields.String(data_key="from", metadata={"description": "ISO date/date-time (default: now - 7 days)"})
+    from_ = fields.String(data_key="from", metadata={"description": "ISO date/date-time (default: the last 7 days: today and the 6 days before, UTC)"})
     to = fields.String(metadata={"description": "ISO date/date-time, exclusive (a date includes that day)"})
     bucket = fields.String(validate=validate.OneOf(["day", "hour"]), load_default="day")
 

@@ -36,11 +36,19 @@ class Filters:
 
     @classmethod
     def default(cls, **kw) -> Filters:
-        """The default dashboard view: the last 7 days."""
+        """The default dashboard view: the last 7 days (see default_period)."""
         now = kw.pop("now", None) or clock.now()
-        kw.setdefault("end", now)
-        kw.setdefault("start", kw["end"] - timedelta(days=7))
+        start, end = default_period(now)
+        kw.setdefault("end", end)
+        kw.setdefault("start", start)
         return cls(now=now, **kw)
+
+
+def default_period(now: datetime) -> tuple[datetime, datetime]:
+    """"Last 7 days" = today so far and the 6 whole days (UTC) before it, as most dashboards count days.
+    Whole days also let the rollup answer from day rows alone (plus the live rows)."""
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - timedelta(days=6), now
 
 
 def _pct_array(expr):
@@ -55,6 +63,12 @@ def _pct_array(expr):
 def _unpack(values) -> dict:
     values = values or [None] * len(PERCENTILES)
     return {name: _num(v) for (name, _), v in zip(PERCENTILES, values)}
+
+
+def sql(stmt, params: dict | None = None):
+    """Execute a Core statement on the session's connection (its transaction), skipping the ORM's
+    per-statement work: every metrics statement is Core and returns plain rows."""
+    return db.session.connection().execute(stmt, params)
 
 
 def _dialect() -> str:
@@ -136,7 +150,7 @@ def percentiles(values, group_cols: list[str], extra=()) -> list[dict]:
         stmt = select(*rg, *cols, func.avg(ranked.c.v).label("avg"), func.count().label("n"),
                       *[_rebind(x, values, ranked) for x in extra]).group_by(*rg)
     out = []
-    for row in db.session.execute(stmt).mappings():
+    for row in sql(stmt).mappings():
         d = {g: row[g] for g in group_cols}
         d.update(_unpack(row["pcts"]) if "pcts" in row else {k: _num(row[k]) for k, _ in PERCENTILES})
         d["avg"] = _num(row["avg"])
@@ -173,7 +187,7 @@ def visit_counts(f: Filters) -> dict:
         func.count(case((V.c.outcome == "cancelled", 1))).label("cancelled"),
         func.count(case((V.c.left_at.is_(None), 1))).label("running"),
     ).where(*_visit_where(f))
-    return {k: int(v or 0) for k, v in db.session.execute(stmt).mappings().one().items()}
+    return {k: int(v or 0) for k, v in sql(stmt).mappings().one().items()}
 
 
 def lead_time_values(f: Filters, extra_cols=()):
@@ -198,7 +212,7 @@ def lead_time_by_version(f: Filters) -> list[dict]:
         sub = lead_time_values(f, (V.c.process_id.label("process_id"), V.c.version_id.label("version_id")))
         rows = percentiles(sub, ["process_id", "version_id"])
     names = _names(Process, {r["process_id"] for r in rows})
-    numbers = dict(db.session.execute(select(Version.id, Version.number)
+    numbers = dict(sql(select(Version.id, Version.number)
                                       .where(Version.id.in_({r["version_id"] for r in rows}))).all())
     for r in rows:
         r["label"] = f"{names.get(r['process_id'], '?')} v{numbers.get(r['version_id'], '?')}"
@@ -208,7 +222,7 @@ def lead_time_by_version(f: Filters) -> list[dict]:
 def _names(model, ids) -> dict:
     if not ids:
         return {}
-    return dict(db.session.execute(select(model.id, model.name).where(model.id.in_(ids))).all())
+    return dict(sql(select(model.id, model.name).where(model.id.in_(ids))).all())
 
 
 def throughput(f: Filters) -> list[dict]:
@@ -222,7 +236,7 @@ def throughput(f: Filters) -> list[dict]:
     stmt = (select(bucket.label("bucket"), func.count().label("completed"))
             .where(V.c.outcome == "completed", *_visit_where(f, V.c.left_at))
             .group_by(bucket).order_by(bucket))
-    return [{"bucket": b, "completed": int(c)} for b, c in db.session.execute(stmt).all()]
+    return [{"bucket": b, "completed": int(c)} for b, c in sql(stmt).all()]
 
 
 def routes(f: Filters) -> list[dict]:
@@ -233,7 +247,7 @@ def routes(f: Filters) -> list[dict]:
     stmt = (select(V.c.process_id, V.c.route_key, V.c.target_process_id, func.count().label("count"))
             .where(V.c.outcome == "moved", *w)
             .group_by(V.c.process_id, V.c.route_key, V.c.target_process_id))
-    rows = [dict(r) for r in db.session.execute(stmt).mappings()]
+    rows = [dict(r) for r in sql(stmt).mappings()]
     names = _names(Process, {r["process_id"] for r in rows} | {r["target_process_id"] for r in rows} - {None})
     for r in rows:
         r["process"] = names.get(r["process_id"])
@@ -253,7 +267,7 @@ def stage_counts(f: Filters) -> dict[str, dict]:
                    func.count(case((R.c.active_seconds > 0, 1))).label("worked"))
             .select_from(_runs_from(f)).where(*_run_where(f)).group_by(R.c.stage_key))
     out = {}
-    for r in db.session.execute(stmt).mappings():
+    for r in sql(stmt).mappings():
         runs, worked = int(r["runs"]), int(r["worked"])
         out[r["stage_key"]] = {
             "runs": runs, "completed": int(r["completed"]), "failed": int(r["failed"]),
@@ -270,7 +284,7 @@ def wip(f: Filters) -> dict[str, dict]:
                    func.count(case((R.c.status == "pending", 1))).label("queued"))
             .select_from(_runs_from(f)).where(R.c.finished_at.is_(None), *_run_where(f, period=False))
             .group_by(R.c.stage_key))
-    return {k: {"wip": int(w), "queued": int(q)} for k, w, q in db.session.execute(stmt).all()}
+    return {k: {"wip": int(w), "queued": int(q)} for k, w, q in sql(stmt).all()}
 
 
 def cycle_times(f: Filters) -> dict[str, dict]:
@@ -303,7 +317,7 @@ def sla_fired(f: Filters) -> dict[str, dict]:
                    func.count(case((E.c.type == "sla.escalated", 1))))
             .select_from(_runs_from(f).join(E, E.c.stage_run_id == R.c.id))
             .where(*w, *_run_where(f)).group_by(R.c.stage_key))
-    return {k: {"reminders": int(a), "escalations": int(b)} for k, a, b in db.session.execute(stmt).all()}
+    return {k: {"reminders": int(a), "escalations": int(b)} for k, a, b in sql(stmt).all()}
 
 
 def sla_timers(f: Filters) -> dict[str, dict]:
@@ -318,7 +332,7 @@ def sla_timers(f: Filters) -> dict[str, dict]:
             .select_from(_runs_from(f).join(T, T.c.stage_run_id == R.c.id))
             .where(*_run_where(f)).group_by(R.c.stage_key))
     return {k: {"with_sla": int(a), "breached": int(b), "reminders": int(c), "escalations": int(d)}
-            for k, a, b, c, d in db.session.execute(stmt).all()}
+            for k, a, b, c, d in sql(stmt).all()}
 
 
 def _sla_rows(due: dict[str, tuple[int, int]], fired: dict[str, dict]) -> dict[str, dict]:
@@ -336,7 +350,7 @@ def sla(f: Filters) -> dict[str, dict]:
     """Per Stage: runs with an SLA, how many breached it, reminders and escalations fired."""
     stmt = (select(R.c.stage_key, *_due_cols(f)).select_from(_runs_from(f)).where(*_run_where(f))
             .group_by(R.c.stage_key))
-    due = {k: (int(a), int(b)) for k, a, b in db.session.execute(stmt).all()}
+    due = {k: (int(a), int(b)) for k, a, b in sql(stmt).all()}
     return _sla_rows(due, sla_fired(f))
 
 
@@ -374,7 +388,7 @@ def _stage_core_pg(f: Filters) -> tuple[dict, dict, dict, dict]:
                    func.count(case((R.c.active_seconds > 0, 1))).label("worked"), *_due_cols(f), *cols)
             .select_from(_runs_from(f)).where(*_run_where(f)).group_by(R.c.stage_key))
     counts, cycle, wait, due = {}, {}, {}, {}
-    for r in db.session.execute(stmt).mappings():
+    for r in sql(stmt).mappings():
         k, runs, worked = r["stage_key"], int(r["runs"]), int(r["worked"])
         due[k] = (int(r["with_sla"]), int(r["breached"]))
         counts[k] = {"runs": runs, "completed": int(r["completed"]), "failed": int(r["failed"]),
@@ -388,7 +402,7 @@ def _stage_core_pg(f: Filters) -> tuple[dict, dict, dict, dict]:
 
 
 def _by(acc, key_of) -> tuple[dict, dict]:
-    """Sum an Acc's counts and histograms by key_of((process_id, version_id, stage_key))."""
+    """Sum an Acc's counts and histograms by key_of(its key) (rollup._key_cols)."""
     counts, hist = {}, {}
     for key, c in acc.counts.items():
         d = counts.setdefault(key_of(key), {})
@@ -412,7 +426,7 @@ def _pct_from(c: dict, hist: dict, m: str) -> dict:
 
 def _stages_rolled(acc) -> tuple[dict, dict, dict, dict, dict]:
     counts, cyc, wt, sl, ap = {}, {}, {}, {}, {}
-    by_stage, hist = _by(acc, lambda k: k[2])
+    by_stage, hist = _by(acc, lambda k: k[0])
     for k, c in by_stage.items():
         runs, worked, failed = int(c["runs"]), int(c["worked"]), int(c["runs_failed"])
         counts[k] = {"runs": runs, "completed": int(c["runs_completed"]), "failed": failed,
@@ -484,7 +498,7 @@ def _visits_pg(f: Filters) -> tuple[dict, dict]:
         func.count(case((V.c.left_at.is_(None), 1))).label("running"),
         _pct_array(lead).label("pcts"), func.avg(lead).label("avg"), func.count(lead).label("n"),
     ).where(*_visit_where(f))
-    r = db.session.execute(stmt).mappings().one()
+    r = sql(stmt).mappings().one()
     counts = {k: int(r[k] or 0) for k in ("started", "completed", "moved", "cancelled", "running")}
     return counts, {**_unpack(r["pcts"]), "avg": _num(r["avg"]), "n": int(r["n"] or 0)}
 
@@ -536,7 +550,7 @@ def sla_events(f: Filters) -> dict[str, int]:
     if f.end is not None:
         w.append(E.c.created_at < f.end)
     stmt = select(E.c.type, func.count()).where(*w).group_by(E.c.type)
-    return {t: int(n) for t, n in db.session.execute(stmt).all()}
+    return {t: int(n) for t, n in sql(stmt).all()}
 
 
 # --- A/B: variants of a Split side by side ----------------------------------------------------
@@ -551,7 +565,7 @@ def variant_outcomes(f: Filters, variant_ids: list[int]) -> dict[int, dict]:
                    func.count().label("started"))
             .where(V.c.variant_id.in_(variant_ids), *_visit_where(base)).group_by(V.c.variant_id))
     return {r["variant_id"]: {k: int(r[k]) for k in ("finished", "completed", "started")}
-            for r in db.session.execute(stmt).mappings()}
+            for r in sql(stmt).mappings()}
 
 
 def variant_lead_times(f: Filters, variant_ids: list[int]) -> dict[int, dict]:
@@ -578,7 +592,7 @@ def rank_sums(f: Filters, a: int, b: int) -> dict | None:
                   func.coalesce(func.sum(case((ranked.c.variant_id == a, avg_rank), else_=0)), 0),
                   # each tie group of size t contributes t rows of (t^3 - t)/t = t^2 - 1
                   func.coalesce(func.sum(ranked.c.t * ranked.c.t - 1), 0))
-    n1, n2, r1, ties = db.session.execute(stmt).one()
+    n1, n2, r1, ties = sql(stmt).one()
     return {"n1": int(n1), "n2": int(n2), "rank_sum1": float(r1), "tie_term": float(ties)}
 
 

@@ -32,7 +32,7 @@ def _parse_time(name: str, raw: str | None, *, end: bool = False) -> datetime | 
 
 def filters_from(args: dict) -> q.Filters:
     """process (key), version (number, with process), variant (SplitVariant id), stage (key),
-    from / to (ISO date or date-time; default: the last 7 days), bucket (day | hour)."""
+    from / to (ISO date or date-time; default: today and the 6 days before, q.default_period), bucket (day | hour)."""
     now = clock.now()
     f = q.Filters(now=now)
     if args.get("process"):
@@ -52,7 +52,7 @@ def filters_from(args: dict) -> q.Filters:
     f.start = _parse_time("from", args.get("from"))
     f.end = _parse_time("to", args.get("to"), end=True)
     if f.start is None and f.end is None:
-        f.end, f.start = now, now - timedelta(days=7)
+        f.start, f.end = q.default_period(now)
     if f.start and f.end and f.start >= f.end:
         raise Invalid("The request is invalid: see details.", {"from": ["must be before to"]})
     f.bucket = "hour" if args.get("bucket") == "hour" else "day"

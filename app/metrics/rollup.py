@@ -12,14 +12,19 @@ buckets per factor 2: at most 2^(1/16) - 1 = 4.4 % relative error for values >= 
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 from datetime import datetime, timedelta
 
-from sqlalchemy import Float, Integer, and_, case, cast, delete, func, insert, literal, or_, select, union_all
+from sqlalchemy import (DateTime, Float, Integer, and_, bindparam, case, cast, delete, func, insert, literal, null, or_,
+                        select, union_all)
 
 from app import clock
 from app.extensions import db
+from app.metrics.queries import sql
 from app.models import Event, MetricRollup, MetricRollupHist, MetricRollupState, StageRun, TaskVisit
 from app.models.rollups import COUNT_COLUMNS, FLOAT_COLUMNS
 
@@ -97,8 +102,9 @@ def _run_rows(where, now, bulk: bool = False, *, events: bool = True, visits: bo
                    .where(ev.c.type.in_(("sla.reminder", "sla.escalated", "stage.status")),
                           ev.c.stage_run_id.is_not(None)).group_by(ev.c.stage_run_id).subquery())
             frm = frm.outerjoin(agg, agg.c.stage_run_id == R.c.id)
-        else:
-            agg = agg.where(ev.c.stage_run_id == R.c.id,
+        else:   # only runs that can have such Events look: every SLA has a `due`, so a run with
+            # reminders/escalations has due_at; the approval request matters only once decided
+            agg = agg.where(ev.c.stage_run_id == R.c.id, or_(R.c.due_at.is_not(None), R.c.decided_at.is_not(None)),
                             ev.c.type.in_(("sla.reminder", "sla.escalated", "stage.status"))).lateral()
             frm = frm.outerjoin(agg, literal(True))
         rem, esc, asked = func.coalesce(agg.c.rem, 0), func.coalesce(agg.c.esc, 0), agg.c.asked
@@ -107,7 +113,10 @@ def _run_rows(where, now, bulk: bool = False, *, events: bool = True, visits: bo
             return (select(func.count()).select_from(ev).where(ev.c.stage_run_id == R.c.id, ev.c.type == type_)
                     .scalar_subquery())
 
-        rem, esc, asked = n_events("sla.reminder"), n_events("sla.escalated"), corr_asked()
+        has_sla = R.c.due_at.is_not(None)
+        rem = case((has_sla, n_events("sla.reminder")), else_=0)
+        esc = case((has_sla, n_events("sla.escalated")), else_=0)
+        asked = corr_asked()
     appr = case((R.c.decided_at.is_not(None), _secs(asked, R.c.decided_at)))
     return (select(R.c.process_id, R.c.version_id, variant.label("variant_id"),
                    R.c.stage_key, R.c.ready_at.label("t"), R.c.status, R.c.active_seconds, R.c.due_at,
@@ -176,11 +185,11 @@ def _recompute_hours(kind: str, where, watermark: datetime, bulk: bool = False) 
     g = group(s)
     agg = select(literal("hour").label("grain"), *g, *aggs(s)).group_by(*g)
     names = ["grain", "period_start", *KEYS, *[c.name for c in aggs(s)]]
-    db.session.execute(insert(MR).from_select(names, agg))
+    sql(insert(MR).from_select(names, agg))
     hg = group(hs)
     inner = select(*hg, *[hs.c[m] for m in measures]).subquery()
     h = _hist(inner, measures, group_h).subquery()
-    db.session.execute(insert(MH).from_select(
+    sql(insert(MH).from_select(
         ["grain", "period_start", *KEYS, "measure", "bucket", "n"],
         select(literal("hour"), h.c.period_start, *[h.c[k] for k in KEYS], h.c.measure, h.c.bucket, h.c.n)))
 
@@ -188,12 +197,12 @@ def _recompute_hours(kind: str, where, watermark: datetime, bulk: bool = False) 
 def _resum_days(where_hour) -> None:
     """Day rows = sums of their hour rows."""
     day = _trunc(MR.c.period_start, "day")
-    db.session.execute(insert(MR).from_select(
+    sql(insert(MR).from_select(
         ["grain", "period_start", *KEYS, *COUNT_COLUMNS],
         select(literal("day"), day, *[MR.c[k] for k in KEYS], *[func.sum(MR.c[c]) for c in COUNT_COLUMNS])
         .where(MR.c.grain == "hour", *where_hour(MR)).group_by(day, *[MR.c[k] for k in KEYS])))
     hday = _trunc(MH.c.period_start, "day")
-    db.session.execute(insert(MH).from_select(
+    sql(insert(MH).from_select(
         ["grain", "period_start", *KEYS, "measure", "bucket", "n"],
         select(literal("day"), hday, *[MH.c[k] for k in KEYS], MH.c.measure, MH.c.bucket, func.sum(MH.c.n))
         .where(MH.c.grain == "hour", *where_hour(MH))
@@ -217,12 +226,13 @@ def rebuild(since: datetime | None = None, now: datetime | None = None) -> dict:
     if st is not None and since > st.since:
         refresh(now=w)        # bring the older part to the same watermark first
     for t in (MR, MH):
-        db.session.execute(delete(t).where(t.c.period_start >= since))
+        sql(delete(t).where(t.c.period_start >= since))
     _recompute_hours("visit", [V.c.entered_at >= since], w)
     _recompute_hours("run", [R.c.ready_at >= since], w, bulk=True)
     _resum_days(lambda t: [t.c.period_start >= since])
     _set_state(since, w)
     db.session.commit()
+    clear_cache()
     return {"since": since.isoformat(), "watermark": w.isoformat(), "mode": "rebuild"}
 
 
@@ -243,24 +253,25 @@ def refresh(now: datetime | None = None) -> dict:
         return rebuild(now=w)
     prev = st.watermark
     hour_v, hour_r = _trunc(V.c.entered_at, "hour"), _trunc(R.c.ready_at, "hour")
-    dirty = set(db.session.execute(select(V.c.process_id, hour_v).where(
+    dirty = set(sql(select(V.c.process_id, hour_v).where(
         V.c.left_at >= prev, V.c.left_at < w, V.c.entered_at >= st.since).distinct()).all())
-    dirty |= set(db.session.execute(select(R.c.process_id, hour_r).where(
+    dirty |= set(sql(select(R.c.process_id, hour_r).where(
         R.c.finished_at >= prev, R.c.finished_at < w, R.c.ready_at >= st.since).distinct()).all())
     days = set()
     for pid, h in dirty:
         h = h if isinstance(h, datetime) else datetime.fromisoformat(h)
         for t in (MR, MH):
-            db.session.execute(delete(t).where(t.c.grain == "hour", t.c.process_id == pid, t.c.period_start == h))
+            sql(delete(t).where(t.c.grain == "hour", t.c.process_id == pid, t.c.period_start == h))
         _recompute_hours("visit", [V.c.process_id == pid, V.c.entered_at >= h, V.c.entered_at < h + HOUR], w)
         _recompute_hours("run", [R.c.process_id == pid, R.c.ready_at >= h, R.c.ready_at < h + HOUR], w)
         days.add((pid, _floor(h, DAY)))
     for pid, d in days:
         for t in (MR, MH):
-            db.session.execute(delete(t).where(t.c.grain == "day", t.c.process_id == pid, t.c.period_start == d))
+            sql(delete(t).where(t.c.grain == "day", t.c.process_id == pid, t.c.period_start == d))
         _resum_days(lambda t, pid=pid, d=d: [t.c.process_id == pid, t.c.period_start >= d, t.c.period_start < d + DAY])
     _set_state(st.since, w)
     db.session.commit()
+    clear_cache()
     return {"hours": len(dirty), "days": len(days), "watermark": w.isoformat(), "mode": "incremental"}
 
 
@@ -276,62 +287,135 @@ def _ceil(t: datetime, step: timedelta) -> datetime:
 
 
 def plan(start: datetime, end: datetime, st: MetricRollupState) -> dict | None:
-    """Split [start, end) into raw edges, day and hour spans of the rollup; None = read raw."""
-    s_h, e_h = _ceil(start, HOUR), _floor(end, HOUR)
+    """Split [start, end) into raw edges, day and hour spans of the rollup and the `core` span whose open
+    (or closed at/after the watermark) rows are read live; None = read raw.
+    A period reaching the watermark (the usual "up to now") needs no raw tail: nothing ready at or after
+    `end` can have closed before the watermark, so the last (partial) day's row holds exactly what the
+    rollup knows of it, and the rest is live."""
+    s_h = _ceil(start, HOUR)
+    to_now = end >= st.watermark
+    e_h = _ceil(end, HOUR) if to_now else _floor(end, HOUR)
     if s_h >= e_h or s_h < st.since:
         return None
-    s_d, e_d = _ceil(s_h, DAY), _floor(e_h, DAY)
+    s_d = _ceil(s_h, DAY)
+    e_d = _ceil(e_h, DAY) if to_now else _floor(e_h, DAY)
     if s_d < e_d:
         days, hours = [(s_d, e_d)], [(s_h, s_d), (e_d, e_h)]
     else:
         days, hours = [], [(s_h, e_h)]
-    return {"raw": [(start, s_h), (e_h, end)], "days": days, "hours": [x for x in hours if x[0] < x[1]],
-            "core": (s_h, e_h)}
+    raw = [(start, s_h)] + ([] if to_now else [(e_h, end)])
+    return {"raw": [x for x in raw if x[0] < x[1]], "days": days, "hours": [x for x in hours if x[0] < x[1]],
+            "core": (s_h, end if to_now else e_h)}
 
 
-def _filter_where(t, f, kind: str) -> list:
+def _filter_where(t, shape: tuple, kind: str) -> list:
+    """Rollup rows of `kind` under the filters' shape (values as bind parameters, see _params)."""
+    has_process, has_version, has_variant, has_stage = shape
     w = []
-    if f.process_id is not None:
-        w.append(t.c.process_id == f.process_id)
-    if f.version_id is not None:
-        w.append(t.c.version_id == f.version_id)
-    if f.variant_id is not None:
-        w.append(t.c.variant_id == f.variant_id)
-    if kind == "visit":
+    if has_process:
+        w.append(t.c.process_id == bindparam("process_id"))
+    if has_version:
+        w.append(t.c.version_id == bindparam("version_id"))
+    if has_variant:
+        w.append(t.c.variant_id == bindparam("variant_id"))
+    if kind == "run" and has_stage:
+        w.append(t.c.stage_key == bindparam("stage_key"))
+    if t is MH:     # the measure tells visit rows from run rows (and keeps ix_metric_rollup_hist_read usable)
+        w.append(t.c.measure.in_(KINDS[kind][2]))
+    elif kind == "visit":
         w.append(t.c.stage_key == "")
-    elif f.stage_key:
-        w.append(t.c.stage_key == f.stage_key)
-    else:
+    elif not has_stage:
         w.append(t.c.stage_key != "")
     return w
 
 
-def _raw_where(kind: str, f, lo, hi) -> list:
+def _shape(f) -> tuple:
+    """Which filters are set: with the number of raw spans, all a raw/live statement's SQL depends on."""
+    return (f.process_id is not None, f.version_id is not None, f.variant_id is not None, bool(f.stage_key))
+
+
+def _raw_where(kind: str, shape: tuple, span: str) -> list:
+    """Rows of `kind` ready/entered in [lo_<span>, hi_<span>) under the filters' shape, as bind
+    parameters (values from _params): the statement is built and compiled once per shape."""
     t = V if kind == "visit" else R
     col = V.c.entered_at if kind == "visit" else R.c.ready_at
-    w = [col >= lo, col < hi]
-    if f.process_id is not None:
-        w.append(t.c.process_id == f.process_id)
-    else:   # every Process, listed: the (process_id, entered_at / ready_at) indexes serve the period
-        from app.models import Process
-
-        w.append(t.c.process_id.in_(db.session.scalars(select(Process.id)).all() or [0]))
-    if f.version_id is not None:
-        w.append(t.c.version_id == f.version_id)
-    if f.variant_id is not None:
-        w.append(V.c.variant_id == f.variant_id)
-    if kind == "run" and f.stage_key:
-        w.append(R.c.stage_key == f.stage_key)
+    has_process, has_version, has_variant, has_stage = shape
+    w = [col >= bindparam(f"lo_{span}", type_=DateTime()), col < bindparam(f"hi_{span}", type_=DateTime())]
+    # every Process, listed: the (process_id, entered_at / ready_at) indexes serve the period
+    w.append(t.c.process_id == bindparam("process_id") if has_process
+             else t.c.process_id.in_(bindparam("process_ids", expanding=True)))
+    if has_version:
+        w.append(t.c.version_id == bindparam("version_id"))
+    if has_variant:
+        w.append(V.c.variant_id == bindparam("variant_id"))
+    if kind == "run" and has_stage:
+        w.append(R.c.stage_key == bindparam("stage_key"))
     return w
 
 
+def _params(f, p: dict, st: MetricRollupState) -> dict:
+    from app.models import Process
+
+    params = {"now": f.now, "watermark": st.watermark, "lo_core": p["core"][0], "hi_core": p["core"][1],
+              "process_id": f.process_id, "version_id": f.version_id, "variant_id": f.variant_id,
+              "stage_key": f.stage_key}
+    for i, (lo, hi) in enumerate(p["raw"]):
+        params[f"lo_raw{i}"], params[f"hi_raw{i}"] = lo, hi
+    if f.process_id is None:
+        params["process_ids"] = sql(select(Process.id)).scalars().all() or [0]
+    return params
+
+
+@lru_cache(maxsize=64)
+def _raw_statement(kind: str, shape: tuple, n_raw: int, dialect: str):
+    """Counts and histograms of the raw edges and the live rows in ONE statement: the rows are computed
+    once (a CTE read twice, which PostgreSQL materializes) and both aggregations come back as one
+    UNION ALL, the histogram rows with `measure` set. Live = open, or closed at/after the watermark."""
+    rows, aggs, measures = KINDS[kind]
+    closed = V.c.left_at if kind == "visit" else R.c.finished_at
+    core = _raw_where(kind, shape, "core")
+    where = [_raw_where(kind, shape, f"raw{i}") for i in range(n_raw)]
+    where += [[*core, closed.is_(None)], [*core, closed >= bindparam("watermark", type_=DateTime())]]
+    now = bindparam("now", type_=DateTime())
+    kw = {"visits": shape[2]} if kind == "run" else {}
+    s = union_all(*[rows(w, now, **kw) for w in where]).cte(f"raw_{kind}")
+    g = _key_cols(s, kind)
+    cols = aggs(s)
+    if kind == "visit":
+        cols.append(func.count(case((s.c.left_at.is_(None), 1))).label("running"))
+    counts = select(*g, *cols, *[null().label(c) for c in ("measure", "bucket", "n")]).group_by(*g)
+    h = _hist(s, measures, lambda src: _key_cols(src, kind)).subquery()
+    hist = select(*_key_cols(h, kind), *[null().label(c.name) for c in cols], h.c.measure, h.c.bucket, h.c.n)
+    return union_all(counts, hist)
+
+
+def _read_raw(acc: Acc, f, kind: str, p: dict, st: MetricRollupState) -> None:
+    stmt = _raw_statement(kind, _shape(f), len(p["raw"]), db.session.get_bind().dialect.name)
+    n_key = 2 if kind == "visit" else 1
+    for row in sql(stmt, _params(f, p, st)):
+        key, r = tuple(row[:n_key]), row._mapping
+        if r["measure"] is not None:
+            acc.add_hist(key, r["measure"], r["bucket"], r["n"])
+            continue
+        acc.add_counts(key, r)
+        if kind == "visit":
+            acc.running += int(r["running"])
+
+
 class Acc:
-    """Merged figures per (process_id, version_id, stage_key)."""
+    """Merged figures per key (_key_cols: (process_id, version_id) for visits, (stage_key,) for runs)."""
 
     def __init__(self):
         self.counts: dict[tuple, dict] = {}
         self.hist: dict[tuple, dict[str, dict[int, int]]] = {}
         self.running: int = 0
+
+    def copy(self) -> Acc:
+        new = Acc()
+        new.counts = {k: dict(v) for k, v in self.counts.items()}
+        new.hist = {k: {m: dict(b) for m, b in ms.items()} for k, ms in self.hist.items()}
+        new.running = self.running
+        return new
 
     def add_counts(self, key, row):
         d = self.counts.setdefault(key, dict.fromkeys(COUNT_COLUMNS, 0))
@@ -344,40 +428,37 @@ class Acc:
         h[int(bucket)] = h.get(int(bucket), 0) + int(n)
 
 
+def _key_cols(t, kind: str) -> list:
+    """What an Acc is keyed by: visits per (Process, Version) (lead time per Version), Stage Runs per
+    Stage key only (the Stage figures merge Processes and Versions): SQL merges the rest."""
+    return [t.c.process_id, t.c.version_id] if kind == "visit" else [t.c.stage_key]
+
+
+@lru_cache(maxsize=64)
+def _rollup_statements(kind: str, shape: tuple, dialect: str) -> tuple:
+    """The counts and histogram reads of one grain and span [:lo, :hi) of the rollup tables."""
+    def where(t):
+        return [t.c.grain == bindparam("grain"), t.c.period_start >= bindparam("lo", type_=DateTime()),
+                t.c.period_start < bindparam("hi", type_=DateTime()), *_filter_where(t, shape, kind)]
+
+    g = _key_cols(MR, kind)
+    cols = VISIT_COLS if kind == "visit" else RUN_COLS
+    counts = select(*g, *[func.sum(MR.c[c]).label(c) for c in cols]).where(*where(MR)).group_by(*g)
+    hg = [*_key_cols(MH, kind), MH.c.measure, MH.c.bucket]
+    hist = select(*hg, cast(func.sum(MH.c.n), Integer)).where(*where(MH)).group_by(*hg)
+    return counts, hist
+
+
 def _read_rollup(acc: Acc, f, grain: str, spans, kind: str) -> None:
+    counts, hist = _rollup_statements(kind, _shape(f), db.session.get_bind().dialect.name)
+    n_key = 2 if kind == "visit" else 1
     for lo, hi in spans:
-        w = [MR.c.grain == grain, MR.c.period_start >= lo, MR.c.period_start < hi, *_filter_where(MR, f, kind)]
-        g = [MR.c.process_id, MR.c.version_id, MR.c.stage_key]
-        cols = VISIT_COLS if kind == "visit" else RUN_COLS
-        for r in db.session.execute(select(*g, *[func.sum(MR.c[c]).label(c) for c in cols]).where(*w)
-                                    .group_by(*g)).mappings():
-            acc.add_counts((r["process_id"], r["version_id"], r["stage_key"]), r)
-        hw = [MH.c.grain == grain, MH.c.period_start >= lo, MH.c.period_start < hi, *_filter_where(MH, f, kind)]
-        hg = [MH.c.process_id, MH.c.version_id, MH.c.stage_key, MH.c.measure, MH.c.bucket]
-        for p, v, k, m, b, n in db.session.execute(select(*hg, func.sum(MH.c.n)).where(*hw).group_by(*hg)).all():
-            acc.add_hist((p, v, k), m, b, n)
-
-
-def _read_raw(acc: Acc, f, kind: str, where) -> None:
-    rows, aggs, measures = KINDS[kind]
-
-    def source(**kw):
-        if kind == "run":
-            kw["visits"] = f.variant_id is not None
-        subs = [rows(w, f.now, **kw) for w in where]
-        return (union_all(*subs) if len(subs) > 1 else subs[0]).subquery()
-
-    s = source()
-    g = [s.c.process_id, s.c.version_id, s.c.stage_key]
-    extra = [func.count(case((s.c.left_at.is_(None), 1))).label("running")] if kind == "visit" else []
-    for r in db.session.execute(select(*g, *aggs(s), *extra).group_by(*g)).mappings():
-        acc.add_counts((r["process_id"], r["version_id"], r["stage_key"]), r)
-        if kind == "visit":
-            acc.running += int(r["running"])
-    hs = source(events=False) if kind == "run" else s
-    h = _hist(hs, measures, lambda src: [src.c.process_id, src.c.version_id, src.c.stage_key])
-    for p, v, k, m, b, n in db.session.execute(h).all():
-        acc.add_hist((p, v, k), m, b, n)
+        params = {"grain": grain, "lo": lo, "hi": hi, "process_id": f.process_id, "version_id": f.version_id,
+                  "variant_id": f.variant_id, "stage_key": f.stage_key}
+        for r in sql(counts, params):
+            acc.add_counts(tuple(r[:n_key]), r._mapping)
+        for r in sql(hist, params):
+            acc.add_hist(tuple(r[:n_key]), *r[n_key:])
 
 
 _shared: ContextVar[dict | None] = ContextVar("metrics_rollup_shared", default=None)
@@ -407,24 +488,56 @@ def figures(f, kind: str) -> Acc | None:
 
 
 def _figures(f, kind: str) -> Acc | None:
-    st = state()
-    if st is None or getattr(f, "exact", False) or f.start is None or f.end is None:
+    if getattr(f, "exact", False) or f.start is None or f.end is None:
+        return None
+    cache = _shared.get()
+    if cache is None:
+        st = state()
+    else:       # one look-up per dashboard view
+        if "state" not in cache:
+            cache["state"] = state()
+        st = cache["state"]
+    if st is None:
         return None
     p = plan(f.start, f.end, st)
     if p is None:
         return None
-    acc = Acc()
-    _read_rollup(acc, f, "day", p["days"], kind)
-    _read_rollup(acc, f, "hour", p["hours"], kind)
-    raw = [_raw_where(kind, f, lo, hi) for lo, hi in p["raw"] if lo < hi]
-    lo, hi = p["core"]
-    core = _raw_where(kind, f, lo, hi)
-    if kind == "visit":
-        live = [[*core, V.c.left_at.is_(None)], [*core, V.c.left_at >= st.watermark]]
-    else:
-        live = [[*core, R.c.finished_at.is_(None)], [*core, R.c.finished_at >= st.watermark]]
-    _read_raw(acc, f, kind, raw + live)
+    acc = _rolled(f, kind, p, st)
+    _read_raw(acc, f, kind, p, st)
     return acc
+
+
+_ROLLED: OrderedDict[tuple, Acc] = OrderedDict()
+_ROLLED_MAX = 256
+_rolled_lock = threading.Lock()
+
+
+def _rolled(f, kind: str, p: dict, st: MetricRollupState) -> Acc:
+    """The rollup rows' part of a figure (day and hour spans), as a fresh Acc to add the live rows to.
+    Kept in process memory under the watermark: the rollup tables change only when a refresh or
+    rebuild moves the watermark (the wall-clock time it ran), so a cached part is never stale, and a
+    dashboard refreshed live re-reads only the live rows. (Tests, which reuse fixed clock values,
+    clear it with clear_cache.)"""
+    key = (kind, st.since, st.watermark, f.process_id, f.version_id, f.variant_id, f.stage_key,
+           tuple(p["days"]), tuple(p["hours"]))
+    with _rolled_lock:
+        hit = _ROLLED.get(key)
+        if hit is not None:
+            _ROLLED.move_to_end(key)
+    if hit is None:
+        hit = Acc()
+        _read_rollup(hit, f, "day", p["days"], kind)
+        _read_rollup(hit, f, "hour", p["hours"], kind)
+        with _rolled_lock:
+            _ROLLED[key] = hit
+            while len(_ROLLED) > _ROLLED_MAX:
+                _ROLLED.popitem(last=False)
+    return hit.copy()
+
+
+def clear_cache() -> None:
+    with _rolled_lock:
+        _ROLLED.clear()
 
 
 def percentiles_from(hist: dict[int, int], ps) -> dict:

@@ -79,7 +79,8 @@ class MetricRollupHist(db.Model):
     __table_args__ = (
         PrimaryKeyConstraint("grain", "period_start", "process_id", "version_id", "variant_id", "stage_key",
                              "measure", "bucket", name="pk_metric_rollup_hist"),
-        Index("ix_metric_rollup_hist_process", "process_id", "grain", "period_start"),
+        # measure before period: a read wants the visit ('lead') or the Stage Run measures, never both
+        Index("ix_metric_rollup_hist_read", "process_id", "grain", "measure", "period_start"),
     )
 
 
@@ -98,3 +99,5 @@ Index("ix_stage_runs_finished", StageRun.__table__.c.finished_at)
 Index("ix_task_visits_left", TaskVisit.__table__.c.left_at)
 Index("ix_task_visits_open", TaskVisit.__table__.c.process_id, TaskVisit.__table__.c.entered_at,
       postgresql_where=TaskVisit.__table__.c.left_at.is_(None), sqlite_where=TaskVisit.__table__.c.left_at.is_(None))
+Index("ix_stage_runs_open_ready", StageRun.__table__.c.process_id, StageRun.__table__.c.ready_at,
+      postgresql_where=StageRun.__table__.c.finished_at.is_(None), sqlite_where=StageRun.__table__.c.finished_at.is_(None))
