@@ -142,3 +142,50 @@ def test_job_reschedules_itself(lane, app):
     jobs.rollup(reschedule=True)
     reg = ScheduledJobRegistry(queue=queue())
     assert jobs.ROLLUP_JOB in reg.get_job_ids()
+
+
+def test_a_period_up_to_now_reads_day_rows_and_live_rows_only(lane):
+    """Up to now (end >= watermark), the last partial day is the day row plus the live rows: no raw
+    tail, no hour rows, and nothing counted twice."""
+    rollup.rebuild(now=at(24 * 3, 30))
+    st = rollup.state()
+    p = rollup.plan(T0, at(24 * 3, 40), st)
+    assert p == {"raw": [], "days": [(T0, T0 + 4 * rollup.DAY)], "hours": [], "core": (T0, at(24 * 3, 40))}
+    # a rolling start still needs the hours of its first day, and its raw edge
+    p = rollup.plan(at(5, 20), at(24 * 3, 40), st)
+    assert p["raw"] == [(at(5, 20), at(6))] and p["hours"] == [(at(6), T0 + rollup.DAY)]
+    assert p["days"] == [(T0 + rollup.DAY, T0 + 4 * rollup.DAY)]
+    # before the watermark the plan stops at the last whole hour and reads the rest raw
+    p = rollup.plan(T0, at(24 * 3, 20), st)
+    assert p["raw"] == [(at(72), at(72, 20))] and p["hours"] == [] and p["days"] == [(T0, T0 + 3 * rollup.DAY)]
+    for end in (at(24 * 3, 40), at(24 * 7)):
+        compare(F(lane, end=end, now=end))
+
+
+def test_the_default_period_is_today_and_the_six_days_before():
+    from datetime import datetime
+
+    start, end = q.default_period(datetime(2026, 3, 9, 14, 25))
+    assert (start, end) == (datetime(2026, 3, 3), datetime(2026, 3, 9, 14, 25))
+    f = q.Filters.default(now=datetime(2026, 3, 9, 0, 0))
+    assert (f.start, f.end) == (datetime(2026, 3, 3), datetime(2026, 3, 9))
+
+
+def test_a_refresh_by_another_process_is_seen_through_the_cached_rollup(lane, monkeypatch):
+    """The rolled-up part is cached in memory under the watermark: a refresh that ran elsewhere (so
+    this process's cache was not cleared) moves the watermark, and the next read sees its rows."""
+    from app.models import StageRun, TaskVisit
+
+    rollup.rebuild(now=at(6))
+    f = F(lane)
+    before = compare(f)
+    v = lane.db.session.query(TaskVisit).filter_by(left_at=None).one()
+    v.left_at, v.outcome = at(9), "completed"
+    r = lane.db.session.query(StageRun).filter_by(visit_id=v.id).one()
+    r.status, r.started_at, r.finished_at = "completed", at(6), at(9)
+    lane.commit()
+    monkeypatch.setattr(rollup, "clear_cache", lambda: None)    # as if the refresh ran in a worker
+    rollup.refresh(now=at(24 * 7))
+    after = compare(f)
+    assert (before["visits"]["completed"], after["visits"]["completed"]) == (4, 5)
+    assert after["visits"]["running"] == 0
