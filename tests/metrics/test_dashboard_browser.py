@@ -114,6 +114,11 @@ def test_manager_sees_charts_and_ab_panel(activity, live_server, page, login_pag
     page.wait_for_function(f"() => window.procly_dashboards.data && "
                            f"window.procly_dashboards.data.filters.process_id === {intake_id}")
     data = page.evaluate("() => window.procly_dashboards.data")
+    # the default period, named on the page: today and the 6 whole days before it
+    first_day = data["filters"]["from"][:10]
+    assert data["filters"]["from"].endswith("T00:00:00")
+    page.wait_for_function("() => document.querySelector('#dash-status').textContent.includes('updated')")
+    assert f"{first_day} → now (last 7 days)" in page.locator("#dash-status").inner_text()
     assert data["summary"]["visits"]["completed"] > 20
     assert {s["stage_key"] for s in data["stages"]} == {"collect", "confirm", "schedule"}
     assert data["routes"] and data["throughput"]

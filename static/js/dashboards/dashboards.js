@@ -167,10 +167,18 @@
       const d = await getJSON(`${API}/dashboard?${params()}`);
       render(d);
       await refreshAB();
-      statusEl.textContent = `updated ${new Date().toLocaleTimeString()}`;
+      statusEl.textContent = `${period(d.filters)} · updated ${new Date().toLocaleTimeString()}`;
     } catch (e) {
       statusEl.textContent = `error: ${e.message}`;
     }
+  }
+
+  // the period the figures cover (the default is today and the 6 days before, in UTC days)
+  function period(f) {
+    if (!f.from && !f.to) return 'all time';
+    const from = form.from.value || (f.from || '').slice(0, 10) || '…';
+    const chosen = form.from.value || form.to.value;
+    return `${from} → ${form.to.value || 'now'}${chosen ? '' : ' (last 7 days)'}`;
   }
 
   // ---- A/B panel -------------------------------------------------------------------------------
