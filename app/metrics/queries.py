@@ -227,16 +227,16 @@ def _names(model, ids) -> dict:
 
 def throughput(f: Filters) -> list[dict]:
     """Completed visits per day/hour bucket of left_at."""
-    if _dialect() == "postgresql":
-        fmt = "YYYY-MM-DD HH24:00" if f.bucket == "hour" else "YYYY-MM-DD"
-        bucket = func.to_char(V.c.left_at, fmt)
+    fmt = "%Y-%m-%d %H:00" if f.bucket == "hour" else "%Y-%m-%d"
+    if _dialect() == "postgresql":   # date_trunc is several times cheaper per row than to_char
+        bucket = func.date_trunc(f.bucket, V.c.left_at)
     else:
-        fmt = "%Y-%m-%d %H:00" if f.bucket == "hour" else "%Y-%m-%d"
         bucket = func.strftime(fmt, V.c.left_at)
     stmt = (select(bucket.label("bucket"), func.count().label("completed"))
             .where(V.c.outcome == "completed", *_visit_where(f, V.c.left_at))
             .group_by(bucket).order_by(bucket))
-    return [{"bucket": b, "completed": int(c)} for b, c in sql(stmt).all()]
+    return [{"bucket": b if isinstance(b, str) else b.strftime(fmt), "completed": int(c)}
+            for b, c in sql(stmt).all()]
 
 
 def routes(f: Filters) -> list[dict]:
