@@ -175,7 +175,9 @@ def _remind(task: Task, run: StageRun, text: str) -> None:
 # --- alert rules (REST API and /queue/alerts) ----------------------------------------------------
 
 def webhook_url_problem(url: str) -> str | None:
-    """Why `url` may not receive webhooks (None = fine): absolute http(s) only, with a host."""
+    """Why `url` may not receive webhooks (None = fine): absolute http(s) only, with a host that is not
+    a literal private/loopback address or a local name (names are checked again when resolved, at
+    delivery: app.notifications.egress)."""
     url = (url or "").strip()
     if not url:
         return "a URL is required"
@@ -194,7 +196,9 @@ def webhook_url_problem(url: str) -> str | None:
         return "the URL needs a host"
     if parts.username or parts.password:
         return "no credentials in the URL"
-    return None
+    from app.notifications.egress import literal_problem
+
+    return literal_problem(parts.hostname)
 
 
 def _targets(raw) -> list[str]:

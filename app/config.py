@@ -19,6 +19,8 @@ def from_env() -> dict:
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "procly@localhost"),
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") == "1",
+        # alert webhooks may call private/loopback addresses (app.notifications.egress): off by default
+        "WEBHOOK_ALLOW_PRIVATE": os.environ.get("PROCLY_WEBHOOK_ALLOW_PRIVATE", "0") == "1",
     }
 
 

@@ -71,6 +71,7 @@ def _app(tmp_root, redis_url, database_url):
         "PROCLY_INSTANCE": str(tmp_root / "instance"),
         "RATELIMIT_ENABLED": True,
         "WTF_CSRF_ENABLED": True,
+        "WEBHOOK_ALLOW_PRIVATE": True,    # the fake receivers listen on 127.0.0.1 (SSRF tests turn it off)
     })
     with app.app_context():
         upgrade()

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 
 from app import clock
 from app.extensions import db
@@ -31,27 +29,16 @@ def queue_webhook(url: str, payload: dict) -> Outbox:
     return row
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, not an instruction: never follow it elsewhere."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D102
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
 def post(url: str, payload: dict) -> int:
-    """POST JSON; returns the HTTP status (raises on network errors and non-2xx answers)."""
+    """POST JSON; returns the HTTP status (raises on network errors and refused destinations)."""
     from app.alerts import webhook_url_problem
+    from app.notifications import egress
 
     problem = webhook_url_problem(url)
     if problem:
-        raise ValueError(f"refusing webhook URL: {problem}")
-    req = urllib.request.Request(url, data=json.dumps(payload, default=str).encode(), method="POST",
-                                 headers={"Content-Type": "application/json", "User-Agent": "Procly-Alerts/1"})
-    with _opener.open(req, timeout=TIMEOUT) as resp:  # noqa: S310 - http(s) only, checked above
-        return resp.status
+        raise egress.BlockedDestination(f"refusing webhook URL: {problem}")
+    return egress.post(url, json.dumps(payload, default=str).encode(),
+                       {"Content-Type": "application/json", "User-Agent": "Procly-Alerts/1"}, TIMEOUT)
 
 
 def send(row: Outbox) -> None:
@@ -64,8 +51,6 @@ def send(row: Outbox) -> None:
     status, error = None, None
     try:
         status = post(row.to, payload)
-    except urllib.error.HTTPError as exc:
-        status, error = exc.code, f"HTTP {exc.code}"
     except Exception as exc:  # noqa: BLE001 - logged, then retried by the outbox
         error = f"{type(exc).__name__}: {exc}"[:500]
     duration_ms = round((time.monotonic() - started) * 1000, 1)
