@@ -90,7 +90,7 @@ def app(_app):
     from app.runtime.shell import _definition
 
     _definition.cache_clear()  # Version ids are reused once the tables are emptied
-    rollup.clear_cache()       # keyed by the rollup's watermark, which tests set to fixed times
+    rollup.clear_cache()       # keyed by ids and counts, which the next test's rows may repeat
     db.session.remove()
     with db.engine.begin() as conn:
         for table in reversed(db.metadata.sorted_tables):

@@ -232,7 +232,6 @@ def rebuild(since: datetime | None = None, now: datetime | None = None) -> dict:
     _resum_days(lambda t: [t.c.period_start >= since])
     _set_state(since, w)
     db.session.commit()
-    clear_cache()
     return {"since": since.isoformat(), "watermark": w.isoformat(), "mode": "rebuild"}
 
 
@@ -271,7 +270,6 @@ def refresh(now: datetime | None = None) -> dict:
         _resum_days(lambda t, pid=pid, d=d: [t.c.process_id == pid, t.c.period_start >= d, t.c.period_start < d + DAY])
     _set_state(st.since, w)
     db.session.commit()
-    clear_cache()
     return {"hours": len(dirty), "days": len(days), "watermark": w.isoformat(), "mode": "incremental"}
 
 
@@ -436,29 +434,20 @@ def _key_cols(t, kind: str) -> list:
 
 @lru_cache(maxsize=64)
 def _rollup_statements(kind: str, shape: tuple, dialect: str) -> tuple:
-    """The counts and histogram reads of one grain and span [:lo, :hi) of the rollup tables."""
-    def where(t):
-        return [t.c.grain == bindparam("grain"), t.c.period_start >= bindparam("lo", type_=DateTime()),
-                t.c.period_start < bindparam("hi", type_=DateTime()), *_filter_where(t, shape, kind)]
-
+    """The rollup reads of one grain: counts per period in [:lo, :hi); histograms of the listed
+    :periods, merged (by key) or per period."""
     g = _key_cols(MR, kind)
     cols = VISIT_COLS if kind == "visit" else RUN_COLS
-    counts = select(*g, *[func.sum(MR.c[c]).label(c) for c in cols]).where(*where(MR)).group_by(*g)
+    counts = (select(MR.c.period_start, *g, *[func.sum(MR.c[c]).label(c) for c in cols])
+              .where(MR.c.grain == bindparam("grain"), MR.c.period_start >= bindparam("lo", type_=DateTime()),
+                     MR.c.period_start < bindparam("hi", type_=DateTime()), *_filter_where(MR, shape, kind))
+              .group_by(MR.c.period_start, *g))
+    where = [MH.c.grain == bindparam("grain"), MH.c.period_start.in_(bindparam("periods", expanding=True)),
+             *_filter_where(MH, shape, kind)]
     hg = [*_key_cols(MH, kind), MH.c.measure, MH.c.bucket]
-    hist = select(*hg, cast(func.sum(MH.c.n), Integer)).where(*where(MH)).group_by(*hg)
-    return counts, hist
-
-
-def _read_rollup(acc: Acc, f, grain: str, spans, kind: str) -> None:
-    counts, hist = _rollup_statements(kind, _shape(f), db.session.get_bind().dialect.name)
-    n_key = 2 if kind == "visit" else 1
-    for lo, hi in spans:
-        params = {"grain": grain, "lo": lo, "hi": hi, "process_id": f.process_id, "version_id": f.version_id,
-                  "variant_id": f.variant_id, "stage_key": f.stage_key}
-        for r in sql(counts, params):
-            acc.add_counts(tuple(r[:n_key]), r._mapping)
-        for r in sql(hist, params):
-            acc.add_hist(tuple(r[:n_key]), *r[n_key:])
+    merged = select(*hg, cast(func.sum(MH.c.n), Integer)).where(*where).group_by(*hg)
+    per_period = select(MH.c.period_start, *hg, MH.c.n).where(*where)
+    return counts, merged, per_period
 
 
 _shared: ContextVar[dict | None] = ContextVar("metrics_rollup_shared", default=None)
@@ -502,42 +491,94 @@ def _figures(f, kind: str) -> Acc | None:
     p = plan(f.start, f.end, st)
     if p is None:
         return None
-    acc = _rolled(f, kind, p, st)
+    acc = _rolled(f, kind, p)
     _read_raw(acc, f, kind, p, st)
     return acc
 
 
-_ROLLED: OrderedDict[tuple, Acc] = OrderedDict()
-_ROLLED_MAX = 256
-_rolled_lock = threading.Lock()
+class _LRU:
+    """A small thread-safe LRU map (per process)."""
+
+    def __init__(self, size: int):
+        self.size, self.data, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            value = self.data.get(key)
+            if value is not None:
+                self.data.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.data[key] = value
+            while len(self.data) > self.size:
+                self.data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.data.clear()
 
 
-def _rolled(f, kind: str, p: dict, st: MetricRollupState) -> Acc:
+_STABLE = _LRU(256)        # (kind, filters, the older periods with their counts rows) -> Acc
+_RECENT = _LRU(1024)       # (kind, filters, grain, period, its counts rows) -> {key: {measure: {bucket: n}}}
+
+
+def _rolled(f, kind: str, p: dict) -> Acc:
     """The rollup rows' part of a figure (day and hour spans), as a fresh Acc to add the live rows to.
-    Kept in process memory under the watermark: the rollup tables change only when a refresh or
-    rebuild moves the watermark (the wall-clock time it ran), so a cached part is never stale, and a
-    dashboard refreshed live re-reads only the live rows. (Tests, which reuse fixed clock values,
-    clear it with clear_cache.)"""
-    key = (kind, st.since, st.watermark, f.process_id, f.version_id, f.variant_id, f.stage_key,
-           tuple(p["days"]), tuple(p["hours"]))
-    with _rolled_lock:
-        hit = _ROLLED.get(key)
-        if hit is not None:
-            _ROLLED.move_to_end(key)
-    if hit is None:
-        hit = Acc()
-        _read_rollup(hit, f, "day", p["days"], kind)
-        _read_rollup(hit, f, "hour", p["hours"], kind)
-        with _rolled_lock:
-            _ROLLED[key] = hit
-            while len(_ROLLED) > _ROLLED_MAX:
-                _ROLLED.popitem(last=False)
-    return hit.copy()
+    The counts of each period (day or hour) are read every time (one small statement a grain); they
+    change whenever a visit/run of the period closes, so they identify its histogram, which is kept in
+    process memory: the periods before the latest day merged into one Acc, the latest day's periods
+    one by one (a refresh usually changes only those, so a dashboard re-reads one day, not seven)."""
+    counts_stmt, merged_stmt, per_period_stmt = _rollup_statements(kind, _shape(f),
+                                                                   db.session.get_bind().dialect.name)
+    filters = {"process_id": f.process_id, "version_id": f.version_id, "variant_id": f.variant_id,
+               "stage_key": f.stage_key}
+    fvals = tuple(filters.values())
+    n_key = 2 if kind == "visit" else 1
+    names = VISIT_COLS if kind == "visit" else RUN_COLS
+    periods: dict[tuple, tuple] = {}     # (grain, period_start) -> its counts rows
+    for grain in ("day", "hour"):
+        for lo, hi in p[f"{grain}s"]:
+            for r in sql(counts_stmt, {"grain": grain, "lo": lo, "hi": hi, **filters}):
+                periods[(grain, r[0])] = periods.get((grain, r[0]), ()) + (tuple(r[1:]),)
+    if not periods:
+        return Acc()
+    latest = max(_floor(ps, DAY) for _, ps in periods)
+    stable = sorted(gp for gp in periods if gp[1] < latest)
+    stable_key = (kind, fvals, tuple((gp, periods[gp]) for gp in stable))
+    part = _STABLE.get(stable_key)
+    if part is None:
+        part = Acc()
+        for gp in stable:
+            for row in periods[gp]:
+                part.add_counts(row[:n_key], dict(zip(names, row[n_key:])))
+        for grain in ("day", "hour"):
+            listed = [ps for g, ps in stable if g == grain]
+            if listed:
+                for r in sql(merged_stmt, {"grain": grain, "periods": listed, **filters}):
+                    part.add_hist(tuple(r[:n_key]), *r[n_key:])
+        _STABLE.put(stable_key, part)
+    acc = part.copy()
+    for gp in sorted(gp for gp in periods if gp[1] >= latest):
+        for row in periods[gp]:
+            acc.add_counts(row[:n_key], dict(zip(names, row[n_key:])))
+        key = (kind, fvals, *gp, periods[gp])
+        hist = _RECENT.get(key)
+        if hist is None:
+            hist = {}
+            for r in sql(per_period_stmt, {"grain": gp[0], "periods": [gp[1]], **filters}):
+                hist.setdefault(tuple(r[1:1 + n_key]), []).append(tuple(r[1 + n_key:]))
+            _RECENT.put(key, hist)
+        for k, entries in hist.items():
+            for measure, bucket, n in entries:
+                acc.add_hist(k, measure, bucket, n)
+    return acc
 
 
 def clear_cache() -> None:
-    with _rolled_lock:
-        _ROLLED.clear()
+    _STABLE.clear()
+    _RECENT.clear()
 
 
 def percentiles_from(hist: dict[int, int], ps) -> dict:
