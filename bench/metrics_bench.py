@@ -185,9 +185,9 @@ def build(db, n: int, now) -> dict:
 def forget_today() -> None:
     """What a refresh that closed runs today does to a process's rollup cache: today's day and hour
     rows have new counts, so their histograms are re-read."""
-    from app.metrics import rollup
+    from app.metrics import rollup_read
 
-    rollup._RECENT.clear()
+    rollup_read._RECENT.clear()
 
 
 def timed(fn, repeat: int) -> dict:
@@ -258,7 +258,7 @@ def main() -> None:
             print(f"loaded in {info['seconds']} s: {info['counts']}")
         from dataclasses import replace
 
-        from app.metrics import rollup
+        from app.metrics import rollup, rollup_read
 
         if not args.skip_rollup:
             t0 = time.perf_counter()
@@ -287,12 +287,12 @@ def main() -> None:
             "cycle_times": q.cycle_times, "wait_times": q.wait_times, "sla": q.sla, "approvals": q.approvals,
             "stages (combined, as the dashboard runs it)": q.stages, "summary": q.summary,
             "dashboard (whole view)": report.dashboard,
-            "dashboard, cold (rollup cache cleared first)": lambda f: (rollup.clear_cache(), report.dashboard(f)),
+            "dashboard, cold (rollup cache cleared first)": lambda f: (rollup_read.clear_cache(), report.dashboard(f)),
             "dashboard, after a refresh (today's rollup rows re-read)": lambda f: (forget_today(), report.dashboard(f)),
             "dashboard, exact (raw rows)": lambda f: report.dashboard(replace(f, exact=True)),
             "A/B intake-ab": lambda f: ab.compare("intake-ab", f),
         }
-        print(f"\n| view | query | p50 ms | p95 ms |\n|---|---|---:|---:|")
+        print("\n| view | query | p50 ms | p95 ms |\n|---|---|---:|---:|")
         scans = {}
         if args.only:
             funcs = {k: v for k, v in funcs.items() if k in args.only.split("|")}

@@ -86,11 +86,11 @@ def app(_app):
     ctx = _app.app_context()
     ctx.push()
     yield _app
-    from app.metrics import rollup
+    from app.metrics import rollup_read
     from app.runtime.shell import _definition
 
     _definition.cache_clear()  # Version ids are reused once the tables are emptied
-    rollup.clear_cache()       # keyed by ids and counts, which the next test's rows may repeat
+    rollup_read.clear_cache()       # keyed by ids and counts, which the next test's rows may repeat
     db.session.remove()
     with db.engine.begin() as conn:
         for table in reversed(db.metadata.sorted_tables):

@@ -8,7 +8,7 @@ import copy
 from sqlalchemy import func, select
 
 from app import clock
-from app.builder.definition import content_hash, normalize
+from app.builder.definition import content_hash
 from app.builder.expressions import FieldInfo
 from app.builder.validation import Context, validate_definition, validate_for_publish
 from app.errors import Conflict, Invalid, NotFound

@@ -201,9 +201,9 @@ def lead_time(f: Filters) -> dict:
 
 
 def lead_time_by_version(f: Filters) -> list[dict]:
-    from app.metrics import rollup
+    from app.metrics import rollup_read
 
-    acc = rollup.figures(f, "visit")
+    acc = rollup_read.figures(f, "visit")
     if acc is not None:
         counts, hist = _by(acc, lambda k: (k[0], k[1]))
         rows = [{"process_id": p, "version_id": v, **_pct_from(c, hist.get((p, v), {}), "lead")}
@@ -418,7 +418,7 @@ def _by(acc, key_of) -> tuple[dict, dict]:
 
 
 def _pct_from(c: dict, hist: dict, m: str) -> dict:
-    from app.metrics.rollup import percentiles_from
+    from app.metrics.rollup_read import percentiles_from
 
     n = int(c.get(f"{m}_n", 0))
     return {**percentiles_from(hist.get(m, {}), PERCENTILES), "avg": _num(c[f"{m}_sum"] / n) if n else None, "n": n}
@@ -451,9 +451,9 @@ def stages(f: Filters) -> list[dict]:
     """Every Stage with its figures, ranked as bottlenecks: share of total time (wait + cycle)
     first, then queue length. Reads the rollup when it covers the period (app.metrics.rollup:
     counts exact, percentiles from histograms) unless f.exact."""
-    from app.metrics import rollup
+    from app.metrics import rollup_read
 
-    acc = rollup.figures(f, "run")
+    acc = rollup_read.figures(f, "run")
     if acc is not None:
         counts, cyc, wt, sl, ap = _stages_rolled(acc)
     elif _dialect() == "postgresql":
@@ -513,10 +513,10 @@ def _visits_rolled(acc) -> tuple[dict, dict]:
 
 
 def summary(f: Filters) -> dict:
-    from app.metrics import rollup
+    from app.metrics import rollup_read
 
     st = stages(f)
-    acc = rollup.figures(f, "visit")
+    acc = rollup_read.figures(f, "visit")
     if acc is not None:
         visits, lead = _visits_rolled(acc)
     elif _dialect() == "postgresql":

@@ -66,9 +66,9 @@ def describe(f: q.Filters) -> dict:
 
 
 def dashboard(f: q.Filters) -> dict:
-    from app.metrics import rollup
+    from app.metrics import rollup_read
 
-    with rollup.shared():
+    with rollup_read.shared():
         return _dashboard(f)
 
 

@@ -26,7 +26,7 @@ def test_dashboard_payload(app, lane, make_user, api_as):
     assert d["throughput"] == [{"bucket": "2026-01-05", "completed": 4}]
     assert d["lead_times"][0]["label"] == "Process A v1"
     assert d["routes"][0]["route_key"] == "too_small"
-    assert api.get(f"/api/v1/metrics/summary?process=a&from=2026-01-05T02:00:00&to=2026-01-06").json[
+    assert api.get("/api/v1/metrics/summary?process=a&from=2026-01-05T02:00:00&to=2026-01-06").json[
         "visits"]["started"] == 4
     assert api.get(f"/api/v1/metrics/stages?process=a&stage=confirm&{Q}").json[0]["sla"]["breached"] == 1
     assert api.get(f"/api/v1/metrics/throughput?process=a&bucket=hour&{Q}").status_code == 200

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from app.metrics import queries as q
-from app.metrics import rollup
+from app.metrics import rollup, rollup_read
 from tests.metrics.conftest import T0, at
 
 REL = 2 ** (1 / rollup.BUCKETS_PER_DOUBLING) - 1      # documented bound: 4.4 %
@@ -70,7 +70,7 @@ def test_bucket_bounds_and_error_bound():
     # one value: the estimate lies inside its bucket, so within the bound
     for v in (1.5, 60, 3600, 86400 * 3.3):
         b = 1 + math.floor(math.log(v) * rollup.K)
-        est = rollup.percentiles_from({b: 1}, q.PERCENTILES)["p50"]
+        est = rollup_read.percentiles_from({b: 1}, q.PERCENTILES)["p50"]
         assert abs(est - v) <= v * REL
 
 
@@ -92,7 +92,7 @@ def test_rebuild_counts_exact_and_percentiles_within_bound(lane):
     assert c["confirm"]["sla"] == {"with_sla": 2, "breached": 1, "breach_rate": 0.5, "reminders": 1,
                                    "escalations": 0}
     # the rollup was really read: hour rows exist and the period is split as planned
-    p = rollup.plan(T0 + rollup.timedelta(minutes=30), at(24 * 3, 10), st)
+    p = rollup_read.plan(T0 + rollup.timedelta(minutes=30), at(24 * 3, 10), st)
     assert p["days"] == [(T0 + rollup.DAY, T0 + 3 * rollup.DAY)]
     assert p["raw"][0] == (T0 + rollup.timedelta(minutes=30), at(1)) and p["raw"][1] == (at(72), at(72, 10))
     for flt in (F(lane, None), F(lane, "b"), F(lane, stage_key="confirm"), F(lane, version_id=lane.v["a"]),
@@ -149,14 +149,14 @@ def test_a_period_up_to_now_reads_day_rows_and_live_rows_only(lane):
     tail, no hour rows, and nothing counted twice."""
     rollup.rebuild(now=at(24 * 3, 30))
     st = rollup.state()
-    p = rollup.plan(T0, at(24 * 3, 40), st)
+    p = rollup_read.plan(T0, at(24 * 3, 40), st)
     assert p == {"raw": [], "days": [(T0, T0 + 4 * rollup.DAY)], "hours": [], "core": (T0, at(24 * 3, 40))}
     # a rolling start still needs the hours of its first day, and its raw edge
-    p = rollup.plan(at(5, 20), at(24 * 3, 40), st)
+    p = rollup_read.plan(at(5, 20), at(24 * 3, 40), st)
     assert p["raw"] == [(at(5, 20), at(6))] and p["hours"] == [(at(6), T0 + rollup.DAY)]
     assert p["days"] == [(T0 + rollup.DAY, T0 + 4 * rollup.DAY)]
     # before the watermark the plan stops at the last whole hour and reads the rest raw
-    p = rollup.plan(T0, at(24 * 3, 20), st)
+    p = rollup_read.plan(T0, at(24 * 3, 20), st)
     assert p["raw"] == [(at(72), at(72, 20))] and p["hours"] == [] and p["days"] == [(T0, T0 + 3 * rollup.DAY)]
     for end in (at(24 * 3, 40), at(24 * 7)):
         compare(F(lane, end=end, now=end))
