@@ -264,8 +264,10 @@ class _LRU:
             self.data.clear()
 
 
-_STABLE = _LRU(256)        # (kind, filters, the older periods with their counts rows) -> Acc
-_RECENT = _LRU(1024)       # (kind, filters, grain, period, its counts rows) -> {key: {measure: {bucket: n}}}
+# Sizes bound memory: an entry is one view's histograms (a few thousand buckets, ~0.1-0.5 MB), so a
+# web process keeps at most a few tens of MB here.
+_STABLE = _LRU(64)         # (kind, filters, the older periods with their counts rows) -> Acc
+_RECENT = _LRU(256)        # (kind, filters, grain, period, its counts rows) -> {key: [(measure, bucket, n)]}
 
 
 def _rolled(f, kind: str, p: dict) -> Acc:
