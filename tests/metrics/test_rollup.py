@@ -188,3 +188,17 @@ def test_a_refresh_by_another_process_is_seen_through_the_cached_rollup(lane):
     after = compare(f)
     assert (before["visits"]["completed"], after["visits"]["completed"]) == (4, 5)
     assert after["visits"]["running"] == 0
+
+
+def test_variant_filter_reads_the_rollup_like_the_raw_rows(lane):
+    from app.models import TaskVisit
+
+    legacy = lane.variant["legacy"]
+    for v in lane.db.session.query(TaskVisit).filter(TaskVisit.entered_at < at(2)).all():   # t1, t2
+        v.variant_id = legacy
+    lane.commit()
+    rollup.rebuild(now=at(24 * 7))
+    got = compare(F(lane, None, variant_id=legacy))
+    assert got["visits"]["started"] == 2 and got["visits"]["completed"] == 2
+    assert {s["stage_key"]: s["runs"] for s in got["stages"]} == {"collect": 2, "confirm": 2}
+    compare(F(lane, variant_id=legacy, stage_key="collect"))
