@@ -84,7 +84,11 @@ class TaskVisit(db.Model):
     __tablename__ = "task_visits"
     __table_args__ = (
         Index("ix_task_visits_process_entered", "process_id", "entered_at"),
-        Index("ix_task_visits_process_left", "process_id", "left_at"),   # metrics: throughput by completion
+        # metrics, index-only: throughput by completion time, Route usage by (route, target)
+        Index("ix_task_visits_completed_left", "process_id", "left_at",
+              postgresql_where=text("outcome = 'completed'"), sqlite_where=text("outcome = 'completed'")),
+        Index("ix_task_visits_moved", "process_id", "entered_at", "route_key", "target_process_id",
+              postgresql_where=text("outcome = 'moved'"), sqlite_where=text("outcome = 'moved'")),
         Index("ix_task_visits_variant_entered", "variant_id", "entered_at"),   # metrics: A/B per period
     )
     id: Mapped[int] = mapped_column(primary_key=True)
