@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import random
 import shutil
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -155,6 +155,17 @@ def test_manager_sees_charts_and_ab_panel(activity, live_server, page, login_pag
     db.session.rollback()
     ev = db.session.scalars(select(Event).where(Event.type == "split.weights_changed")).all()
     assert ev and ev[-1].data["after"] == {"legacy": 50, "new": 50}
+    # a period preset: the last 30 days are today and the 29 whole days before, and the page says so
+    week_visits = data["summary"]["visits"]["started"]
+    page.select_option("#dash-period", "30")
+    first = (datetime.now(timezone.utc) - timedelta(days=29)).date().isoformat()
+    page.wait_for_function(f"() => window.procly_dashboards.data.filters.from === '{first}T00:00:00'")
+    page.wait_for_function("() => document.querySelector('#dash-status').textContent.includes('(last 30 days)')")
+    assert page.evaluate("() => window.procly_dashboards.data.summary.visits.started") >= week_visits
+    # typing a date makes it a custom period
+    page.fill("#dash-filters input[name=from]", first)
+    page.dispatch_event("#dash-filters input[name=from]", "change")
+    assert page.input_value("#dash-period") == "custom"
 
 
 def test_staff_gets_403(activity, live_server, page, login_page):

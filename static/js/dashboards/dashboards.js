@@ -177,8 +177,8 @@
   function period(f) {
     if (!f.from && !f.to) return 'all time';
     const from = form.from.value || (f.from || '').slice(0, 10) || '…';
-    const chosen = form.from.value || form.to.value;
-    return `${from} → ${form.to.value || 'now'}${chosen ? '' : ' (last 7 days)'}`;
+    const preset = periodSel.value === 'custom' ? '' : ` (last ${periodSel.value} days)`;
+    return `${from} → ${form.to.value || 'now'}${preset}`;
   }
 
   // ---- A/B panel -------------------------------------------------------------------------------
@@ -267,7 +267,18 @@
 
   let timer = null;
   const debounced = () => { clearTimeout(timer); timer = setTimeout(refresh, 1500); };
+  // period presets count whole UTC days, today included (as the server's default, the last 7 days)
+  const periodSel = document.getElementById('dash-period');
+  const utcDaysAgo = (n) => new Date(Date.now() - n * 86400000).toISOString().slice(0, 10);
   form.addEventListener('change', (ev) => {
+    if (ev.target === periodSel) {
+      if (periodSel.value === 'custom') { form.from.focus(); return; }
+      const days = Number(periodSel.value);
+      form.from.value = days === 7 ? '' : utcDaysAgo(days - 1);
+      form.to.value = '';
+    } else if (ev.target.name === 'from' || ev.target.name === 'to') {
+      periodSel.value = 'custom';
+    }
     if (ev.target.name === 'process') syncFilterOptions();
     refresh();
   });
@@ -293,6 +304,7 @@
     form.process.value = pre.has('process') ? pre.get('process') : (options.default_process || '');
     syncFilterOptions();
     for (const k of ['version', 'variant', 'stage', 'from', 'to', 'bucket']) if (pre.get(k)) form[k].value = pre.get(k);
+    if (pre.get('from') || pre.get('to')) periodSel.value = 'custom';
     fillSelect(abSplit, options.splits.map((s) => [s.key, s.name]), false);
     syncAbStages();
     await refresh();
