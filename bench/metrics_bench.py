@@ -274,10 +274,13 @@ def main() -> None:
                                for t in ("metric_rollups", "metric_rollup_hist")}, flush=True)
         # the views are "up to now", as a request's are: now is taken after the refresh's watermark
         now = clock.now()
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
         pid = db.session.execute(text("SELECT id FROM processes WHERE key = 'intake'")).scalar()
         views = {
             "Intake, last 7 days (default)": q.Filters.default(process_id=pid, now=now),
-            "Intake, last 30 days": q.Filters(process_id=pid, start=now - timedelta(days=30), end=now, now=now),
+            # the page's presets: whole UTC days, today included
+            "Intake, last 30 days": q.Filters(process_id=pid, start=today - timedelta(days=29), end=now, now=now),
+            "Intake, last 90 days": q.Filters(process_id=pid, start=today - timedelta(days=89), end=now, now=now),
             "All processes, last 7 days": q.Filters.default(now=now),
             "Intake, one Stage, last 7 days": q.Filters.default(process_id=pid, stage_key="s3", now=now),
         }

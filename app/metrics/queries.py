@@ -67,8 +67,16 @@ def _unpack(values) -> dict:
 
 def sql(stmt, params: dict | None = None):
     """Execute a Core statement on the session's connection (its transaction), skipping the ORM's
-    per-statement work: every metrics statement is Core and returns plain rows."""
-    return db.session.connection().execute(stmt, params)
+    per-statement work: every metrics statement is Core and returns plain rows.
+    On PostgreSQL the transaction first turns parallel plans off (SET LOCAL): metrics statements are
+    small index-driven reads, and starting parallel workers (~25 ms) cost more than they saved when
+    the planner overestimated a range (seen on 90-day views)."""
+    conn = db.session.connection()
+    tx = conn.get_transaction()
+    if conn.dialect.name == "postgresql" and conn.info.get("procly_serial_tx") is not tx:
+        conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+        conn.info["procly_serial_tx"] = tx
+    return conn.execute(stmt, params)
 
 
 def _dialect() -> str:
