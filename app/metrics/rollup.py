@@ -1,4 +1,4 @@
-"""Incrementally maintained metric rollups (hour and day grains) and the read path that merges them.
+"""Incrementally maintained metric rollups (hour and day grains): the write side.
 
 Write side (`refresh`, run by the RQ job app.metrics.jobs.rollup and `flask procly rollup`): at time W
 every visit/run *closed* (left_at / finished_at) in [previous watermark, W) marks its (Process, hour of
@@ -16,7 +16,6 @@ from sqlalchemy import Float, Integer, and_, case, cast, delete, func, insert, l
 
 from app import clock
 from app.extensions import db
-from app.metrics.queries import sql
 from app.models import Event, MetricRollup, MetricRollupHist, MetricRollupState, StageRun, TaskVisit
 from app.models.rollups import COUNT_COLUMNS
 
@@ -177,11 +176,11 @@ def _recompute_hours(kind: str, where, watermark: datetime, bulk: bool = False) 
     g = group(s)
     agg = select(literal("hour").label("grain"), *g, *aggs(s)).group_by(*g)
     names = ["grain", "period_start", *KEYS, *[c.name for c in aggs(s)]]
-    sql(insert(MR).from_select(names, agg))
+    db.session.execute(insert(MR).from_select(names, agg))
     hg = group(hs)
     inner = select(*hg, *[hs.c[m] for m in measures]).subquery()
     h = _hist(inner, measures, group_h).subquery()
-    sql(insert(MH).from_select(
+    db.session.execute(insert(MH).from_select(
         ["grain", "period_start", *KEYS, "measure", "bucket", "n"],
         select(literal("hour"), h.c.period_start, *[h.c[k] for k in KEYS], h.c.measure, h.c.bucket, h.c.n)))
 
@@ -189,12 +188,12 @@ def _recompute_hours(kind: str, where, watermark: datetime, bulk: bool = False) 
 def _resum_days(where_hour) -> None:
     """Day rows = sums of their hour rows."""
     day = _trunc(MR.c.period_start, "day")
-    sql(insert(MR).from_select(
+    db.session.execute(insert(MR).from_select(
         ["grain", "period_start", *KEYS, *COUNT_COLUMNS],
         select(literal("day"), day, *[MR.c[k] for k in KEYS], *[func.sum(MR.c[c]) for c in COUNT_COLUMNS])
         .where(MR.c.grain == "hour", *where_hour(MR)).group_by(day, *[MR.c[k] for k in KEYS])))
     hday = _trunc(MH.c.period_start, "day")
-    sql(insert(MH).from_select(
+    db.session.execute(insert(MH).from_select(
         ["grain", "period_start", *KEYS, "measure", "bucket", "n"],
         select(literal("day"), hday, *[MH.c[k] for k in KEYS], MH.c.measure, MH.c.bucket, func.sum(MH.c.n))
         .where(MH.c.grain == "hour", *where_hour(MH))
@@ -218,7 +217,7 @@ def rebuild(since: datetime | None = None, now: datetime | None = None) -> dict:
     if st is not None and since > st.since:
         refresh(now=w)        # bring the older part to the same watermark first
     for t in (MR, MH):
-        sql(delete(t).where(t.c.period_start >= since))
+        db.session.execute(delete(t).where(t.c.period_start >= since))
     _recompute_hours("visit", [V.c.entered_at >= since], w)
     _recompute_hours("run", [R.c.ready_at >= since], w, bulk=True)
     _resum_days(lambda t: [t.c.period_start >= since])
@@ -244,21 +243,21 @@ def refresh(now: datetime | None = None) -> dict:
         return rebuild(now=w)
     prev = st.watermark
     hour_v, hour_r = _trunc(V.c.entered_at, "hour"), _trunc(R.c.ready_at, "hour")
-    dirty = set(sql(select(V.c.process_id, hour_v).where(
+    dirty = set(db.session.execute(select(V.c.process_id, hour_v).where(
         V.c.left_at >= prev, V.c.left_at < w, V.c.entered_at >= st.since).distinct()).all())
-    dirty |= set(sql(select(R.c.process_id, hour_r).where(
+    dirty |= set(db.session.execute(select(R.c.process_id, hour_r).where(
         R.c.finished_at >= prev, R.c.finished_at < w, R.c.ready_at >= st.since).distinct()).all())
     days = set()
     for pid, h in dirty:
         h = h if isinstance(h, datetime) else datetime.fromisoformat(h)
         for t in (MR, MH):
-            sql(delete(t).where(t.c.grain == "hour", t.c.process_id == pid, t.c.period_start == h))
+            db.session.execute(delete(t).where(t.c.grain == "hour", t.c.process_id == pid, t.c.period_start == h))
         _recompute_hours("visit", [V.c.process_id == pid, V.c.entered_at >= h, V.c.entered_at < h + HOUR], w)
         _recompute_hours("run", [R.c.process_id == pid, R.c.ready_at >= h, R.c.ready_at < h + HOUR], w)
         days.add((pid, _floor(h, DAY)))
     for pid, d in days:
         for t in (MR, MH):
-            sql(delete(t).where(t.c.grain == "day", t.c.process_id == pid, t.c.period_start == d))
+            db.session.execute(delete(t).where(t.c.grain == "day", t.c.process_id == pid, t.c.period_start == d))
         _resum_days(lambda t, pid=pid, d=d: [t.c.process_id == pid, t.c.period_start >= d, t.c.period_start < d + DAY])
     _set_state(st.since, w)
     db.session.commit()
