@@ -153,7 +153,7 @@ def test_manager_sees_charts_and_ab_panel(activity, live_server, page, login_pag
     page.click("#ab-weights button[type=submit]")
     page.wait_for_function("() => document.querySelector('#ab-msg').textContent === 'Weights saved.'")
     db.session.rollback()
-    ev = db.session.scalars(select(Event).where(Event.type == "split.weights_changed")).all()
+    ev = db.session.scalars(select(Event).where(Event.type == "split.weights_changed").order_by(Event.id)).all()
     assert ev and ev[-1].data["after"] == {"legacy": 50, "new": 50}
     # a period preset: the last 30 days are today and the 29 whole days before, and the page says so
     week_visits = data["summary"]["visits"]["started"]

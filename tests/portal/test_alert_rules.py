@@ -30,7 +30,7 @@ def test_crud_by_team_designer(app, designer_api):
     assert r.status_code == 200 and r.json["severity"] == "info" and r.json["active"] is False
     assert designer_api.delete(f"/api/v1/alerts/rules/{rid}").status_code == 204
     assert db.session.scalar(select(AlertRule)) is None
-    types = [e.type for e in db.session.scalars(select(Event).where(Event.type.like("alert_rule.%")))]
+    types = [e.type for e in db.session.scalars(select(Event).where(Event.type.like("alert_rule.%")).order_by(Event.id))]
     assert types == ["alert_rule.created", "alert_rule.updated", "alert_rule.deleted"]
 
 

@@ -40,7 +40,8 @@ def _run(task, key):
 
 def _alerts(task):
     return [e.data["alert"] for e in db.session.scalars(select(Event).where(Event.type == "alert",
-                                                                            Event.task_id == task.id))]
+                                                                            Event.task_id == task.id)
+                                                         .order_by(Event.id))]
 
 
 def _finish_collect(task, users, values=None):
