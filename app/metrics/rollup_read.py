@@ -109,7 +109,7 @@ def _params(f, p: dict, st: MetricRollupState) -> dict:
 
 
 @lru_cache(maxsize=64)
-def _raw_statement(kind: str, shape: tuple, n_raw: int, dialect: str):
+def _raw_statement(kind: str, shape: tuple, n_raw: int, dialect: str):   # dialect: part of the cache key
     """Counts and histograms of the raw edges and the live rows in ONE statement: the rows are computed
     once (a CTE read twice, which PostgreSQL materializes) and both aggregations come back as one
     UNION ALL, the histogram rows with `measure` set. Live = open, or closed at/after the watermark."""
@@ -133,7 +133,7 @@ def _raw_statement(kind: str, shape: tuple, n_raw: int, dialect: str):
 
 def _read_raw(acc: Acc, f, kind: str, p: dict, st: MetricRollupState) -> None:
     stmt = _raw_statement(kind, _shape(f), len(p["raw"]), db.session.get_bind().dialect.name)
-    n_key = 2 if kind == "visit" else 1
+    n_key = len(KEY_COLS[kind])
     for row in sql(stmt, _params(f, p, st)):
         key, r = tuple(row[:n_key]), row._mapping
         if r["measure"] is not None:
@@ -170,14 +170,17 @@ class Acc:
         h[int(bucket)] = h.get(int(bucket), 0) + int(n)
 
 
+KEY_COLS = {"visit": ("process_id", "version_id"), "run": ("stage_key",)}
+
+
 def _key_cols(t, kind: str) -> list:
     """What an Acc is keyed by: visits per (Process, Version) (lead time per Version), Stage Runs per
     Stage key only (the Stage figures merge Processes and Versions): SQL merges the rest."""
-    return [t.c.process_id, t.c.version_id] if kind == "visit" else [t.c.stage_key]
+    return [t.c[c] for c in KEY_COLS[kind]]
 
 
 @lru_cache(maxsize=64)
-def _rollup_statements(kind: str, shape: tuple, dialect: str) -> tuple:
+def _rollup_statements(kind: str, shape: tuple, dialect: str) -> tuple:   # dialect: part of the cache key
     """The rollup reads of one grain: counts per period in [:lo, :hi); histograms of the listed
     :periods, merged (by key) or per period."""
     g = _key_cols(MR, kind)
@@ -281,7 +284,7 @@ def _rolled(f, kind: str, p: dict) -> Acc:
     filters = {"process_id": f.process_id, "version_id": f.version_id, "variant_id": f.variant_id,
                "stage_key": f.stage_key}
     fvals = tuple(filters.values())
-    n_key = 2 if kind == "visit" else 1
+    n_key = len(KEY_COLS[kind])
     names = VISIT_COLS if kind == "visit" else RUN_COLS
     periods: dict[tuple, tuple] = {}     # (grain, period_start) -> its counts rows
     for grain in ("day", "hour"):
