@@ -28,6 +28,14 @@ def draft_payload(process: Process) -> dict:
     return _draft_payload(draft, errors)
 
 
+def process_list(archived: bool = False) -> list[Process]:
+    """Processes by name; archived ones only when asked (GET /processes; the editor page)."""
+    q = select(Process).order_by(Process.name)
+    if not archived:
+        q = q.where(Process.archived_at.is_(None))
+    return db.session.scalars(q).all()
+
+
 def stage_types_payload() -> list[dict]:
     return [{"key": t.key, "name": t.name, "icon": t.icon, "description": t.description,
              "automated": t.automated, "config_schema": t.config_json_schema()} for t in all_types()]
@@ -38,10 +46,7 @@ class Processes(MethodView):
     @login_required_api
     @blp.response(200, s.ProcessSchema(many=True))
     def get(self):
-        q = select(Process).order_by(Process.name)
-        if request.args.get("archived") != "true":
-            q = q.where(Process.archived_at.is_(None))
-        return db.session.scalars(q).all()
+        return process_list(archived=request.args.get("archived") == "true")
 
     @roles_required(Role.designer)
     @blp.arguments(s.ProcessCreateSchema)

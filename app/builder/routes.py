@@ -147,14 +147,12 @@ def _editor_boot(process: Process) -> dict:
     """What the editor's boot used to fetch in five API calls, dumped by the same schemas, so that
     opening the editor makes no round trip (issue 4: a 60-Stage Process opens in under 300 ms)."""
     from app.api import schemas as s
-    from app.api.processes import draft_payload, stage_types_payload
+    from app.api.processes import draft_payload, process_list, stage_types_payload
     from app.api.splits import split_payload
 
-    processes = db.session.scalars(select(Process).where(Process.archived_at.is_(None))
-                                   .order_by(Process.name)).all()
     return {"types": s.StageTypeSchema(many=True).dump(stage_types_payload()),
             "table": s.TableSchema().dump(process.table),
-            "processes": s.ProcessSchema(many=True).dump(processes),
+            "processes": s.ProcessSchema(many=True).dump(process_list()),
             "draft": s.DraftSchema().dump(draft_payload(process)),
             "splits": s.SplitSchema(many=True).dump(
                 [split_payload(x) for x in db.session.scalars(select(Split).order_by(Split.name))])}
