@@ -40,10 +40,10 @@ def create_user(email: str, name: str, role: str, password: str) -> None:
 @click.option("--burst", is_flag=True, help="exit when the queue is empty")
 @click.option("--count", default=1, show_default=True, help="worker processes to start")
 def worker_command(burst: bool, count: int) -> None:
-    """Run non-forking RQ workers (with the scheduler) inside the app context."""
+    """Run N supervised worker processes plus the scheduler (delayed jobs, periodic work)."""
     from app.runtime.worker import run_workers
 
-    run_workers(current_app._get_current_object(), burst=burst, count=count)
+    raise SystemExit(run_workers(current_app._get_current_object(), burst=burst, count=count))
 
 
 @procly.command("outbox")

@@ -21,6 +21,11 @@ def from_env() -> dict:
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") == "1",
         # alert webhooks may call private/loopback addresses (app.notifications.egress): off by default
         "WEBHOOK_ALLOW_PRIVATE": os.environ.get("PROCLY_WEBHOOK_ALLOW_PRIVATE", "0") == "1",
+        # periodic work, in seconds (app.runtime.periodic) and how long workers ride out an outage
+        "SWEEP_INTERVAL": int(os.environ.get("PROCLY_SWEEP_INTERVAL", "10")),
+        "OUTBOX_INTERVAL": int(os.environ.get("PROCLY_OUTBOX_INTERVAL", "30")),
+        "ROLLUP_INTERVAL": int(os.environ.get("PROCLY_ROLLUP_INTERVAL", "60")),
+        "OUTAGE_TOLERANCE": int(os.environ.get("PROCLY_OUTAGE_TOLERANCE", "300")),
     }
 
 

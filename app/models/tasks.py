@@ -115,6 +115,10 @@ class StageRun(db.Model):
         Index("ix_stage_runs_process_ready", "process_id", "ready_at"),   # metrics: Stage Runs in a period
         Index("ix_stage_runs_open_lane", "process_id", "stage_key", "status",   # metrics: WIP per Stage
               postgresql_where=text("finished_at IS NULL"), sqlite_where=text("finished_at IS NULL")),
+        # the sweep: automated runs waiting for a worker (app.runtime.recovery)
+        Index("ix_stage_runs_automated_pending", "ready_at",
+              postgresql_where=text("status = 'pending' AND automated"),
+              sqlite_where=text("status = 'pending' AND automated")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
@@ -124,7 +128,9 @@ class StageRun(db.Model):
     stage_key: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(24), default=StageRunStatus.pending)
     attempt: Mapped[int] = mapped_column(default=1)
+    automated: Mapped[bool] = mapped_column(default=False)   # performed by a worker, not a person
     ready_at: Mapped[datetime] = mapped_column(default=clock.now)
+    run_after: Mapped[datetime | None]   # an automated retry waits for its backoff until then
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None]

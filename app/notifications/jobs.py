@@ -1,15 +1,11 @@
-"""Outbox recovery without a request: `deliver_due()` sends every due email / webhook delivery (the
-`flask procly outbox` command and the runtime's periodic sweep call it); `sweep()` is a
-self-rescheduling RQ job doing the same every OUTBOX_EVERY seconds, for deployments that prefer
-their own schedule."""
+"""Outbox recovery without a request: `deliver_due()` sends every due email / webhook delivery. It is
+one of the worker's periodic jobs (app.runtime.periodic, every OUTBOX_INTERVAL seconds) and the
+`flask procly outbox` command."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 log = logging.getLogger(__name__)
-OUTBOX_JOB = "procly-outbox"
-OUTBOX_EVERY = 60  # seconds
 
 
 def deliver_due(limit: int = 100) -> dict:
@@ -20,18 +16,7 @@ def deliver_due(limit: int = 100) -> dict:
 
     try:
         return mail.deliver_due(limit=limit)
-    except Exception:  # noqa: BLE001 - the sweep that called us must go on
+    except Exception:  # noqa: BLE001 - the periodic run that called us must go on
         db.session.rollback()
         log.exception("outbox delivery failed")
         return {"sent": 0, "failed": 0}
-
-
-def sweep(reschedule: bool = True) -> dict:
-    """RQ job: deliver due rows, then run again in OUTBOX_EVERY seconds."""
-    result = deliver_due()
-    if reschedule:
-        from app.runtime.queue import queue
-
-        queue().enqueue_in(timedelta(seconds=OUTBOX_EVERY), "app.notifications.jobs.sweep", job_id=OUTBOX_JOB,
-                           result_ttl=0)
-    return result

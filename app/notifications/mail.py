@@ -41,13 +41,19 @@ def _send(row: Outbox) -> None:
         smtp.send_message(msg)
 
 
-def deliver_due(limit: int = 100) -> dict:
-    """Send pending outbox rows whose time has come; commit after each. Returns counts."""
+def deliver_due(limit: int = 100, budget: float = 60.0) -> dict:
+    """Send pending outbox rows whose time has come; commit after each; stop after `budget`
+    seconds (the rest waits for the next run, well within the periodic lease). Returns counts."""
+    import time
+
+    stop_at = time.monotonic() + budget
     now = clock.now()
     rows = db.session.scalars(select(Outbox).where(Outbox.status == "pending", or_(
         Outbox.next_attempt_at.is_(None), Outbox.next_attempt_at <= now)).order_by(Outbox.id).limit(limit)).all()
     sent = failed = 0
     for row in rows:
+        if time.monotonic() > stop_at:
+            break
         row.attempts += 1
         try:
             _send(row)
@@ -77,10 +83,10 @@ def _schedule_retry() -> None:
                             .order_by(Outbox.next_attempt_at).limit(1))
     if nxt is None or not _have_worker():
         return
-    from app.runtime.queue import at_utc, queue
+    from app.runtime.queue import SYSTEM_QUEUE, at_utc, queue
 
     try:
-        queue().enqueue_at(at_utc(max(nxt, clock.now())), "app.notifications.mail.deliver_job",
+        queue(SYSTEM_QUEUE).enqueue_at(at_utc(max(nxt, clock.now())), "app.notifications.mail.deliver_job",
                            job_id=f"outbox-retry-{int(nxt.timestamp())}", result_ttl=0)
     except Exception:  # noqa: BLE001 - the row stays pending; the next flush picks it up
         log.exception("could not schedule an outbox retry")
@@ -103,9 +109,9 @@ def flush() -> None:
     if not db.session.info.pop("procly_mail_committed", False):
         return
     if _have_worker():
-        from app.runtime.queue import queue
+        from app.runtime.queue import SYSTEM_QUEUE, queue
 
-        queue().enqueue("app.notifications.mail.deliver_job", result_ttl=0)
+        queue(SYSTEM_QUEUE).enqueue("app.notifications.mail.deliver_job", result_ttl=0)
     else:
         deliver_due()
 
@@ -118,9 +124,9 @@ def _after_commit(session) -> None:
             session.info["procly_mail_committed"] = True
         else:  # a job (worker) wrote mail: hand it to the queue
             try:
-                from app.runtime.queue import queue
+                from app.runtime.queue import SYSTEM_QUEUE, queue
 
-                queue().enqueue("app.notifications.mail.deliver_job", result_ttl=0)
+                queue(SYSTEM_QUEUE).enqueue("app.notifications.mail.deliver_job", result_ttl=0)
             except Exception:  # noqa: BLE001 - rows stay pending
                 log.exception("could not enqueue outbox delivery")
 

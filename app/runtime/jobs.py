@@ -3,17 +3,19 @@
 `run_stage` performs an automated Stage Run attempt. Its job id and the run's (status, attempt)
 make it idempotent: a duplicate delivery, or a run already performed eagerly, is a no-op. The
 Stage's work, its completion and every decision that follows (next Stages, skips, joins, finish)
-commit together; if the worker dies first, nothing of the attempt is kept and the sweep re-enqueues it."""
+commit together; if the worker dies first, nothing of the attempt is kept and the sweep
+(app.runtime.recovery) re-enqueues it."""
 from __future__ import annotations
 
 import json
 import logging
 import time
+import uuid
+from datetime import timedelta
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from app import clock
 from app.builder import stage_types
 from app.extensions import db
 from app.models import StageRun
@@ -24,8 +26,22 @@ log = logging.getLogger(__name__)
 EAGER_LIMIT = 100  # automated Stages one job may perform in a row before handing off to the queue
 
 
+# SQLSTATEs of a lost race on PostgreSQL: serialization failure, deadlock, lock not available
+_CONFLICT_STATES = {"40001", "40P01", "55P03"}
+
+
+def is_conflict(exc: Exception) -> bool:
+    """A lost race worth retrying at once, as opposed to a database that cannot be reached."""
+    if isinstance(exc, StaleDataError):
+        return True
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) in _CONFLICT_STATES or "database is locked" in str(orig)
+
+
 def _retrying(fn, *args):
-    """Run fn in a transaction; a lost race (stale lock_version, SQLite busy, PG deadlock) retries."""
+    """Run fn in a transaction; a lost race (stale lock_version, SQLite busy, PG deadlock) retries.
+    An unreachable database raises at once: RQ retries the whole job with backoff
+    (app.runtime.queue.retry_policy), and the sweep re-enqueues anything left over."""
     for attempt in range(8):
         try:
             result = fn(*args)
@@ -33,6 +49,8 @@ def _retrying(fn, *args):
             return result
         except (StaleDataError, OperationalError) as exc:
             db.session.rollback()
+            if not is_conflict(exc):
+                raise
             log.info("transaction conflict (%s), retrying", type(exc).__name__)
             time.sleep(0.005 * (2 ** attempt))
     raise RuntimeError("could not apply the transition after 8 attempts")
@@ -121,86 +139,24 @@ def _loaded_config(type_, config: dict) -> dict:
     return loaded
 
 
-def fire_timer(timer_id: int) -> bool:
+def fire_timer(timer_id: int) -> str:
+    """RQ job of one SLA timer. A job that starts before the timer is due (another machine's clock,
+    or RQ's whole-second rounding) schedules itself again under another id — re-using its own id
+    while it runs would let RQ's clean-up of this job delete the new schedule."""
+    result = fire_due_timer(timer_id)
+    if result == "early":
+        from app.models import StageTimer
+        from app.runtime.queue import SYSTEM_QUEUE, at_utc, queue, retry_policy
+
+        due = db.session.get(StageTimer, timer_id).due_at
+        db.session.rollback()
+        queue(SYSTEM_QUEUE).enqueue_at(at_utc(due + timedelta(seconds=1)), "app.runtime.jobs.fire_timer", timer_id,
+                                       job_id=f"timer-{timer_id}-again-{uuid.uuid4().hex[:8]}", result_ttl=0,
+                                       retry=retry_policy())
+    return result
+
+
+def fire_due_timer(timer_id: int) -> str:
     from app.runtime import timers
 
     return _retrying(timers.fire, timer_id)
-
-
-SWEEP_JOB = "procly-sweep"
-SWEEP_EVERY = 30  # seconds
-
-
-def sweep(reschedule: bool = True) -> dict:
-    """Periodic recovery: fire due SLA timers, re-create timer jobs Redis lost, re-enqueue automated
-    runs whose job vanished (a killed worker). Re-schedules itself through RQ's scheduler."""
-    from datetime import timedelta, timezone
-
-    from rq import Queue
-    from rq.job import Job
-    from sqlalchemy import select
-
-    from app.runtime import timers
-    from app.runtime.queue import QUEUE, enqueue_after_commit, queue, redis_conn
-
-    conn = redis_conn()
-
-    def exists(job_id: str) -> bool:
-        """Whether a job will still run. The database is the source of truth, so a job counts only if
-        Redis shows it *will* be performed: its id is waiting in its queue list, it sits in the
-        scheduled (or deferred) registry, or it is "started" with a recent heartbeat. A job hash alone
-        proves nothing: a worker SIGKILLed between popping the id (RQ moves it to the queue's
-        ":intermediate" list) and its "started" bookkeeping leaves the hash saying "queued" while no
-        queue holds the id; one killed mid-job leaves "started" with a stale heartbeat. A re-enqueue
-        that turns out to be a duplicate is harmless: `run_stage` acts only on a pending run of that attempt."""
-        try:
-            job = Job.fetch(job_id, connection=conn)
-        except Exception:  # noqa: BLE001 - missing, half-written or foreign job hash: treat as gone
-            return False
-        status = job.get_status(refresh=False)
-        origin = Queue(job.origin or QUEUE, connection=conn)
-        if status == "queued":
-            return _in_list(conn, origin.key, job_id)
-        if status == "scheduled":
-            return job_id in origin.scheduled_job_registry or _in_list(conn, origin.key, job_id)
-        if status == "deferred":
-            return job_id in origin.deferred_job_registry
-        if status == "started":
-            beat = job.last_heartbeat or job.started_at
-            if beat is None:
-                return False
-            if beat.tzinfo is not None:  # rq 3 parses its timestamps as aware UTC
-                beat = beat.astimezone(timezone.utc).replace(tzinfo=None)
-            age = (clock.now() - beat).total_seconds()  # app time, so tests can move it
-            return age < SWEEP_EVERY
-        return False  # finished, failed, stopped, canceled, unknown
-
-    result = timers.sweep(exists)
-    stale_before = clock.now() - timedelta(seconds=SWEEP_EVERY)
-    requeued = 0
-    for run in db.session.scalars(select(StageRun).where(StageRun.status == "pending",
-                                                         StageRun.ready_at < stale_before)).all():
-        stage = stage_of(_def(run), run.stage_key)
-        type_ = stage_types.get(stage["type"])
-        job_id = f"run-{run.id}-{run.attempt}"
-        if type_ is not None and type_.automated and not exists(job_id):
-            enqueue_after_commit("app.runtime.jobs.run_stage", run.id, run.attempt, job_id=job_id)
-            requeued += 1
-    db.session.commit()
-    if reschedule:
-        queue().enqueue_in(timedelta(seconds=SWEEP_EVERY), "app.runtime.jobs.sweep", job_id=SWEEP_JOB,
-                           result_ttl=0)
-    return {**result, "requeued": requeued}
-
-
-def _in_list(conn, key: str, job_id: str) -> bool:
-    try:
-        return conn.lpos(key, job_id) is not None
-    except Exception:  # noqa: BLE001 - Redis < 6.0.6 has no LPOS
-        return job_id.encode() in conn.lrange(key, 0, -1)
-
-
-def _def(run: StageRun) -> dict:
-    from app.runtime.shell import _definition
-
-    return _definition(run.version_id)

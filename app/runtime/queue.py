@@ -4,37 +4,59 @@ Jobs and real-time messages are collected on the session and sent only after COM
 can never start before the rows it reads exist, and a rolled-back change announces nothing."""
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from redis import Redis
-from rq import Queue
+from redis.exceptions import RedisError
+from rq import Queue, Retry
 from sqlalchemy import event, insert
 
 from app.extensions import db
 
-QUEUE = "procly"
+log = logging.getLogger(__name__)
+QUEUE = "procly"                 # automated Stage Runs
+SYSTEM_QUEUE = "procly-system"   # timers, periodic work, outbox: workers take these first
+QUEUES = (SYSTEM_QUEUE, QUEUE)
+FAILURE_TTL = 7 * 86400
 _redis: dict[str, Redis] = {}
 
 
 def redis_conn() -> Redis:
     url = current_app.config["REDIS_URL"]
     if url not in _redis:
-        _redis[url] = Redis.from_url(url)
+        # bounded waits: a Redis that is down answers ConnectionError at once, one that hangs a TimeoutError
+        _redis[url] = Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30, health_check_interval=15)
     return _redis[url]
 
 
-def queue() -> Queue:
-    return Queue(QUEUE, connection=redis_conn())
+def queue(name: str = QUEUE) -> Queue:
+    return Queue(name, connection=redis_conn())
+
+
+def retry_policy(tolerance: int | None = None) -> Retry:
+    """RQ's retry for a job that raised (the database or Redis was unreachable mid-job): backoff from
+    2 s doubling to 60 s, for at least `tolerance` seconds (PROCLY_OUTAGE_TOLERANCE, default 300).
+    A Stage's own failure never raises (the engine records it), so only outages are retried."""
+    tolerance = tolerance if tolerance is not None else int(current_app.config.get("OUTAGE_TOLERANCE", 300))
+    intervals, total, step = [], 0, 2
+    while total < tolerance:
+        intervals.append(step)
+        total += step
+        step = min(step * 2, 60)
+    return Retry(max=max(len(intervals), 1), interval=intervals or [2])
 
 
 def _pending(kind: str) -> list:
     return db.session.info.setdefault(kind, [])
 
 
-def enqueue_after_commit(func: str, *args, job_id: str | None = None, at: datetime | None = None) -> None:
-    """Enqueue `func(*args)` (dotted path) once the current transaction commits."""
-    _pending("procly_jobs").append((func, args, job_id, at))
+def enqueue_after_commit(func: str, *args, job_id: str | None = None, at: datetime | None = None,
+                         queue_name: str = QUEUE) -> None:
+    """Enqueue `func(*args)` (dotted path) once the current transaction commits; `at` (naive UTC)
+    delays it, rounded up to the whole second so that RQ's scheduler never starts it early."""
+    _pending("procly_jobs").append((func, args, job_id, at, queue_name))
 
 
 def publish_after_commit(event_name: str, payload: dict, room: str) -> None:
@@ -57,27 +79,46 @@ def _write_events(session, *_args) -> None:
 
 
 def _flush(session) -> None:
+    """After COMMIT: hand the jobs to Redis and the messages to browsers. Never raises: what is
+    committed is the truth, and the sweep (app.runtime.recovery) re-creates any job lost here."""
     jobs = session.info.pop("procly_jobs", [])
     messages = session.info.pop("procly_messages", [])
     if jobs:
-        q = queue()
-        now_jobs = [Queue.prepare_data(f, args, job_id=jid, result_ttl=0, failure_ttl=7 * 86400)
-                    for f, args, jid, at in jobs if at is None]
-        if now_jobs:
-            q.enqueue_many(now_jobs)
-        for f, args, jid, at in jobs:
-            if at is not None:
-                q.enqueue_at(at_utc(at), f, *args, job_id=jid, result_ttl=0, failure_ttl=7 * 86400)
+        try:
+            _enqueue(jobs)
+        except RedisError as exc:
+            log.warning("could not enqueue %d job(s) after commit (%s); the sweep will", len(jobs), exc)
     if messages:
         from app.realtime import emit_many
 
-        emit_many(messages)
+        try:
+            emit_many(messages)
+        except Exception as exc:  # noqa: BLE001 - live updates are best effort; the data is committed
+            log.warning("could not publish %d real-time message(s): %s", len(messages), exc)
+
+
+def _enqueue(jobs: list) -> None:
+    retry = retry_policy()
+    by_queue: dict[str, list] = {}
+    for f, args, jid, at, name in jobs:
+        if at is None:
+            by_queue.setdefault(name, []).append(Queue.prepare_data(f, args, job_id=jid, result_ttl=0,
+                                                                    failure_ttl=FAILURE_TTL, retry=retry))
+    for name, prepared in by_queue.items():
+        queue(name).enqueue_many(prepared)
+    for f, args, jid, at, name in jobs:
+        if at is not None:
+            queue(name).enqueue_at(at_utc(at), f, *args, job_id=jid, result_ttl=0, failure_ttl=FAILURE_TTL,
+                                   retry=retry)
 
 
 def at_utc(naive: datetime) -> datetime:
-    from datetime import timezone
-
-    return naive.replace(tzinfo=timezone.utc)
+    """Naive UTC -> aware UTC, rounded up to the whole second (RQ's scheduler keeps whole seconds
+    and starts a job once its second has begun: rounding down would start it up to 1 s early)."""
+    whole = naive.replace(microsecond=0)
+    if whole < naive:
+        whole += timedelta(seconds=1)
+    return whole.replace(tzinfo=timezone.utc)
 
 
 def _discard(session) -> None:

@@ -136,9 +136,10 @@ class Transition:
         """INSERT the run with Core (one statement, its id back) instead of add + flush: a flush would
         also write every pending change of the transaction and costs ~4x the statement itself."""
         now = clock.now()
+        type_ = stage_types.get(stage_of(self.definition, key)["type"])
         row = dict(task_id=self.task.id, visit_id=self.visit.id, process_id=self.task.process_id,
-                   version_id=self.task.version_id, stage_key=key, status=status, attempt=1, ready_at=now,
-                   started_at=None, finished_at=now if status == "skipped" else None, due_at=None,
+                   version_id=self.task.version_id, stage_key=key, status=status, attempt=1,
+                   automated=bool(type_ and type_.automated), ready_at=now, run_after=None, started_at=None, finished_at=now if status == "skipped" else None, due_at=None,
                    claimed_by_id=None, claimed_at=None, paused_at=None, active_seconds=0.0,
                    approval_status=None, decided_by_id=None, decided_at=None, error=None, data={})
         result = db.session.connection().execute(_INSERT_RUN, row)  # no autoflush, a cached statement
@@ -198,7 +199,7 @@ class Transition:
         run = self.runs[d.run_id]
         self.set_status(run, "pending", attempt=d.attempt, delay_seconds=d.delay_seconds, error=run.error)
         run.attempt = d.attempt
-        at = clock.now() + timedelta(seconds=d.delay_seconds)
+        at = run.run_after = clock.now() + timedelta(seconds=d.delay_seconds)
         enqueue_after_commit("app.runtime.jobs.run_stage", run.id, run.attempt, job_id=run_job_id(run), at=at)
 
     def _FailRun(self, d: engine.FailRun) -> None:

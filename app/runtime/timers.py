@@ -1,14 +1,15 @@
 """SLA timers: rows in stage_timers (the source of truth) plus one RQ scheduled job each.
-A sweep fires anything due and re-creates jobs Redis lost, so a Redis restart misses nothing."""
+The sweep (app.runtime.recovery) fires anything due and re-creates jobs Redis lost, so a Redis
+restart misses nothing; `fire` claims a timer with one UPDATE, so none fires twice."""
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from app import clock
 from app.extensions import db
 from app.models import Event, StageRun, StageTimer
 from app.runtime import sla
-from app.runtime.queue import enqueue_after_commit, publish_after_commit
+from app.runtime.queue import SYSTEM_QUEUE, enqueue_after_commit, publish_after_commit
 
 EVENT_TYPES = {"due": "sla.breached", "reminder": "sla.reminder", "escalation": "sla.escalated"}
 
@@ -28,7 +29,13 @@ def schedule(run: StageRun, sla_def: dict | None, scope: str) -> None:
         db.session.flush()
         if t.kind == "due" and (run.due_at is None or t.at < run.due_at):
             run.due_at = t.at
-        enqueue_after_commit("app.runtime.jobs.fire_timer", timer.id, job_id=timer_job_id(timer), at=t.at)
+        enqueue(timer)
+
+
+def enqueue(timer: StageTimer) -> None:
+    """Its scheduled job, after commit, on the system queue (workers take it before Stage work)."""
+    enqueue_after_commit("app.runtime.jobs.fire_timer", timer.id, job_id=timer_job_id(timer), at=timer.due_at,
+                         queue_name=SYSTEM_QUEUE)
 
 
 def cancel(run: StageRun) -> None:
@@ -39,16 +46,19 @@ def cancel(run: StageRun) -> None:
                        .values(fired_at=clock.now()), execution_options={"synchronize_session": False})
 
 
-def fire(timer_id: int) -> bool:
-    """Fire a timer if it is due and not yet fired (idempotent: the UPDATE claims it once)."""
+def fire(timer_id: int) -> str:
+    """Fire a timer if it is due and not yet fired (idempotent: the UPDATE claims it once).
+    Returns "fired", "early" (not due yet: the caller schedules it again) or "gone"."""
     timer = db.session.get(StageTimer, timer_id)
     now = clock.now()
-    if timer is None or timer.fired_at is not None or timer.due_at > now:
-        return False
+    if timer is None or timer.fired_at is not None:
+        return "gone"
+    if timer.due_at > now:
+        return "early"
     claimed = db.session.execute(update(StageTimer).where(StageTimer.id == timer_id, StageTimer.fired_at.is_(None))
                                  .values(fired_at=now)).rowcount
     if not claimed:
-        return False
+        return "gone"
     run = db.session.get(StageRun, timer.stage_run_id)
     type_ = EVENT_TYPES[timer.kind]
     db.session.add(Event(type=type_, task_id=run.task_id, stage_run_id=run.id, process_id=run.process_id,
@@ -61,18 +71,4 @@ def fire(timer_id: int) -> bool:
                 f"{timer.scope} SLA {timer.kind} ({timer.label}) on stage {run.stage_key}", run=run)
     publish_after_commit("sla", {"task": run.task_id, "run": run.id, "kind": timer.kind},
                          room=f"process:{run.process_id}")
-    return True
-
-
-def sweep(exists) -> dict:
-    """Fire every due timer; re-schedule future ones whose job `exists(job_id)` says is gone."""
-    now = clock.now()
-    fired = rescheduled = 0
-    for timer in db.session.scalars(select(StageTimer).where(StageTimer.fired_at.is_(None))
-                                    .order_by(StageTimer.due_at)).all():
-        if timer.due_at <= now:
-            fired += fire(timer.id)
-        elif not exists(timer_job_id(timer)):
-            enqueue_after_commit("app.runtime.jobs.fire_timer", timer.id, job_id=timer_job_id(timer), at=timer.due_at)
-            rescheduled += 1
-    return {"fired": fired, "rescheduled": rescheduled}
+    return "fired"

@@ -1,19 +1,42 @@
-"""Worker processes: non-forking RQ SimpleWorkers with the app (imports, DB engine) loaded once
-per process, and RQ's scheduler for delayed jobs (retries, SLA timers, the sweep)."""
+"""`flask procly worker`: a supervising process running the scheduler (app.runtime.scheduler) and
+N worker processes (non-forking RQ SimpleWorkers, the app loaded once per process).
+
+What it survives, each tested on a running worker (tests/faults, docs/operations.md):
+- a worker process killed (even SIGKILL inside a job): the supervisor starts a new one at once and
+  the sweep re-enqueues the run its job left half-done (nothing of it was committed);
+- the supervisor killed: its workers die with it (PR_SET_PDEATHSIG), nothing is left holding locks;
+- Redis down, restarted or flushed: workers and scheduler wait for it with backoff instead of
+  exiting, up to OUTAGE_TOLERANCE seconds (then they exit non-zero so a process manager notices);
+- the database down: jobs that cannot reach it are retried by RQ with backoff (queue.retry_policy).
+"""
 from __future__ import annotations
 
+import ctypes
+import logging
 import multiprocessing
 import os
+import signal
+import socket
+import threading
+import time
+import uuid
 
+from redis.exceptions import RedisError
 from rq import SimpleWorker
 
-from app.runtime.queue import QUEUE
+from app.runtime.queue import QUEUES
+from app.runtime.recovery import ALIVE_KEY, ALIVE_TTL
+
+log = logging.getLogger(__name__)
+RESTART_BACKOFF_MAX = 30   # seconds between restarts of a worker that keeps dying at start
+STOP_GRACE = 30            # seconds a worker has to finish its job on shutdown before SIGKILL
 
 
 class AppWorker(SimpleWorker):
     """Runs each job inside the app context and leaves a clean session behind."""
 
     app = None
+    stop_asked = False
 
     def execute_job(self, job, queue):
         with self.app.app_context():
@@ -24,47 +47,195 @@ class AppWorker(SimpleWorker):
             finally:
                 db.session.remove()
 
+    def request_stop(self, signum, frame):
+        self.stop_asked = True
+        super().request_stop(signum, frame)
+
 
 def make_worker(app, name: str | None = None) -> AppWorker:
     from app.runtime.queue import redis_conn
 
     with app.app_context():
         conn = redis_conn()
-    worker = AppWorker([QUEUE], connection=conn, name=name)
+    worker = AppWorker(list(QUEUES), connection=conn,
+                       name=name or f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:6]}")
     worker.app = app
     return worker
 
 
-# Periodic jobs, each re-scheduling itself through RQ's scheduler (job id = its dedupe key).
-PERIODIC = [
-    ("app.runtime.jobs.sweep", "procly-sweep", {}),               # SLA timers, lost jobs
-    ("app.notifications.jobs.sweep", "procly-outbox", {}),        # email and webhook deliveries
-    ("app.metrics.jobs.rollup", "procly-metrics-rollup", {"reschedule": True}),  # dashboard rollups
-]
+# --- one worker process ------------------------------------------------------------------------
+
+class Alive(threading.Thread):
+    """Keeps ALIVE_KEY of a worker set while its process lives: the sweep's proof that a job this
+    worker started is still running (RQ's SimpleWorker does not heartbeat during a job)."""
+
+    def __init__(self, conn, name: str):
+        super().__init__(daemon=True, name="procly-alive")
+        self.conn, self.key, self.stopped = conn, ALIVE_KEY.format(name), threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                self.conn.set(self.key, "1", ex=ALIVE_TTL)
+            except RedisError:
+                pass
+            self.stopped.wait(ALIVE_TTL / 4)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        try:
+            self.conn.delete(self.key)
+        except RedisError:
+            pass
 
 
-def start_sweep(app) -> None:
-    from app.runtime.queue import queue
+def serve(app, *, burst: bool = False) -> int:
+    """Work jobs until asked to stop. When Redis goes away under the worker (RQ's work loop then
+    returns or raises), wait for it with backoff and start a fresh worker. Returns an exit code."""
+    tolerance = app.config["OUTAGE_TOLERANCE"]
+    stop = threading.Event()
+    while True:
+        worker = make_worker(app)
+        alive = Alive(worker.connection, worker.name)
+        alive.start()
+        try:
+            worker.work(burst=burst, logging_level="WARNING", with_scheduler=False)
+        except RedisError as exc:
+            log.warning("worker %s: Redis unreachable at start (%s)", worker.name, exc)
+        finally:
+            alive.stop()
+        if worker.stop_asked or burst:
+            return 0
+        _on_signals(lambda *_: stop.set())  # RQ's handlers are gone with its loop
+        if not wait_for_redis(worker.connection, tolerance, stop):
+            return 0 if stop.is_set() else 1
 
-    with app.app_context():
-        q = queue()
-        for func, job_id, kwargs in PERIODIC:
-            q.enqueue(func, job_id=job_id, result_ttl=0, kwargs=kwargs)
+
+def wait_for_redis(conn, tolerance: float, stop: threading.Event) -> bool:
+    """Ping Redis with backoff (0.5 s doubling to 5 s) until it answers; False after `tolerance`
+    seconds or when asked to stop."""
+    started, delay = time.monotonic(), 0.5
+    while not stop.is_set():
+        try:
+            conn.ping()
+            log.warning("Redis answers again after %.1f s; starting a fresh worker", time.monotonic() - started)
+            return True
+        except RedisError:
+            pass
+        if time.monotonic() - started > tolerance:
+            log.error("Redis unreachable for %.0f s (PROCLY_OUTAGE_TOLERANCE); exiting", tolerance)
+            return False
+        stop.wait(delay)
+        delay = min(delay * 2, 5)
+    return False
 
 
-def _work(burst: bool) -> None:
-    from wsgi import app
+def _child(parent_pid: int) -> None:
+    """Entry point of a spawned worker process: it dies with its supervisor."""
+    _die_with_parent(parent_pid)
+    configure_logging()
+    from app import create_app
 
-    make_worker(app, name=f"procly-{os.getpid()}").work(burst=burst, with_scheduler=True, logging_level="WARNING")
+    raise SystemExit(serve(create_app()))
 
 
-def run_workers(app, *, burst: bool = False, count: int = 1) -> None:
-    start_sweep(app)
-    if count == 1:
-        make_worker(app).work(burst=burst, with_scheduler=True, logging_level="WARNING")
-        return
-    procs = [multiprocessing.get_context("spawn").Process(target=_work, args=(burst,)) for _ in range(count)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join()
+def _die_with_parent(parent_pid: int) -> None:
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the supervisor's own shutdown still stops us
+        pass
+    if os.getppid() != parent_pid:  # the supervisor died before prctl took effect
+        raise SystemExit(0)
+
+
+def _on_signals(handler) -> None:
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    for noisy in ("rq.worker", "rq.scheduler", "rq.cron", "rq.queue"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+# --- the supervisor ----------------------------------------------------------------------------
+
+class Supervisor:
+    """Keeps `count` worker processes running and drives the scheduler, once a second."""
+
+    def __init__(self, app, count: int):
+        from app.runtime.queue import redis_conn
+        from app.runtime.scheduler import Scheduler
+
+        with app.app_context():
+            self.conn = redis_conn()
+        self.app, self.count = app, count
+        self.scheduler = Scheduler(app, self.conn)
+        self.ctx = multiprocessing.get_context("spawn")
+        self.children: list[multiprocessing.Process | None] = [None] * count
+        self.started_at = [0.0] * count
+        self.backoff = [0.0] * count
+        self.stopping = threading.Event()
+
+    def run(self) -> int:
+        _on_signals(lambda *_: self.stopping.set())
+        log.warning("procly worker: supervisor %d, %d worker process(es)", os.getpid(), self.count)
+        code = 0
+        while not self.stopping.is_set():
+            self.scheduler.tick()
+            if self.scheduler.outage_seconds() > self.app.config["OUTAGE_TOLERANCE"]:
+                log.error("Redis unreachable for longer than PROCLY_OUTAGE_TOLERANCE; exiting")
+                code = 1
+                break
+            self._keep_children()
+            self.stopping.wait(1.0)
+        self._shutdown()
+        return code
+
+    def _keep_children(self) -> None:
+        now = time.monotonic()
+        for i, proc in enumerate(self.children):
+            if proc is not None and proc.is_alive():
+                continue
+            if proc is not None:
+                proc.join(0)
+                lived = now - self.started_at[i]
+                self.backoff[i] = 0.0 if lived > 60 else min(max(self.backoff[i] * 2, 1.0), RESTART_BACKOFF_MAX)
+                log.warning("worker process %s exited (code %s after %.0f s); restarting in %.0f s",
+                            proc.pid, proc.exitcode, lived, self.backoff[i])
+                self.children[i] = None
+                self.started_at[i] = now + self.backoff[i]  # when to start it
+                continue
+            if now >= self.started_at[i]:
+                child = self.ctx.Process(target=_child, args=(os.getpid(),), name=f"procly-worker-{i}")
+                child.start()
+                self.children[i], self.started_at[i] = child, now
+
+    def _shutdown(self) -> None:
+        live = [p for p in self.children if p is not None and p.is_alive()]
+        for p in live:
+            os.kill(p.pid, signal.SIGTERM)  # warm: finish the current job, then exit
+        deadline = time.monotonic() + STOP_GRACE
+        for p in live:
+            p.join(max(0.0, deadline - time.monotonic()))
+            if p.is_alive():
+                p.kill()
+                p.join()
+        self.scheduler.stop()
+
+
+def run_workers(app, *, burst: bool = False, count: int = 1) -> int:
+    """`flask procly worker`: supervise `count` workers with the scheduler; with `burst`, enqueue
+    the periodic jobs and due delayed jobs once, then work in this process until the queues are empty."""
+    configure_logging()
+    if burst:
+        from app.runtime.queue import redis_conn
+        from app.runtime.scheduler import Scheduler
+
+        with app.app_context():
+            scheduler = Scheduler(app, redis_conn())
+        scheduler.tick()
+        scheduler.stop()  # let go of the scheduler lock: a supervisor may start right after
+        return serve(app, burst=True)
+    return Supervisor(app, count).run()

@@ -133,17 +133,6 @@ def test_job_and_cli(lane, app):
     assert r.exit_code == 0 and "incremental" in r.output
 
 
-def test_job_reschedules_itself(lane, app):
-    from rq.registry import ScheduledJobRegistry
-
-    from app.metrics import jobs
-    from app.runtime.queue import queue
-
-    jobs.rollup(reschedule=True)
-    reg = ScheduledJobRegistry(queue=queue())
-    assert jobs.ROLLUP_JOB in reg.get_job_ids()
-
-
 def test_a_period_up_to_now_reads_day_rows_and_live_rows_only(lane):
     """Up to now (end >= watermark), the last partial day is the day row plus the live rows: no raw
     tail, no hour rows, and nothing counted twice."""

@@ -162,17 +162,6 @@ def test_cli_outbox_command(app, hook, new_task):
     assert [p for p, _, _ in hook.received] == ["/cli"]
 
 
-def test_jobs_sweep_delivers_and_reschedules(app, hook, new_task):
-    from app.runtime.queue import queue
-
-    task = new_task()
-    _rule(task, hook.url + "/sweep")
-    raise_alert(task, "sla.breached", "late")
-    db.session.commit()
-    assert jobs.sweep(reschedule=True) == {"sent": 1, "failed": 0}
-    assert jobs.OUTBOX_JOB in queue().scheduled_job_registry.get_job_ids()
-
-
 def test_worker_job_path_without_request(app, hook, new_task):
     """A job (no request) that raises an alert: after commit the outbox job goes to the queue; a worker sends it."""
     from app.runtime.worker import make_worker

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
-import redis
 from sqlalchemy import func, select
 
 from app import clock
+from tests.processes import Worker, flask_worker, wait_until, worker_env
 from tests.runtime_io.conftest import compute, st
 
 T0 = datetime(2026, 3, 2, 9, 0)
@@ -33,9 +30,9 @@ def _fired(world, tid):
 
 
 def _sweep():
-    from app.runtime import jobs
+    from app.runtime import recovery
 
-    return jobs.sweep(reschedule=False)
+    return recovery.sweep()
 
 
 def test_retry_then_escalate_without_blocking_parallel_stage_or_other_tasks(world, frozen):
@@ -91,37 +88,43 @@ def test_sla_4h_with_escalation_after_2h(world, frozen):
 
     timers = world.db.session.scalars(select(StageTimer).order_by(StageTimer.due_at)).all()
     frozen.advance(hours=2)
-    assert jobs.fire_timer(timers[0].id) is True and jobs.fire_timer(timers[0].id) is False
-    assert jobs.fire_timer(timers[1].id) is False  # not due yet
+    assert jobs.fire_timer(timers[0].id) == "fired" and jobs.fire_timer(timers[0].id) == "gone"
+    assert jobs.fire_timer(timers[1].id) == "early"  # not due yet: it puts itself back for its time
     frozen.advance(hours=2)
-    assert jobs.fire_timer(timers[1].id) is True
+    assert jobs.fire_timer(timers[1].id) == "fired"
     assert _fired(world, tid) == [("sla.escalated", "2h", T0 + timedelta(hours=2)),
                                   ("sla.breached", "4h", T0 + timedelta(hours=4))]
 
 
 def test_sla_7_days_reminders_survive_flushall(world, frozen):
     from app.models import StageTimer
-    from app.runtime.queue import queue, redis_conn
+    from app.runtime.queue import SYSTEM_QUEUE, queue, redis_conn
+    from app.runtime.recovery import HORIZON
 
     world.process("compliance", [st("review", sla={"due": "7d", "reminders": ["24h", "72h"]})])
     tid = world.start("compliance")
-    q = queue()
+    q = queue(SYSTEM_QUEUE)
     assert len(q.scheduled_job_registry.get_job_ids()) == 3
     redis_conn().flushall()  # Redis loses every scheduled timer job
     assert len(q.scheduled_job_registry.get_job_ids()) == 0
-    assert _sweep() == {"fired": 0, "rescheduled": 3, "requeued": 0}
-    assert len(q.scheduled_job_registry.get_job_ids()) == 3
+    assert _sweep() == {"fired": 0, "rescheduled": 0, "requeued": 0}  # far off: the database keeps them
+    frozen.advance(hours=24, seconds=-HORIZON + 10)
+    assert _sweep() == {"fired": 0, "rescheduled": 1, "requeued": 0}  # due soon: its job is back
+    first = world.db.session.scalar(select(StageTimer).order_by(StageTimer.due_at))
+    assert q.scheduled_job_registry.get_job_ids() == [f"timer-{first.id}"]
     assert _sweep()["rescheduled"] == 0  # nothing twice
     redis_conn().flushall()
-    frozen.advance(hours=24)
+    frozen.advance(seconds=HORIZON)
     assert _sweep()["fired"] == 1
     frozen.advance(hours=48)
     assert _sweep()["fired"] == 1
     frozen.advance(days=4)
     assert _sweep()["fired"] == 1
-    assert _fired(world, tid) == [("sla.reminder", "24h", T0 + timedelta(hours=24)),
-                                  ("sla.reminder", "72h", T0 + timedelta(hours=72)),
-                                  ("sla.breached", "7d", T0 + timedelta(days=7))]
+    fired = _fired(world, tid)
+    assert [(k, label) for k, label, _ in fired] == [
+        ("sla.reminder", "24h"), ("sla.reminder", "72h"), ("sla.breached", "7d")]
+    for (_, _, at), due in zip(fired, (timedelta(hours=24), timedelta(hours=72), timedelta(days=7))):
+        assert timedelta(0) <= at - (T0 + due) <= timedelta(seconds=HORIZON)  # by the next sweep
     assert world.count(StageTimer, fired_at=None) == 0
 
 
@@ -140,16 +143,9 @@ def test_completing_a_run_cancels_its_timers(world, frozen):
 LANE = [compute(f"s{i}", {k: f"{i}"}) for i, k in enumerate("abcde", start=1)]
 
 
-def _worker_env(app) -> dict:
-    return {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": app.config["REDIS_URL"],
-            "PROCLY_INSTANCE": app.config["PROCLY_INSTANCE"], "SECRET_KEY": "test-secret"}
-
-
-def _flask_worker(app, *args) -> subprocess.Popen:
-    flask = Path(sys.executable).with_name("flask")
-    return subprocess.Popen([str(flask), "--app", "wsgi", "procly", "worker", *args], env=_worker_env(app),
-                            cwd=Path(__file__).resolve().parents[2], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+def _flask_worker(app, *args, env: dict | None = None) -> Worker:
+    return flask_worker(worker_env(app.config["SQLALCHEMY_DATABASE_URI"], app.config["REDIS_URL"],
+                                   app.config["PROCLY_INSTANCE"], **(env or {})), *args)
 
 
 def _shape(world, tid) -> tuple:
@@ -164,17 +160,32 @@ def test_separate_flask_worker_process_runs_a_lane(world):
     world.process("lane", LANE)
     ids = [world.start("lane") for _ in range(5)]
     proc = _flask_worker(world.app, "--burst")
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err.decode()[-2000:]
+    assert proc.wait(60) == 0, proc.log()[-2000:]
     world.db.session.remove()
     assert all(world.task(t).status == "completed" for t in ids)
     assert world.task(ids[0]).values == {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}
 
 
+def _busy_worker_pid(conn, deadline: float) -> int:
+    """The pid of a worker process that is inside a job right now (RQ marks it busy)."""
+    from rq import Worker
+
+    while time.time() < deadline:
+        for w in Worker.all(connection=conn):
+            if w.get_state() == "busy" and w.pid:
+                return w.pid
+        time.sleep(0.005)
+    raise AssertionError("no worker was ever seen inside a job")
+
+
 @pytest.mark.slow
-def test_sigkill_mid_run_every_task_finishes_exactly_once(world):
+def test_sigkill_of_a_worker_inside_a_job_every_task_finishes_exactly_once(world):
+    """The real thing: `flask procly worker --count 2` in its own process, a worker process SIGKILLed
+    while it performs a job. The supervisor starts a new worker, the periodic sweep re-enqueues the
+    run whose job died: every Task finishes with exactly the Stage Runs and Events of a calm run."""
     from app.models import Task
     from app.runtime import service
+    from app.runtime.queue import redis_conn
 
     world.process("lane", LANE)
     reference = world.start("lane")
@@ -183,40 +194,44 @@ def test_sigkill_mid_run_every_task_finishes_exactly_once(world):
     assert expected == (5, 2 + 5 * 4 + 1)
     service.create_tasks([{"process": "lane"} for _ in range(200)], None, "system")
     world.db.session.commit()
-    proc = _flask_worker(world.app)
-    deadline = time.time() + 60
-    done = 0
-    while time.time() < deadline:
-        world.db.session.remove()
-        done = world.db.session.scalar(select(func.count()).select_from(Task).where(Task.status == "completed"))
-        if done >= 40:
-            break
-        time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert 40 <= done < 201, "the worker should be killed part-way"
-    # restart a worker: it drains what is still queued
-    world.db.session.remove()
-    world.drain()
-    # a job the killed worker had started is stuck "started": the sweep, once SWEEP_EVERY has passed,
-    # sees its stale heartbeat and re-enqueues the run
-    from app.runtime import jobs
-
-    fc = clock.FrozenClock(clock.now() + timedelta(seconds=jobs.SWEEP_EVERY + 5))
-    clock.set_clock(fc)
+    proc = _flask_worker(world.app, "--count", "2")
     try:
-        result = _sweep()
+        wait_until(lambda: _completed(world) >= 40, 60, "40 Tasks done", diagnose=proc.log)
+        victim = _busy_worker_pid(redis_conn(), time.time() + 30)
+        os.kill(victim, signal.SIGKILL)
+        killed_at = _completed(world)
+        wait_until(lambda: _completed(world) == 201, 90, "every Task done after the kill",
+                   diagnose=lambda: f"{stuck_runs(world)}\n{proc.log()[-3000:]}")
+        assert proc.poll() is None, "the supervisor lives on"
     finally:
-        clock.set_clock(None)
-    world.drain()
-    world.db.session.remove()
-    statuses = dict(world.db.session.execute(select(Task.status, func.count()).group_by(Task.status)).all())
-    stuck = [(t.id, [(r.stage_key, r.status, r.attempt) for r in world.runs(t.id)])
-             for t in world.db.session.scalars(select(Task).where(Task.status != "completed"))]
-    assert statuses == {"completed": 201}, (statuses, result, stuck)
+        code = proc.stop()
+    assert code == 0, proc.log()[-3000:]
+    assert killed_at < 201, "the worker should be killed part-way"
+    assert f"worker process {victim} exited" in proc.log()
     for tid in world.db.session.scalars(select(Task.id)):
         assert _shape(world, tid) == expected, tid
-    redis.Redis.from_url(world.app.config["REDIS_URL"]).flushdb()
+
+
+def stuck_runs(world) -> str:
+    """Open Stage Runs of unfinished Tasks, with what Redis says of their job (for failure messages)."""
+    from app.models import StageRun, Task
+    from app.runtime.queue import redis_conn
+
+    world.db.session.rollback()
+    rows = world.db.session.execute(select(StageRun.id, StageRun.task_id, StageRun.stage_key, StageRun.status,
+                                           StageRun.attempt).join(Task, Task.id == StageRun.task_id)
+                                    .where(Task.status != "completed", StageRun.finished_at.is_(None))
+                                    .limit(20)).all()
+    conn = redis_conn()
+    return "\n".join(f"run {r.id} task {r.task_id} {r.stage_key} {r.status} attempt {r.attempt}: job "
+                     f"{conn.hgetall(f'rq:job:run-{r.id}-{r.attempt}').get(b'status')}" for r in rows) or "none"
+
+
+def _completed(world) -> int:
+    from app.models import Task
+
+    world.db.session.remove()
+    return world.db.session.scalar(select(func.count()).select_from(Task).where(Task.status == "completed"))
 
 
 def _later(seconds: int):
@@ -232,8 +247,8 @@ def _later(seconds: int):
 def test_sweep_recovers_a_job_popped_by_a_worker_killed_before_it_started(world):
     """SIGKILL between RQ's BLMOVE (the id moves to the queue's ":intermediate" list) and its "started"
     bookkeeping: the job hash still says "queued" but no queue holds the id any more."""
-    from app.runtime import jobs
     from app.runtime.queue import queue, redis_conn
+    from app.runtime.recovery import GRACE
 
     world.process("lane", LANE)
     tid = world.start("lane")
@@ -241,8 +256,8 @@ def test_sweep_recovers_a_job_popped_by_a_worker_killed_before_it_started(world)
     popped = conn.lmove(q.key, q.intermediate_queue_key)  # what a worker's dequeue does first
     assert popped and q.count == 0
     assert _later(1)["requeued"] == 0  # too fresh: the enqueue of a just-committed run may be in flight
-    assert _later(jobs.SWEEP_EVERY + 5)["requeued"] == 1
-    assert _later(jobs.SWEEP_EVERY + 5)["requeued"] == 0  # now queued again: nothing twice
+    assert _later(GRACE + 1)["requeued"] == 1
+    assert _later(GRACE + 1)["requeued"] == 0  # now queued again: nothing twice
     world.drain()
     assert world.task(tid).status == "completed"
     assert _shape(world, tid) == (5, 2 + 5 * 4 + 1)
@@ -261,22 +276,26 @@ def test_sweep_recovers_a_run_whose_enqueue_was_lost_after_commit(world):
     assert world.task(tid).status == "completed"
 
 
-def test_sweep_recovers_a_job_left_started_by_a_killed_worker(world):
-    """SIGKILL during the job: the hash says "started" with a heartbeat that goes stale."""
+def test_sweep_leaves_a_live_workers_job_alone_and_recovers_a_dead_ones(world):
+    """A job "started" by a worker counts as alive while that worker's alive key exists (its process
+    refreshes it every few seconds); SIGKILL stops the refresh, the key expires, the run is re-enqueued."""
     from rq.job import Job
 
     from app.runtime.queue import queue, redis_conn
+    from app.runtime.recovery import ALIVE_KEY
 
     world.process("lane", LANE)
     tid = world.start("lane")
     q, conn = queue(), redis_conn()
     job = Job.fetch(q.job_ids[0], connection=conn)
     conn.lmove(q.key, q.intermediate_queue_key)
-    from datetime import timezone
-
-    job.heartbeat(datetime.now(timezone.utc), 60)
+    conn.lrem(q.intermediate_queue_key, 0, job.id)
     job.set_status("started")
-    assert _later(25)["requeued"] == 0  # a live worker's heartbeat: leave it alone
-    assert _later(35)["requeued"] == 1
+    conn.hset(job.key, "worker_name", "w1")
+    conn.set(ALIVE_KEY.format("w1"), "1", ex=10)
+    assert _later(60)["requeued"] == 0  # a live worker, however long its job takes: leave it alone
+    conn.delete(ALIVE_KEY.format("w1"))   # what the key's TTL does once the worker is gone
+    assert _later(6)["requeued"] == 1
     world.drain()
     assert world.task(tid).status == "completed"
+    assert _shape(world, tid) == (5, 2 + 5 * 4 + 1)
