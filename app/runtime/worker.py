@@ -30,6 +30,7 @@ from app.runtime.recovery import ALIVE_KEY, ALIVE_TTL
 log = logging.getLogger(__name__)
 RESTART_BACKOFF_MAX = 30   # seconds between restarts of a worker that keeps dying at start
 STOP_GRACE = 30            # seconds a worker has to finish its job on shutdown before SIGKILL
+TICK = 0.5                 # seconds between scheduler passes: a timer's job starts at most this late
 
 
 class AppWorker(SimpleWorker):
@@ -162,7 +163,7 @@ def configure_logging() -> None:
 # --- the supervisor ----------------------------------------------------------------------------
 
 class Supervisor:
-    """Keeps `count` worker processes running and drives the scheduler, once a second."""
+    """Keeps `count` worker processes running and drives the scheduler, every TICK seconds."""
 
     def __init__(self, app, count: int):
         from app.runtime.queue import redis_conn
@@ -189,7 +190,7 @@ class Supervisor:
                 code = 1
                 break
             self._keep_children()
-            self.stopping.wait(1.0)
+            self.stopping.wait(TICK)
         self._shutdown()
         return code
 
