@@ -21,6 +21,8 @@ def from_env() -> dict:
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") == "1",
         # alert webhooks may call private/loopback addresses (app.notifications.egress): off by default
         "WEBHOOK_ALLOW_PRIVATE": os.environ.get("PROCLY_WEBHOOK_ALLOW_PRIVATE", "0") == "1",
+        # CPU time one CEL condition may use before it is stopped (app.builder.cel_eval)
+        "CEL_BUDGET_MS": float(os.environ.get("PROCLY_CEL_BUDGET_MS", "50")),
     }
 
 
