@@ -58,8 +58,11 @@ def _measure(tree: lark.Tree) -> tuple[int, int, int, int]:
 
 
 @lru_cache(maxsize=2048)
-def complexity_error(expr: str) -> str | None:
-    """Why ``expr`` is over a limit, in plain words (starting with "too complex"); None if within them."""
+def complexity_error(expr: str, *, saving: bool = True) -> str | None:
+    """Why ``expr`` is over a limit, in plain words (starting with "too complex"); None if within them.
+
+    ``saving=False`` (evaluation) skips the macro-nesting limit: what an old Version's nested macros
+    cost is the budget's to judge; the other limits keep cel-python's recursion within the stack."""
     if len(expr) > MAX_LENGTH:
         return f"{TOO_COMPLEX}: {len(expr)} characters long, at most {MAX_LENGTH} are allowed"
     try:
@@ -71,7 +74,7 @@ def complexity_error(expr: str) -> str | None:
         return f"{TOO_COMPLEX}: brackets nested {nesting} deep, at most {MAX_NESTING} are allowed"
     if operators > MAX_OPERATORS:
         return f"{TOO_COMPLEX}: {operators} operators, at most {MAX_OPERATORS} are allowed; split the condition"
-    if macros > MAX_MACRO_NESTING:
+    if saving and macros > MAX_MACRO_NESTING:
         return (f"{TOO_COMPLEX}: all/exists/map/filter nested {macros} deep, at most {MAX_MACRO_NESTING} "
                 "are allowed")
     if depth > MAX_TREE_DEPTH:
@@ -82,7 +85,6 @@ def complexity_error(expr: str) -> str | None:
 @lru_cache(maxsize=2048)
 def _compile(expr: str) -> lark.Tree:
     return _ENV.compile(expr)
-
 
 
 def _syntax(exc: CELParseError) -> str:

@@ -68,7 +68,7 @@ _OVERRIDES.update({"_%_": _mod, "_in_": _in})
 def _program(expr: str) -> tuple[Any, frozenset[str]]:
     """The runner and the names to bind (every identifier; macro variables shadow theirs). An
     expression over a limit is refused before anything walks it recursively."""
-    too_complex = complexity_error(expr)
+    too_complex = complexity_error(expr, saving=False)
     if too_complex:
         raise TooComplex(too_complex)
     tree = _compile(expr)
