@@ -21,6 +21,9 @@ def from_env() -> dict:
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") == "1",
         # alert webhooks may call private/loopback addresses (app.notifications.egress): off by default
         "WEBHOOK_ALLOW_PRIVATE": os.environ.get("PROCLY_WEBHOOK_ALLOW_PRIVATE", "0") == "1",
+        # reverse proxies in front of Procly that set X-Forwarded-For/-Proto: the client address (sign-in
+        # throttling, audit) and https detection (HSTS) come from their headers; 0 = none, trust no header
+        "PROXY_COUNT": int(os.environ.get("PROCLY_PROXY_COUNT", "0")),
         # CPU time one CEL condition may use before it is stopped (app.builder.cel_eval)
         "CEL_BUDGET_MS": float(os.environ.get("PROCLY_CEL_BUDGET_MS", "50")),
     }

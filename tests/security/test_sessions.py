@@ -73,14 +73,28 @@ html = c.get("/login", base_url=base).get_data(as_text=True)
 token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 r = c.post("/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token}, base_url=base,
            headers={"Referer": base + "/login"})
+# behind one TLS-terminating proxy (PROCLY_PROXY_COUNT=1): scheme and client address from its headers
+p = app.test_client()
+fwd = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Host": "procly.example"}
+html = p.get("/login", headers=fwd).get_data(as_text=True)
+token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+rp = p.post("/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token},
+            headers={**fwd, "Referer": "https://procly.example/login"})
+from app.extensions import db
+from app.models import Event
+with app.app_context():
+    ip = db.session.query(Event).filter_by(type="user.login").order_by(Event.id.desc()).first().data["ip"]
 print(json.dumps({"status": r.status_code, "hsts": r.headers.get("Strict-Transport-Security"),
-                  "cookies": r.headers.getlist("Set-Cookie")}))
+                  "cookies": r.headers.getlist("Set-Cookie"), "proxied": rp.status_code,
+                  "proxied_hsts": rp.headers.get("Strict-Transport-Security"), "ip": ip}))
 """
 
 
 def test_https_base_url_turns_on_secure_cookies_and_hsts(app, staff, tmp_path):
-    """The real app started with PROCLY_BASE_URL=https://… in its environment, as in production."""
-    env = {**os.environ, "PROCLY_BASE_URL": "https://procly.example", "SECRET_KEY": "s" * 32,
+    """The real app started with PROCLY_BASE_URL=https://… (and one proxy in front) in its environment,
+    as in production."""
+    env = {**os.environ, "PROCLY_BASE_URL": "https://procly.example", "PROCLY_PROXY_COUNT": "1",
+           "SECRET_KEY": "s" * 32,
            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": app.config["REDIS_URL"],
            "PROCLY_INSTANCE": str(tmp_path)}
     script = SCRIPT.replace("EMAIL", repr(staff.email)).replace("PASSWORD", repr(PASSWORD))
@@ -93,3 +107,5 @@ def test_https_base_url_turns_on_secure_cookies_and_hsts(app, staff, tmp_path):
     session = next(c for c in result["cookies"] if c.startswith("session="))
     device = next(c for c in result["cookies"] if c.startswith("procly_device="))
     assert "Secure" in session and "HttpOnly" in session and "Secure" in device
+    assert result["proxied"] == 302 and result["proxied_hsts"].startswith("max-age=")
+    assert result["ip"] == "203.0.113.9"   # the client behind the proxy: what sign-in throttling counts
