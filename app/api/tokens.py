@@ -36,6 +36,7 @@ class Tokens(MethodView):
     @login_required_api
     @blp.arguments(s.TokenCreateSchema)
     @blp.response(201, s.TokenSchema)
+    @blp.alt_response(403, description="more scope than the creating token, or admin scope for a non-admin")
     def post(self, data):
         """Create a token (scope `read` unless asked). With a bearer token, the new token is its child."""
         user = require_login()
@@ -65,6 +66,7 @@ def revoke(token_id):
 @admin_blp.route("/tokens")
 @roles_required(Role.admin)
 @admin_blp.response(200, s.TokenSchema(many=True))
+@admin_blp.alt_response(403, description="not an admin, or a token without the admin scope")
 def all_tokens():
     """Every user's tokens (admins; a bearer token needs the admin scope)."""
     return db.session.scalars(select(ApiToken).order_by(ApiToken.id)).all()
