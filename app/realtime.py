@@ -56,8 +56,11 @@ def init_app(app) -> None:
 
 
 def _origin(url: str) -> str:
-    parts = urlsplit(url.strip())
-    return f"{parts.scheme.lower()}://{(parts.netloc or '').lower()}"
+    """scheme://host[:port] in the form browsers send it (no default port)."""
+    parts = urlsplit(url.strip().lower())
+    default = {"http": ":80", "https": ":443"}.get(parts.scheme)
+    netloc = parts.netloc[: -len(default)] if default and parts.netloc.endswith(default) else parts.netloc
+    return f"{parts.scheme}://{netloc}"
 
 
 def origin_allowed(origin: str | None) -> bool:

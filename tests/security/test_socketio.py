@@ -98,3 +98,12 @@ def test_admins_and_the_stage_team_may_join_the_restricted_process(app, live_ser
             assert sio.call("join", {"room": f"process:{referral}"}, timeout=10) == {"ok": True}
         finally:
             sio.disconnect()
+
+
+def test_origins_compare_as_browsers_send_them(app, monkeypatch):
+    from app.realtime import origin_allowed
+
+    monkeypatch.setitem(app.config, "PROCLY_BASE_URL", "https://Procly.example:443/app")
+    assert origin_allowed("https://procly.example") and origin_allowed(None)
+    for evil in ("http://procly.example", "https://procly.example:8443", "https://procly.example.evil.test", "null"):
+        assert not origin_allowed(evil), evil
