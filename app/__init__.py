@@ -27,6 +27,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     socketio.init_app(app, async_mode="threading", message_queue=app.config["REDIS_URL"],
                       cors_allowed_origins=[])
     errors.init_app(app)
+    from app import headers
+    headers.init_app(app)
 
     from app.auth import access
     from app.runtime import queue

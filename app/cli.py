@@ -12,10 +12,10 @@ procly = AppGroup("procly", help="Procly administration.")
 @click.option("--tasks", default=120, show_default=True, help="how many demo Tasks to start")
 def demo_command(tasks: int) -> None:
     """Load the client-intake example (idempotent) and print the demo logins."""
-    from app.demo import load_demo
+    from app.demo import PASSWORD, load_demo
 
     logins = load_demo(tasks=tasks)
-    click.echo("Demo logins (password for all: procly-demo):")
+    click.echo(f"Demo logins (password for all: {PASSWORD}):")
     for email, role in logins:
         click.echo(f"  {role:<9} {email}")
 
@@ -26,14 +26,40 @@ def demo_command(tasks: int) -> None:
 @click.option("--role", type=click.Choice(["admin", "designer", "staff", "manager"]), default="staff")
 @click.password_option()
 def create_user(email: str, name: str, role: str, password: str) -> None:
-    """Create a user."""
-    from app.auth.passwords import hash_password
+    """Create a user (the password policy applies: 12+ characters, not a common password)."""
+    from app.auth.passwords import hash_password, password_problem
     from app.extensions import db
     from app.models import User
 
+    _refuse_weak(password_problem(password))
     db.session.add(User(email=email.lower(), name=name, role=role, password_hash=hash_password(password)))
     db.session.commit()
     click.echo(f"created {role} {email}")
+
+
+@procly.command("set-password")
+@click.argument("email")
+@click.password_option()
+def set_password_command(email: str, password: str) -> None:
+    """Set a user's password; every session they have open ends."""
+    from sqlalchemy import func, select
+
+    from app.auth.passwords import password_problem, set_password
+    from app.extensions import db
+    from app.models import User
+
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    if user is None:
+        raise click.ClickException(f"No user {email}.")
+    _refuse_weak(password_problem(password))
+    set_password(user, password)
+    db.session.commit()
+    click.echo(f"password set for {email}; their sessions were ended")
+
+
+def _refuse_weak(problem: str | None) -> None:
+    if problem:
+        raise click.ClickException(f"password refused: {problem}")
 
 
 @procly.command("worker")

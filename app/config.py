@@ -26,6 +26,11 @@ def from_env() -> dict:
         "OUTBOX_INTERVAL": int(os.environ.get("PROCLY_OUTBOX_INTERVAL", "30")),
         "ROLLUP_INTERVAL": int(os.environ.get("PROCLY_ROLLUP_INTERVAL", "60")),
         "OUTAGE_TOLERANCE": int(os.environ.get("PROCLY_OUTAGE_TOLERANCE", "300")),
+        # reverse proxies in front of Procly that set X-Forwarded-For/-Proto: the client address (sign-in
+        # throttling, audit) and https detection (HSTS) come from their headers; 0 = none, trust no header
+        "PROXY_COUNT": int(os.environ.get("PROCLY_PROXY_COUNT", "0")),
+        # CPU time one CEL condition may use before it is stopped (app.builder.cel_eval)
+        "CEL_BUDGET_MS": float(os.environ.get("PROCLY_CEL_BUDGET_MS", "50")),
     }
 
 

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import Process, Split, Table, Team, User
 from app.tables.operations import create_table
 
-PASSWORD = "procly-demo"
+PASSWORD = "procly-demo-2026"
 USERS = [  # email, name, role, teams
     ("admin@procly.local", "Ada Admin", "admin", ["Intake", "Operations"]),
     ("designer@procly.local", "Dana Designer", "designer", ["Intake", "Operations"]),

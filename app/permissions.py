@@ -116,6 +116,18 @@ def can_see_task(user, task: Task) -> bool:
     return is_privileged(user) or any(stage_visible(user, s) for s in _stages(task))
 
 
+def can_see_process(user, process) -> bool:
+    """May a staff user see a Process's lane (its live `process:<id>` room of Task ids and statuses)?
+    Admins and designers always; others when they see a Stage of one of its Versions, the rule that
+    makes its Tasks visible to them (`can_see_task`)."""
+    if user is None or not getattr(user, "is_authenticated", True):
+        return False
+    if is_privileged(user):
+        return True
+    version_ids = db.session.scalars(select(Version.id).where(Version.process_id == process.id))
+    return any(stage_visible(user, s) for vid in version_ids for s in _definition(vid)["stages"])
+
+
 def visible_version_ids(user) -> set[int] | None:
     """Versions whose Tasks the user may see; None = all (privileged)."""
     if is_privileged(user):

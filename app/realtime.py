@@ -4,6 +4,8 @@ Messages carry ids, statuses and counts only, never Field values: what a browser
 fetches through the permission-checked API."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import current_app
 from flask_socketio import SocketIO
 
@@ -35,6 +37,10 @@ def init_app(app) -> None:
 
     @socketio.on("connect")
     def _connect(auth=None):
+        from flask import request
+
+        if not origin_allowed(request.headers.get("Origin")):
+            return False  # another site's page using the signed-in user's cookie (cross-site WebSocket hijacking)
         if not current_user.is_authenticated:
             return False  # refuse anonymous sockets
         join_room(f"user:{current_user.id}")
@@ -49,16 +55,37 @@ def init_app(app) -> None:
         return {"ok": True}
 
 
+def _origin(url: str) -> str:
+    """scheme://host[:port] in the form browsers send it (no default port)."""
+    parts = urlsplit(url.strip().lower())
+    default = {"http": ":80", "https": ":443"}.get(parts.scheme)
+    netloc = parts.netloc[: -len(default)] if default and parts.netloc.endswith(default) else parts.netloc
+    return f"{parts.scheme}://{netloc}"
+
+
+def origin_allowed(origin: str | None) -> bool:
+    """Browsers always send Origin on a Socket.IO handshake: it must be PROCLY_BASE_URL's. Clients
+    that are not browsers send none and carry no ambient cookie of a victim, so they pass here."""
+    if origin is None:
+        return True
+    return _origin(origin) == _origin(current_app.config["PROCLY_BASE_URL"])
+
+
 def may_join(user, room: str) -> bool:
     if not user.is_authenticated or ":" not in room and room != "dashboards":
         return False
     if room == "dashboards":
         return user.role in ("admin", "manager", "designer")
     kind, _, ident = room.partition(":")
-    if not ident.isdigit():
+    if not (ident.isascii() and ident.isdigit() and len(ident) < 16):
         return False
     if kind == "process":
-        return True  # counts and ids only; every signed-in user sees the lane's live counts
+        from app.extensions import db
+        from app.models import Process
+        from app.permissions import can_see_process
+
+        process = db.session.get(Process, int(ident))
+        return process is not None and can_see_process(user, process)
     if kind == "task":
         from app.extensions import db
         from app.models import Task

@@ -181,9 +181,12 @@ def live_server(_app):
     from werkzeug.serving import make_server
 
     server = make_server("127.0.0.1", _free_port(), _app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    # the served address is the app's base URL: links point at it, Socket.IO accepts only its Origin
+    _app.config["PROCLY_BASE_URL"] = url
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield url
     server.shutdown()
 
 
@@ -202,9 +205,9 @@ def screenshot(request):
 
 @pytest.fixture
 def login_page():
-    """login_page(page, base_url, email, password='procly-demo'): signs in through the login form."""
+    """login_page(page, base_url, email, password='procly-demo-2026'): signs in through the login form."""
 
-    def do(page, base_url: str, email: str, password: str = "procly-demo"):
+    def do(page, base_url: str, email: str, password: str = "procly-demo-2026"):
         page.goto(f"{base_url}/login")
         page.fill("input[name=email]", email)
         page.fill("input[name=password]", password)
@@ -254,9 +257,9 @@ def new_task(demo):
 
 @pytest.fixture
 def web_login(client):
-    """web_login(email, password="procly-demo") -> the test client signed in through the login form."""
+    """web_login(email, password="procly-demo-2026") -> the test client signed in through the login form."""
 
-    def do(email, password="procly-demo"):
+    def do(email, password="procly-demo-2026"):
         from tests.helpers import csrf_from
 
         token = csrf_from(client.get("/login").get_data(as_text=True))

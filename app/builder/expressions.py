@@ -1,4 +1,6 @@
-"""CEL conditions over a Table's Fields: static type check and evaluation (cel-python, never eval).
+"""CEL conditions over a Table's Fields: the static type check at save time (cel-python parses,
+never eval). Evaluation lives in app.builder.cel_eval, limits and errors in app.builder.cel_core;
+this module is the one others import.
 
 Numbers: every numeric Field value is passed to CEL as a double, and the comparison and
 arithmetic operators promote int/uint operands to double when mixed with one, so
@@ -6,21 +8,18 @@ arithmetic operators promote int/uint operands to double when mixed with one, so
 """
 from __future__ import annotations
 
-import datetime
-import decimal
-import math
-import operator
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
-import celpy
 import lark
-from celpy import celtypes
 from celpy.celparser import CELParseError
-from celpy.evaluation import base_functions, operator_in
 
-__all__ = ["FieldInfo", "ExpressionError", "check", "evaluate", "evaluate_value", "identifiers"]
+from app.builder.cel_core import (DEFAULT_BUDGET_MS, TOO_COMPLEX, BudgetExceeded, ExpressionError, TooComplex,
+                                  _compile, _syntax, complexity_error)
+from app.builder.cel_eval import evaluate, evaluate_value
+
+__all__ = ["FieldInfo", "ExpressionError", "BudgetExceeded", "TooComplex", "check", "complexity_error",
+           "evaluate", "evaluate_value", "identifiers", "DEFAULT_BUDGET_MS", "TOO_COMPLEX"]
 
 FIELD_CEL_TYPES = {"number": "number", "text": "string", "email": "string", "phone": "string",
                    "url": "string", "choice": "string", "date": "string", "datetime": "string",
@@ -40,24 +39,12 @@ _REL_OPS = {"relation_lt": "<", "relation_le": "<=", "relation_gt": ">", "relati
             "relation_eq": "==", "relation_ne": "!=", "relation_in": "in"}
 _ARITH = {"addition_add": "+", "addition_sub": "-", "multiplication_mul": "*",
           "multiplication_div": "/", "multiplication_mod": "%"}
-_ENV = celpy.Environment()
-
-
 @dataclass(frozen=True)
 class FieldInfo:
     """What the checker needs to know about a Field."""
     key: str
     type: str
     options: dict = field(default_factory=dict)
-
-
-class ExpressionError(Exception):
-    """A condition failed to parse or evaluate."""
-
-
-@lru_cache(maxsize=2048)
-def _compile(expr: str) -> lark.Tree:
-    return _ENV.compile(expr)
 
 
 def _bare_ident(tree: Any) -> str | None:
@@ -266,7 +253,11 @@ class _Checker:
 
 
 def check(expr: str, fields: dict[str, FieldInfo], *, want: str = "bool") -> list[str]:
-    """Parse and type-check ``expr`` against ``fields``; return error messages (empty if fine)."""
+    """Parse and type-check ``expr`` against ``fields``; return error messages (empty if fine).
+    An expression over a limit gets that one message (starting with "too complex")."""
+    too_complex = complexity_error(expr)
+    if too_complex:
+        return [too_complex]
     try:
         tree = _compile(expr)
     except CELParseError as exc:
@@ -279,7 +270,11 @@ def check(expr: str, fields: dict[str, FieldInfo], *, want: str = "bool") -> lis
 
 
 def identifiers(expr: str) -> set[str]:
-    """The Field keys ``expr`` reads (macro variables excluded). Raises ExpressionError on bad syntax."""
+    """The Field keys ``expr`` reads (macro variables excluded). Raises ExpressionError on bad syntax,
+    TooComplex over a limit."""
+    too_complex = complexity_error(expr)
+    if too_complex:
+        raise TooComplex(too_complex)
     try:
         tree = _compile(expr)
     except CELParseError as exc:
@@ -287,121 +282,3 @@ def identifiers(expr: str) -> set[str]:
     checker = _Checker(None)
     checker.visit(tree)
     return set(checker.idents)
-
-
-# --- evaluation -------------------------------------------------------------------------------
-
-_INTS = (celtypes.IntType, celtypes.UintType)
-
-
-def _promote(a: Any, b: Any) -> tuple[Any, Any]:
-    if isinstance(a, _INTS) and isinstance(b, celtypes.DoubleType):
-        return celtypes.DoubleType(a), b
-    if isinstance(b, _INTS) and isinstance(a, celtypes.DoubleType):
-        return a, celtypes.DoubleType(b)
-    return a, b
-
-
-def _celify(result: Any) -> Any:
-    """Python arithmetic on celtypes may return plain floats/ints; wrap them back."""
-    if type(result) is float:
-        return celtypes.DoubleType(result)
-    return celtypes.IntType(result) if type(result) is int else result
-
-
-def _promoting(func: Callable) -> Callable:
-    return lambda a, b: _celify(func(*_promote(a, b)))
-
-
-def _mod(a: Any, b: Any) -> Any:
-    a, b = _promote(a, b)
-    if isinstance(a, celtypes.DoubleType) and isinstance(b, celtypes.DoubleType):
-        return celtypes.DoubleType(math.fmod(a, b))
-    return operator.mod(a, b)
-
-
-def _in(item: Any, container: Any) -> Any:
-    if isinstance(item, (*_INTS, celtypes.DoubleType)) and isinstance(container, celtypes.ListType):
-        container = celtypes.ListType(celtypes.DoubleType(x) if isinstance(x, _INTS) else x
-                                      for x in container)
-        item = celtypes.DoubleType(item)
-    return operator_in(item, container)
-
-
-_OVERRIDES = {name: _promoting(base_functions[name])
-              for name in ("_<_", "_<=_", "_>_", "_>=_", "_==_", "_!=_", "_+_", "_-_", "_*_", "_/_")}
-_OVERRIDES.update({"_%_": _mod, "_in_": _in})
-
-
-@lru_cache(maxsize=2048)
-def _program(expr: str) -> tuple[Any, frozenset[str]]:
-    return _ENV.program(_compile(expr), functions=_OVERRIDES), frozenset(identifiers(expr))
-
-
-def _to_cel(value: Any) -> Any:
-    if value is None or isinstance(value, bool):
-        return None if value is None else celtypes.BoolType(value)
-    if isinstance(value, (int, float, decimal.Decimal)):
-        return celtypes.DoubleType(float(value))
-    if isinstance(value, str):
-        return celtypes.StringType(value)
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return celtypes.StringType(value.isoformat())
-    if isinstance(value, (list, tuple)):
-        return celtypes.ListType(_to_cel(v) for v in value)
-    if isinstance(value, dict):
-        return celtypes.MapType({celtypes.StringType(str(k)): _to_cel(v) for k, v in value.items()})
-    return celpy.json_to_cel(value)
-
-
-def _from_cel(value: Any) -> Any:
-    if value is None or isinstance(value, (celtypes.BoolType, bool)):
-        return None if value is None else bool(value)
-    if isinstance(value, _INTS):
-        return int(value)
-    if isinstance(value, (celtypes.DoubleType, float)):
-        return float(value)
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, celtypes.BytesType):
-        return bytes(value)
-    if isinstance(value, celtypes.ListType):
-        return [_from_cel(v) for v in value]
-    if isinstance(value, celtypes.MapType):
-        return {_from_cel(k): _from_cel(v) for k, v in value.items()}
-    return str(value)
-
-
-def _syntax(exc: CELParseError) -> str:
-    return f"syntax error at column {getattr(exc, 'column', None) or 1}"
-
-
-def evaluate_value(expr: str, values: dict) -> Any:
-    """Evaluate ``expr`` over Field ``values`` (absent Fields are null); return a plain Python value."""
-    try:
-        program, names = _program(expr)
-    except CELParseError as exc:
-        raise ExpressionError(_syntax(exc)) from None
-    activation = {name: _to_cel(values.get(name)) for name in names}
-    try:
-        result = program.evaluate(activation)
-    except Exception as exc:  # noqa: BLE001 - celpy raises assorted types; all mean "failed"
-        raise ExpressionError(_short(exc)) from None
-    if isinstance(result, celpy.CELEvalError):
-        raise ExpressionError(_short(result))
-    return _from_cel(result)
-
-
-def _short(exc: BaseException) -> str:
-    message = str(exc.args[0] if exc.args else type(exc).__name__)
-    return message.split(" (in activation")[0].splitlines()[0][:300]
-
-
-def evaluate(expr: str, values: dict) -> bool:
-    """Evaluate a boolean condition; raises ExpressionError if it fails or is not a bool."""
-    result = evaluate_value(expr, values)
-    if not isinstance(result, bool):
-        raise ExpressionError(f"must be a boolean condition, got {type(result).__name__}")
-    return result

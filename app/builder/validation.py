@@ -33,6 +33,11 @@ class DefinitionError:
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
 
+    @property
+    def too_complex(self) -> bool:
+        """An expression over a size or nesting limit: a draft with one is refused, not saved."""
+        return self.message.startswith(expressions.TOO_COMPLEX)
+
 
 class _Errors(list):
     def add(self, path: str, message: str) -> None:

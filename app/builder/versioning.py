@@ -78,12 +78,16 @@ def save_draft(process: Process, definition: dict, revision: int, user: User | N
         raise Conflict(f"The draft was changed by {who} (revision {draft.revision}); reload or compare.",
                        {"revision": draft.revision, "updated_by": who,
                         "updated_at": draft.updated_at.isoformat()}, code="stale_draft")
+    _, errors = validate_definition(definition, context_for(process))
+    too_complex = [e for e in errors if e.too_complex]
+    if too_complex:
+        raise Invalid(f"Not saved: {too_complex[0]}.", {"errors": error_list(too_complex)},
+                      code="expression_too_complex")
     draft.definition = definition
     draft.revision += 1
     draft.updated_by = user  # the relationship, not just the id: the response names the new editor
     draft.updated_at = clock.now()
     db.session.flush()
-    _, errors = validate_definition(definition, context_for(process))
     return draft, errors
 
 

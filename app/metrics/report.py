@@ -1,13 +1,11 @@
 """Filters from request arguments, the dashboard payload, and each chart as a flat table (CSV)."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from app import clock
+from app import clock, exports
 from app.errors import Invalid, NotFound
 from app.extensions import db
 from app.metrics import queries as q
@@ -137,12 +135,7 @@ def chart_rows(chart: str, data: dict) -> list[dict]:
 
 
 def to_csv(rows: list[dict]) -> str:
-    buf = io.StringIO()
-    if rows:
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    return buf.getvalue()
+    return exports.dicts_to_csv(rows)
 
 
 def variant_exists(variant_id: int) -> bool:

@@ -1,5 +1,5 @@
 """All models, importable from one place. Each concept lives in its own module."""
-from app.models.accounts import ApiToken, Role, Team, User, team_members
+from app.models.accounts import ApiToken, Role, Scope, Team, User, team_members
 from app.models.tables import Field, FieldType, Table
 from app.models.processes import Draft, Process, Split, SplitAssignment, SplitVariant, Version
 from app.models.tasks import (
@@ -9,7 +9,7 @@ from app.models.rollups import MetricRollup, MetricRollupHist, MetricRollupState
 from app.models.leases import PeriodicLease
 
 __all__ = [
-    "ApiToken", "Role", "Team", "User", "team_members",
+    "ApiToken", "Role", "Scope", "Team", "User", "team_members",
     "Field", "FieldType", "Table",
     "Draft", "Process", "Split", "SplitAssignment", "SplitVariant", "Version",
     "Comment", "Event", "StageRun", "StageRunStatus", "StageTimer", "Task", "TaskStatus", "TaskVisit", "Thread",

@@ -42,6 +42,8 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16), default=Role.staff)
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
+    # bumped on sign-out and password change: session cookies carry it, so older ones stop working
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     teams: Mapped[list[Team]] = relationship(secondary=team_members, back_populates="members")
 
@@ -53,9 +55,25 @@ class User(UserMixin, db.Model):
     def team_ids(self) -> set[int]:
         return {t.id for t in self.teams}
 
+    def get_id(self) -> str:  # Flask-Login: the session (and remember) cookie holds id and session version
+        return f"{self.id}:{self.session_version}"
+
+
+class Scope(StrEnum):
+    """What an API token may do, each including the one before: read = GET/HEAD, write = also
+    state-changing calls, admin = also admin-only operations (e.g. other users' tokens)."""
+    read = "read"
+    write = "write"
+    admin = "admin"
+
+
+SCOPE_ORDER = (Scope.read, Scope.write, Scope.admin)
+
 
 class ApiToken(db.Model):
-    """A bearer token for integrations. Only its SHA-256 is stored; the secret is shown once."""
+    """A bearer token for integrations. Only its SHA-256 is stored; the secret is shown once.
+    A token minted with another token is its child: it never has more scope or a later expiry, and
+    it stops working when any ancestor is revoked or expires (checked at use, app.auth.tokens)."""
 
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,4 +84,29 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    scope: Mapped[str] = mapped_column(String(8), default=Scope.write, server_default=Scope.write.value)
+    expires_at: Mapped[datetime | None]
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True)
     user: Mapped[User] = relationship()
+    parent: Mapped[ApiToken | None] = relationship(remote_side="ApiToken.id")
+
+    MAX_GENERATIONS = 5  # a token created by a token created by ...: the lineage check stays a few rows
+
+    def lineage(self) -> list[ApiToken]:
+        """This token and its ancestors, nearest first."""
+        chain = [self]
+        while chain[-1].parent_id is not None and len(chain) <= self.MAX_GENERATIONS:
+            chain.append(chain[-1].parent)
+        return chain
+
+    @property
+    def why_inactive(self) -> str | None:
+        """None while the token works; else why not, in plain words."""
+        now = clock.now()
+        for i, t in enumerate(self.lineage()):
+            whose = "revoked" if i == 0 else "the token that created it was revoked"
+            if t.revoked_at is not None:
+                return whose
+            if t.expires_at is not None and t.expires_at <= now:
+                return "expired" if i == 0 else "the token that created it expired"
+        return None

@@ -1,15 +1,13 @@
 """/queue: the staff side. Views are thin: permissions decide, app.runtime.service acts."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from app import clock, notifications, permissions
+from app import clock, exports, notifications, permissions
 from app.auth.access import actor
 from app.errors import APIError
 from app.extensions import db, limiter
@@ -304,7 +302,7 @@ def comment(run_id):
 
 @bp.post("/tasks/<int:task_id>/invite")
 @login_required
-@limiter.limit("30/hour", key_func=lambda: f"invite:{current_user.get_id()}")
+@limiter.limit("30/hour", key_func=lambda: f"invite:{current_user.id}")
 def invite(task_id):
     task = _task_or_404(task_id)
     try:
@@ -364,24 +362,21 @@ def table(key):
                   reverse=request.args.get("dir") == "desc")
     processes = {p.id: p for p in db.session.scalars(select(Process))}
     if request.args.get("format") == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(["task", "process", "status"] + [f.key for f in columns])
-        for r in rows:
-            w.writerow([r["task"].id, processes[r["task"].process_id].key, r["task"].status]
-                       + [_csv_safe(_display(r["values"].get(f.key))) for f in columns])
+        body = exports.to_csv(["task", "process", "status"] + [f.key for f in columns], (
+            [r["task"].id, processes[r["task"].process_id].key, r["task"].status]
+            + [_cell(r["values"].get(f.key)) for f in columns] for r in rows))
         db.session.add(Event(type="table.exported", actor=actor(), data={"table": key, "rows": len(rows)},
                              created_at=clock.now()))
         db.session.commit()
-        return Response(buf.getvalue(), mimetype="text/csv",
+        return Response(body, mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{key}.csv"'})
     return render_template("queue/table.html", table=tbl, columns=columns, rows=rows, processes=processes,
                            sort=sort, dir=request.args.get("dir", ""), filters=filters, status=status)
 
 
-def _csv_safe(v: str) -> str:
-    """Neutralise spreadsheet formulas in exported cells."""
-    return "'" + v if v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
+def _cell(v):
+    """A CSV cell: numbers as numbers, everything else as displayed (app.exports neutralises formulas)."""
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else _display(v)
 
 
 # --- notifications ---------------------------------------------------------------------------------

@@ -32,7 +32,10 @@ class ComputeType(StageType):
         return problems
 
     def run(self, values: dict, config: dict) -> dict:
-        return {key: expressions.evaluate_value(expr, values) for key, expr in config["assignments"].items()}
+        from app.runtime.shell import budget_ms
+
+        return {key: expressions.evaluate_value(expr, values, budget_ms=budget_ms())
+                for key, expr in config["assignments"].items()}
 
 
 register(ComputeType())

@@ -2,7 +2,9 @@
 
 Nothing here reads the database, the clock or Redis; conditions are evaluated by an
 injected ``evaluate(expr, values) -> bool`` (the CEL evaluator lives elsewhere and
-treats an erroring condition as false). The I/O shell applies the returned
+treats an erroring condition as false). An evaluator that could not decide (its budget
+ran out) returns ``Undecided``: the condition does not hold, and the decisions report
+it (``ConditionFailed``) and flag the Task. The I/O shell applies the returned
 decisions, in order, in one transaction.
 """
 from __future__ import annotations
@@ -14,7 +16,18 @@ from collections.abc import Callable, Iterable
 
 from app.runtime.states import DONE, IllegalTransition, check
 
-Evaluate = Callable[[str, dict], bool]
+
+@dataclass(frozen=True)
+class Undecided:
+    """What an evaluator returns when it could not decide a condition (e.g. over its budget).
+    Falsy: the condition counts as not holding."""
+    reason: str
+
+    def __bool__(self) -> bool:
+        return False
+
+
+Evaluate = Callable[[str, dict], "bool | Undecided"]
 
 
 # --- state views ------------------------------------------------------------------------------
@@ -116,6 +129,14 @@ class FinishTask:
     pass
 
 
+@dataclass(frozen=True)
+class ConditionFailed:
+    """A condition could not be evaluated (Undecided) and counted as not holding."""
+    stage_key: str | None  # the Stage it belongs to (a Route's stage; None for a process-wide Route)
+    condition: str         # "skip_when", "start_when", "gate" or "route:<key>"
+    reason: str
+
+
 # --- helpers ----------------------------------------------------------------------------------
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
@@ -186,15 +207,38 @@ def predecessors(definition: dict) -> dict[str, tuple[str, ...]]:
 
 # --- advancing --------------------------------------------------------------------------------
 
-def _gate_passes(stage: dict, values: dict, evaluate: Evaluate) -> bool:
-    gate = stage["gate"]
-    return gate is None or (gate["type"] == "condition" and evaluate(gate["condition"], values))
+class _Conditions:
+    """Evaluates a Task's conditions, collecting those the evaluator could not decide."""
+
+    def __init__(self, evaluate: Evaluate, values: dict):
+        self.evaluate, self.values, self.failed = evaluate, values, {}
+
+    def holds(self, expr: str, stage_key: str | None, condition: str) -> bool:
+        result = self.evaluate(expr, self.values)
+        if isinstance(result, Undecided):
+            self.failed.setdefault((stage_key, condition), ConditionFailed(stage_key, condition, result.reason))
+            return False
+        return bool(result)
+
+    def gate_passes(self, stage: dict) -> bool:
+        gate = stage["gate"]
+        return gate is None or (gate["type"] == "condition" and self.holds(gate["condition"], stage["key"], "gate"))
+
+    def report(self, decisions: list) -> list:
+        """The decisions, preceded by a ConditionFailed per undecided condition and one FlagAttention."""
+        if not self.failed:
+            return decisions
+        failed = list(self.failed.values())
+        where = ", ".join(f"{f.condition} of stage {f.stage_key!r}" if f.stage_key else f.condition for f in failed)
+        flag = FlagAttention(f"could not evaluate {where} ({failed[0].reason}); treated as not holding")
+        return [*failed, flag, *decisions]
 
 
 def advance(definition: dict, task: TaskView, *, evaluate: Evaluate,
             completed_stage: str | None = None, fields_changed: bool = False) -> list:
     """Everything that follows from the Task's current state: a Route, or releases, starts, skips, finish."""
-    values, runs = task.values, _current_runs(task)
+    runs = _current_runs(task)
+    cond = _Conditions(evaluate, task.values)
     for route in definition["routes"]:
         trigger = route["trigger"]
         if trigger["type"] != "condition":
@@ -203,8 +247,8 @@ def advance(definition: dict, task: TaskView, *, evaluate: Evaluate,
             due = completed_stage is not None and completed_stage == route["stage"]
         else:
             due = fields_changed or not task.runs
-        if due and evaluate(trigger["condition"], values):
-            return [_fire(route)]
+        if due and cond.holds(trigger["condition"], route["stage"], f"route:{route['key']}"):
+            return cond.report([_fire(route)])
 
     decisions: list = []
     status = {key: run.status for key, run in runs.items()}
@@ -213,15 +257,15 @@ def advance(definition: dict, task: TaskView, *, evaluate: Evaluate,
         if run is None:
             continue
         if run.status == "blocked":
-            if stage["skip_when"] and evaluate(stage["skip_when"], values):
+            if stage["skip_when"] and cond.holds(stage["skip_when"], key, "skip_when"):
                 decisions.append(SkipStage(key, run.id))
                 status[key] = "skipped"
-            elif not stage["start_when"] or evaluate(stage["start_when"], values):
-                to = "pending" if _gate_passes(stage, values, evaluate) else "gated"
+            elif not stage["start_when"] or cond.holds(stage["start_when"], key, "start_when"):
+                to = "pending" if cond.gate_passes(stage) else "gated"
                 decisions.append(ReleaseRun(run.id, key, to))
                 status[key] = to
         elif run.status == "gated" and stage["gate"] and stage["gate"]["type"] == "condition" \
-                and evaluate(stage["gate"]["condition"], values):
+                and cond.holds(stage["gate"]["condition"], key, "gate"):
             decisions.append(ReleaseRun(run.id, key))
             status[key] = "pending"
 
@@ -233,14 +277,14 @@ def advance(definition: dict, task: TaskView, *, evaluate: Evaluate,
             key = stage["key"]
             if key in status or not all(status.get(p) in DONE for p in preds[key]):
                 continue
-            if stage["skip_when"] and evaluate(stage["skip_when"], values):
+            if stage["skip_when"] and cond.holds(stage["skip_when"], key, "skip_when"):
                 decisions.append(SkipStage(key))
                 status[key] = "skipped"
                 changed = True
                 continue
-            if stage["start_when"] and not evaluate(stage["start_when"], values):
+            if stage["start_when"] and not cond.holds(stage["start_when"], key, "start_when"):
                 to = "blocked"
-            elif not _gate_passes(stage, values, evaluate):
+            elif not cond.gate_passes(stage):
                 to = "gated"
             else:
                 to = "pending"
@@ -249,7 +293,7 @@ def advance(definition: dict, task: TaskView, *, evaluate: Evaluate,
 
     if all(status.get(s["key"]) in DONE for s in definition["stages"]):
         decisions.append(FinishTask())
-    return decisions
+    return cond.report(decisions)
 
 
 def _replace_run(task: TaskView, run: RunView, **changes) -> TaskView:

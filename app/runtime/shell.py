@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
 
+from flask import current_app, has_app_context
 from sqlalchemy import insert, select
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -21,12 +22,21 @@ from app.runtime import engine, states, timers
 from app.runtime.queue import enqueue_after_commit, publish_after_commit, record_event
 
 
-def evaluate(expr: str, values: dict) -> bool:
-    """CEL condition; one that errors (e.g. compares a missing Field) counts as false."""
+def evaluate(expr: str, values: dict) -> bool | engine.Undecided:
+    """CEL condition; one that errors (e.g. compares a missing Field) counts as false. One stopped by
+    its CPU-time budget (CEL_BUDGET_MS) or over the size limits is Undecided: it counts as false too,
+    and the engine reports it (a condition.failed Event) and flags the Task."""
     try:
-        return expressions.evaluate(expr, values)
+        return expressions.evaluate(expr, values, budget_ms=budget_ms())
+    except (expressions.BudgetExceeded, expressions.TooComplex) as exc:
+        return engine.Undecided(str(exc))
     except expressions.ExpressionError:
         return False
+
+
+def budget_ms() -> float:
+    config = current_app.config if has_app_context() else {}
+    return float(config.get("CEL_BUDGET_MS", expressions.DEFAULT_BUDGET_MS))
 
 
 @lru_cache(maxsize=4096)
@@ -206,6 +216,10 @@ class Transition:
         run = self.runs[d.run_id]
         run.error = d.error
         self.set_status(run, "failed", error=d.error)
+
+    def _ConditionFailed(self, d: engine.ConditionFailed) -> None:
+        run = next((r for r in self.runs.values() if r.stage_key == d.stage_key), None) if d.stage_key else None
+        self.event("condition.failed", run, stage=d.stage_key, condition=d.condition, reason=d.reason)
 
     def _FlagAttention(self, d: engine.FlagAttention) -> None:
         self.task.needs_attention = True

@@ -6,11 +6,14 @@ from app.web.routes import bp
 
 # (endpoint, label, roles that may open it; None = everyone signed in), in menu order
 NAV = [("web.home", "Home", None), ("builder.index", "Builder", None), ("queue.index", "Queue", None),
-       ("dashboards.index", "Dashboards", ("admin", "manager", "designer"))]
+       ("dashboards.index", "Dashboards", ("admin", "manager", "designer")), ("account.tokens", "API tokens", None)]
 
 
 def init_app(app) -> None:
+    from app.web.account import bp as account_bp
+
     app.register_blueprint(bp)
+    app.register_blueprint(account_bp)
 
     @app.context_processor
     def _nav():

@@ -107,11 +107,11 @@ def test_openapi_documents_metrics(app, client):
 def test_dashboards_page_roles(app, make_user, client):
     staff = make_user("staff")
     with client.session_transaction() as s:   # signed-in session (the login form itself is tested elsewhere)
-        s["_user_id"] = str(staff.id)
+        s["_user_id"] = staff.get_id()
         s["_fresh"] = True
     assert client.get("/dashboards").status_code == 403
     mgr = make_user("manager")
     with client.session_transaction() as s:
-        s["_user_id"] = str(mgr.id)
+        s["_user_id"] = mgr.get_id()
     r = client.get("/dashboards")
     assert r.status_code == 200 and b"chart-throughput" in r.data and b"ab-panel" in r.data

@@ -105,13 +105,13 @@ def test_task_page_and_csv(matrix, who, client, name, make_user):
     if name == "outsider":
         from app.auth.passwords import hash_password
 
-        user.password_hash = hash_password("procly-demo")
+        user.password_hash = hash_password("procly-demo-2026")
         db.session.commit()
     import re
 
     html = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
-    assert client.post("/login", data={"email": user.email, "password": "procly-demo",
+    assert client.post("/login", data={"email": user.email, "password": "procly-demo-2026",
                                        "csrf_token": token}).status_code == 302
     readable, _ = EXPECTED[name]
     page = client.get(f"/queue/tasks/{matrix['matrix'].id}").get_data(as_text=True)
@@ -172,7 +172,7 @@ def test_queue_actions_need_roles(matrix, who, client):
     assert not permissions.can_act(who("staff"), secret, "view")
     html = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
-    client.post("/login", data={"email": "staff@procly.local", "password": "procly-demo", "csrf_token": token})
+    client.post("/login", data={"email": "staff@procly.local", "password": "procly-demo-2026", "csrf_token": token})
     tok = csrf(client)
     # acting on a Stage Run of an invisible Stage: 404, nothing changes
     r = client.post(f"/queue/runs/{secret.id}/act", data={"csrf_token": tok, "action": "complete", "f_notes": "x"})

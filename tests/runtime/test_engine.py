@@ -333,3 +333,29 @@ def test_conditions_are_only_handed_to_the_injected_evaluator():
                      routes=[route("r", "condition", condition="size(name) > 3")])
     assert advance(doc, task({"x": 0, "y": "q"}), evaluate=recording) == [StartStage("a", "pending")]
     assert seen == [("size(name) > 3", {"x": 0, "y": "q"}), ("x > 1", {"x": 0, "y": "q"})]
+
+
+# --- conditions the evaluator could not decide (over the CEL budget) ----------------------------
+
+def test_an_undecided_condition_does_not_hold_and_is_reported():
+    from app.runtime.engine import ConditionFailed, Undecided
+
+    def undecided(expr, values):
+        return Undecided("over budget") if expr == "slow" else evaluate(expr, values)
+
+    doc = definition(stage("a", 0, skip_when="slow"), stage("b", 0, start_when="slow"),
+                     stage("c", 0, gate={"type": "condition", "condition": "slow"}),
+                     routes=[route("r", "condition", condition="slow")])
+    decisions = advance(doc, task(), evaluate=undecided)
+    assert decisions[:4] == [ConditionFailed(None, "route:r", "over budget"),
+                             ConditionFailed("a", "skip_when", "over budget"),
+                             ConditionFailed("b", "start_when", "over budget"),
+                             ConditionFailed("c", "gate", "over budget")]
+    assert isinstance(decisions[4], FlagAttention) and "skip_when of stage 'a'" in decisions[4].reason
+    # not holding: no Route, "a" is not skipped, "b" waits, "c" stays at its gate
+    assert decisions[5:] == [StartStage("a", "pending"), StartStage("b", "blocked"), StartStage("c", "gated")]
+
+
+def test_a_decided_condition_reports_nothing():
+    doc = definition(stage("a", 0, skip_when="fast"))
+    assert advance(doc, task({"fast": True}), evaluate=evaluate) == [SkipStage("a"), FinishTask()]

@@ -32,6 +32,7 @@ export const el = (tag, attrs = {}, ...children) => {
     else if (k === 'dataset') Object.assign(node.dataset, v);
     else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
     else if (k === 'text') node.textContent = v;
+    else if (k === 'style') node.style.cssText = v;   // CSSOM: the CSP blocks style attributes, not this
     else if (v === true) node.setAttribute(k, '');
     else node.setAttribute(k, v);
   }

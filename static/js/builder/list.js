@@ -1,6 +1,15 @@
 // Process list: import a Process from an exported JSON file (export is a plain download link).
 import { api, ApiError, el, errorLines } from './api.js';
 
+// suggest a key from the name
+const create = document.getElementById('create-form');
+if (create) {
+  create.name.addEventListener('input', () => {
+    if (!create.key.dataset.touched) create.key.value = create.name.value.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').replace(/^([^a-z])/, 'p$1');
+  });
+  create.key.addEventListener('input', () => { create.key.dataset.touched = 1; });
+}
+
 const form = document.getElementById('import-form');
 const box = document.getElementById('import-result');
 

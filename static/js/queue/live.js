@@ -1,6 +1,7 @@
 /* Live updates for the staff queue and Task page. Socket messages carry ids and statuses only;
    on a message the page re-fetches its own permission-checked HTML and swaps the live parts. */
 (function () {
+  var start = document.currentScript && document.currentScript.dataset;  // no inline script: the CSP forbids it
   function socket(rooms) {
     if (typeof io === "undefined") return null;
     var s = io({ transports: ["websocket", "polling"] });
@@ -54,4 +55,6 @@
       s.on("comment.created", refresh);
     }
   };
+  if (start && start.start === "queue") window.ProclyLive.queue();
+  if (start && start.start === "task") window.ProclyLive.task(parseInt(start.task, 10));
 })();

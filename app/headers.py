@@ -1,0 +1,49 @@
+"""Security headers on every response, set by flask-talisman: a Content Security Policy with no
+inline script (pages load their code from /static; JSON data blocks are not scripts), no framing by
+anyone, nosniff, a same-origin Referrer-Policy. When PROCLY_BASE_URL is https the session cookie is
+Secure and HSTS is sent (TLS itself and the http->https redirect are the front proxy's job).
+Behind reverse proxies, PROCLY_PROXY_COUNT says how many, so client addresses and the scheme are
+read from their X-Forwarded-* headers (werkzeug's ProxyFix) and from nowhere else."""
+from __future__ import annotations
+
+from flask_talisman import Talisman
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "font-src": "'self'",
+    "connect-src": "'self'",  # XHR/fetch and the Socket.IO websocket (same origin, ws: or wss:)
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def is_https(app) -> bool:
+    return str(app.config.get("PROCLY_BASE_URL", "")).lower().startswith("https://")
+
+
+def init_app(app) -> None:
+    proxies = int(app.config.get("PROXY_COUNT") or 0)
+    if proxies:
+        # behind N proxies: the real client address and scheme, never a header a client made up
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    https = is_https(app)
+    app.config["SESSION_COOKIE_SECURE"] = https
+    app.config["REMEMBER_COOKIE_SECURE"] = https
+    # one Talisman per app: it keeps its settings on itself
+    app.extensions["talisman"] = Talisman(
+        app,
+        force_https=False,
+        session_cookie_secure=https,
+        strict_transport_security=https,
+        strict_transport_security_include_subdomains=False,
+        content_security_policy=CSP,
+        frame_options="DENY",
+        referrer_policy="same-origin",
+        x_content_type_options=True,
+    )
