@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from app import clock
 from app.extensions import db
@@ -83,7 +84,7 @@ def _ensure_row(name: str) -> None:
     db.session.add(PeriodicLease(name=name, expires_at=clock.now() - timedelta(seconds=1), runs=0))
     try:
         db.session.commit()
-    except Exception:  # noqa: BLE001 - another worker inserted it first: fine
+    except IntegrityError:  # another worker inserted it first: fine
         db.session.rollback()
 
 
