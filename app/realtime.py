@@ -50,23 +50,21 @@ def init_app(app) -> None:
 
 
 def may_join(user, room: str) -> bool:
+    """The room's object decides through app.permissions: `process:<id>` as "process.watch" (the
+    same rule as the builder's live counts), `task:<id>` as "task.view" (the Task page, the API)."""
     if not user.is_authenticated or ":" not in room and room != "dashboards":
         return False
     if room == "dashboards":
         return user.role in ("admin", "manager", "designer")
     kind, _, ident = room.partition(":")
-    if not ident.isdigit():
+    if not ident.isdigit() or len(ident) > 18:
         return False
-    if kind == "process":
-        return True  # counts and ids only; every signed-in user sees the lane's live counts
-    if kind == "task":
+    if kind in ("process", "task"):
+        from app import permissions
         from app.extensions import db
-        from app.models import Task
+        from app.models import Process, Task
 
-        task = db.session.get(Task, int(ident))
-        if task is None:
-            return False
-        from app.permissions import can_see_task
-
-        return can_see_task(user, task)
+        obj = db.session.get(Process if kind == "process" else Task, int(ident))
+        return obj is not None and permissions.allowed(user._get_current_object() if hasattr(
+            user, "_get_current_object") else user, f"{kind}.{'watch' if kind == 'process' else 'view'}", obj)
     return kind == "user" and int(ident) == user.id

@@ -61,6 +61,7 @@ def validate_definition(doc: dict, ctx: Context) -> tuple[dict | None, list[Defi
     _check_stages(stages, explicit_columns, ctx, errors)
     _check_order(stages, errors)
     _check_routes(loaded["routes"], stages, ctx, errors)
+    _check_fields("start.writes", (loaded.get("start") or {}).get("writes") or [], ctx, errors)
     return loaded, list(errors)
 
 

@@ -7,7 +7,7 @@ import copy
 
 from sqlalchemy import func, select
 
-from app import clock
+from app import clock, permissions
 from app.builder.definition import content_hash
 from app.builder.expressions import FieldInfo
 from app.builder.validation import Context, validate_definition, validate_for_publish
@@ -72,6 +72,7 @@ def get_draft(process: Process) -> Draft:
 def save_draft(process: Process, definition: dict, revision: int, user: User | None) -> tuple[Draft, list]:
     """Save any number of times; a save based on a stale revision is refused (no silent overwrite).
     The draft is kept even when invalid, so no work is lost; its errors are returned."""
+    permissions.check(user, "process.design", process)
     draft = get_draft(process)
     if revision != draft.revision:
         who = draft.updated_by.name if draft.updated_by else "someone"
@@ -89,6 +90,7 @@ def save_draft(process: Process, definition: dict, revision: int, user: User | N
 
 def publish(process: Process, user: User | None, note: str, definition: dict | None = None) -> Version:
     """Validate the draft and freeze it as Version N+1. Touches no other Process."""
+    permissions.check(user, "process.design", process)
     doc = definition if definition is not None else get_draft(process).definition
     normalized, errors = validate_for_publish(doc, context_for(process))
     if errors:
@@ -179,7 +181,8 @@ def import_process(doc: dict, user: User | None, *, key: str | None = None, team
         from app.tables.operations import create_table
 
         table = create_table({"key": tmeta.get("key"), "name": tmeta.get("name") or tmeta.get("key"),
-                              "fields": tmeta.get("fields", [])}, f"user:{user.id}" if user else "system")
+                              "team_name": team_row.name, "fields": tmeta.get("fields", [])},
+                             f"user:{user.id}" if user else "system", user)
     process = Process(key=key, name=meta.get("name") or key, description=meta.get("description", ""),
                       table_id=table.id, team_id=team_row.id)
     db.session.add(process)

@@ -37,6 +37,8 @@ def _back(default: str):
 
 def _fail(exc: APIError, default: str):
     db.session.rollback()
+    if exc.status in (403, 404):   # refused by app.permissions: the same status as the API gives
+        abort(exc.status, exc.message)
     flash(exc.message, "error")
     return _back(default)
 
@@ -135,7 +137,7 @@ def claim(run_id):
 @bp.post("/runs/<int:run_id>/release")
 @login_required
 def release(run_id):
-    return _queue_action(run_id, "release", lambda: service.release(run_id, actor()))
+    return _queue_action(run_id, "release", lambda: service.release(run_id, actor(), _user()))
 
 
 @bp.post("/runs/<int:run_id>/reassign")
@@ -146,8 +148,7 @@ def reassign(run_id):
     email = request.form.get("assignee", "").strip().lower()
     assignee = db.session.scalar(select(User).where(func.lower(User.email) == email, User.active.is_(True)))
     stage = permissions.stage_for(run)
-    if assignee is None or not permissions.stage_visible(assignee, stage) \
-            or "responsible" not in permissions.roles_in(assignee, stage):
+    if assignee is None or not permissions.may_work(assignee, stage, permissions.team_of(run)):
         flash(f"{email or 'Nobody'} cannot work this Stage.", "error")
         return _back(url_for("queue.index"))
     try:
@@ -196,9 +197,7 @@ def task(task_id):
     links_ = db.session.scalars(select(MagicLink).where(MagicLink.task_id == task.id).order_by(MagicLink.id)).all()
     ctx = dict(task=task, fields=fields, readable=readable, writable=writable, values=task.values or {},
                visits=visits, processes=processes, runs=run_info, events=events, links=links_,
-               now=clock.now(), can_move=task.status == "running" and any(
-                   permissions.can_act(user, r["run"], "move") for r in run_info if r["run"].id in open_ids)
-               or (task.status == "running" and permissions.is_privileged(user)),
+               now=clock.now(), can_move=task.status == "running" and permissions.allowed(user, "task.move", task),
                can_invite=task.status == "running")
     if request.args.get("partial"):
         return render_template("queue/_task_live.html", **ctx)
@@ -275,12 +274,11 @@ def _display(v) -> str:
 def move(task_id):
     task = _task_or_404(task_id)
     user = _user()
-    if not permissions.is_privileged(user) and not any(
-            permissions.can_act(user, r, "move") for r in permissions.current_runs(task)):
+    if not permissions.allowed(user, "task.move", task):
         abort(403)
     try:
         move_tasks([task.id], process_key=request.form.get("process") or None,
-                   reason=request.form.get("reason", ""), actor=actor())
+                   reason=request.form.get("reason", ""), actor=actor(), user=user)
     except APIError as exc:
         return _fail(exc, url_for("queue.task", task_id=task_id))
     db.session.commit()
