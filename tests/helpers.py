@@ -49,6 +49,9 @@ def db_snapshot() -> dict:
 def signed_in(app, email: str, password: str = "procly-demo"):
     """A fresh test client signed in through the login form (its own cookie jar, so bearer-token
     clients sharing the default `client` are not overridden by this session)."""
+    from flask import g
+
+    g.pop("csrf_token", None)   # Flask-WTF caches the token on the (test-shared) app context
     client = app.test_client()
     token = csrf_from(client.get("/login").get_data(as_text=True))
     r = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
