@@ -65,6 +65,7 @@ def may_join(user, room: str) -> bool:
         from app.models import Process, Task
 
         obj = db.session.get(Process if kind == "process" else Task, int(ident))
-        return obj is not None and permissions.allowed(user._get_current_object() if hasattr(
-            user, "_get_current_object") else user, f"{kind}.{'watch' if kind == 'process' else 'view'}", obj)
+        who = getattr(user, "_get_current_object", lambda: user)()    # the User behind current_user
+        return obj is not None and permissions.allowed(who, "process.watch" if kind == "process" else "task.view",
+                                                       obj)
     return kind == "user" and int(ident) == user.id

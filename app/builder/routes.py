@@ -77,6 +77,8 @@ def _form_action(fn, ok_message: str, target=None):
         return redirect(target(result) if target else url_for("builder.index"))
     except APIError as err:
         db.session.rollback()
+        if err.status in (403, 404):   # refused by app.permissions: the same status as the API gives
+            abort(err.status, err.message)
         details = "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
                             for k, v in (err.details.items() if isinstance(err.details, dict) else []))
         flash(f"{err.message} {details}".strip(), "error")

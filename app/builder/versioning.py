@@ -41,7 +41,7 @@ def context_for(process: Process) -> Context:
     fields = {f.key: FieldInfo(f.key, f.type, f.options or {}) for f in process.table.fields}
     others: dict[str, frozenset[str]] = {}
     rows = db.session.execute(
-        select(Process.key, Process.id, Process.current_version).where(Process.id != process.id)
+        select(Process.key, Process.id, Process.current_version, Process.table_id).where(Process.id != process.id)
     ).all()
     published = {
         pid: defn for pid, defn in db.session.execute(
@@ -50,11 +50,15 @@ def context_for(process: Process) -> Context:
         ).all()
     }
     drafts = dict(db.session.execute(select(Draft.process_id, Draft.definition)).all())
-    for key, pid, _ in rows:
+    for key, pid, _, _ in rows:
         defn = published.get(pid) or drafts.get(pid) or EMPTY
         others[key] = frozenset(s.get("key") for s in defn.get("stages", []) if isinstance(s, dict))
-    splits = frozenset(db.session.scalars(select(Split.key)).all())
-    return Context(fields=fields, process_key=process.key, processes=others, splits=splits)
+    split_rows = db.session.execute(select(Split.key, Split.table_id)).all()
+    # a Route moves the Task itself: its target must work on the same Table
+    other_table = frozenset([key for key, _, _, table in rows if table != process.table_id]
+                            + [key for key, table in split_rows if table != process.table_id])
+    return Context(fields=fields, process_key=process.key, processes=others,
+                   splits=frozenset(key for key, _ in split_rows), other_table=other_table)
 
 
 def error_list(errors) -> list[dict]:

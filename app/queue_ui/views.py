@@ -427,6 +427,11 @@ def _alert_page(process_key: str, *, errors=None, form=None, status=200):
     from app import alerts
 
     user = _user()
+    if process_key:   # the same decision as the API: no such Process 404, not yours 403
+        try:
+            alerts.get_process(process_key, user)
+        except APIError as exc:
+            abort(exc.status)
     manageable = [p for p in db.session.scalars(select(Process).where(Process.archived_at.is_(None))
                                                 .order_by(Process.name)) if alerts.can_manage_rules(user, p)]
     if not manageable:

@@ -131,17 +131,18 @@ def move_tasks(task_ids: list[int], *, process_key: str | None, split_key: str |
         raise Invalid("A reason is required.", {"reason": ["required"]})
     if bool(process_key) == bool(split_key):
         raise Invalid("Give exactly one of process or split.", {"process": ["give process or split"]})
-    targets = _targets(process_key, split_key)
-    for target in targets:
-        permissions.check(user, "process.move_into", target)
-    for task_id in task_ids:
-        task = db.session.get(Task, task_id)
+    tasks = [db.session.get(Task, task_id) for task_id in task_ids]
+    for task_id, task in zip(task_ids, tasks):
         if task is None:
             raise Invalid(f"No task {task_id}.", status=404, code="not_found")
         permissions.check(user, "task.move", task)
+    targets = _targets(process_key, split_key)
+    for target in targets:
+        permissions.check(user, "process.move_into", target)
+    for task in tasks:
         wrong = [p.key for p in targets if p.table_id != task.table_id]
         if wrong:
-            raise Invalid(f'Process "{wrong[0]}" works on another Table than task {task_id}; a Task moves only '
+            raise Invalid(f'Process "{wrong[0]}" works on another Table than task {task.id}; a Task moves only '
                           "between Processes of its own Table.", {"target": [f'"{wrong[0]}" is on another table']})
     moved: list[int] = []
     for task_id in task_ids:

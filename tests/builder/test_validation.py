@@ -196,3 +196,13 @@ def test_start_and_four_eyes_keys():
     assert start_spec(normalize(GOOD), "Intake") == (["team:Intake"], ["budget", "email", "name"])
     doc["start"]["writes"] = ["name"]
     assert start_spec(normalize(doc), "Intake") == (["team:Intake"], ["name"])
+
+
+def test_route_target_on_another_table():
+    """A Route moves the Task itself: a Process or Split on another Table cannot be its target."""
+    import dataclasses
+
+    ctx = dataclasses.replace(CTX, other_table=frozenset({"referral", "intake-ab"}))
+    errs = errors_of(GOOD, ctx)
+    assert 'routes[0].target.process: process "referral" works on another table' in errs
+    assert 'routes[3].target.split: split "intake-ab" works on another table' in errs
