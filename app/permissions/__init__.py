@@ -19,8 +19,8 @@ from app.permissions.objects import may_start
 from app.permissions.participants import (PortalStage, participant_fields, participant_stages, participant_view,
                                           portal_stage)
 from app.permissions.refs import (all_field_keys, approver_refs, definition_of, is_admin, is_participant, is_staff,
-                                  is_system, manager_of, matches, privileged_for, refs_of, roles_in,
-                                  run_stage_visible, stage_for, stage_visible, team_of)
+                                  is_system, manager_of, matches, privileged_for, refs_of, roles_in, stage_for,
+                                  stage_visible, team_of)
 from app.permissions.runs import four_eyes, may_work
 from app.permissions.tasks import (can_see_task, current_runs, filter_values, queue_condition, queue_roles,
                                    stage_index, task_writable_fields, visible_fields, visible_runs,
@@ -35,7 +35,7 @@ def can_act(user, run, action: str) -> bool:
 __all__ = ["RULES", "Decision", "allowed", "check", "decide", "can_act", "may_start", "PortalStage",
            "participant_fields", "participant_stages", "participant_view", "portal_stage", "all_field_keys",
            "approver_refs", "definition_of", "is_admin", "is_participant", "is_staff", "is_system", "manager_of",
-           "matches", "privileged_for", "refs_of", "roles_in", "run_stage_visible", "stage_for", "stage_visible",
+           "matches", "privileged_for", "refs_of", "roles_in", "stage_for", "stage_visible",
            "team_of", "four_eyes", "may_work", "can_see_task", "current_runs", "filter_values", "queue_condition",
            "queue_roles", "stage_index", "task_writable_fields", "visible_fields", "visible_runs",
            "visible_version_ids", "writable_fields"]

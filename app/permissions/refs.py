@@ -137,9 +137,3 @@ def roles_in(user, stage: dict, team_id: int | None = None) -> set[str]:
         found.add("responsible")  # nobody named: any staff who sees it may work it
     return found
 
-
-def run_stage_visible(user, run: StageRun) -> bool:
-    try:
-        return stage_visible(user, stage_for(run), team_of(run))
-    except StopIteration:
-        return False

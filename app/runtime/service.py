@@ -216,7 +216,7 @@ def _write(t: Transition, run: StageRun, values: dict, stage: dict) -> None:
 def claim(run_id: int, user: User | None, actor: str, *, assignee: User | None = None) -> StageRun:
     """Claim (or, for a Delegator, assign to someone who may work the Stage) a run: time tracking
     starts now."""
-    operation = "run.reassign" if assignee is not None and assignee is not user else "run.claim"
+    operation = "run.reassign" if assignee is not None and (user is None or assignee.id != user.id) else "run.claim"
     t, run = _transition_for(run_id, actor, user, operation, assignee=assignee)
     if run.status not in states.OPEN:
         raise APIError(f"Stage run {run_id} is {run.status}.", {"status": [run.status]}, status=409, code="conflict")
