@@ -163,7 +163,7 @@ class StartSchema(Base):
 class DefinitionSchema(Base):
     stages = f.List(f.Nested(StageSchema), load_default=list)
     routes = f.List(f.Nested(RouteSchema), load_default=list)
-    start = f.Nested(StartSchema)
+    start = f.Nested(StartSchema, allow_none=True)   # absent / null = the defaults (see ``start_spec``)
 
 
 def complete(loaded: dict) -> dict:
@@ -175,8 +175,8 @@ def complete(loaded: dict) -> dict:
         for key, default in (("roles", []), ("writes", None)):
             if start.get(key, default) == default:
                 start.pop(key, None)
-        if not start:
-            del loaded["start"]
+    if "start" in loaded and not start:
+        del loaded["start"]
     column = -1
     for stage in loaded["stages"]:
         if stage["column"] is None:

@@ -188,6 +188,7 @@ def test_start_and_four_eyes_keys():
     doc["stages"][1]["approval"]["four_eyes"] = False
     assert errors_of(doc) == ['start.writes[1]: unknown field "ghost"']
     same = copy.deepcopy(GOOD)
+    assert normalize({**GOOD, "start": None}) == normalize(GOOD)
     same["start"] = {"roles": [], "writes": None}
     same["stages"][1]["approval"]["four_eyes"] = True
     assert normalize(same) == normalize(GOOD) and content_hash(same) == content_hash(GOOD)

@@ -547,9 +547,10 @@ function renderRoutePanel(i) {
 // who may start Tasks and which Fields a start sets (the definition's `start`; defaults in
 // app/builder/definition.py start_spec): an empty `start` is left out of the document
 function firstColumnWrites() {
-  const cols = state.def.stages.map((s) => s.column ?? 0);
+  let prev = -1;   // an omitted column is the previous one + 1, as the server normalizes it
+  const cols = state.def.stages.map((s) => { prev = s.column ?? prev + 1; return prev; });
   const first = cols.length ? Math.min(...cols) : 0;
-  return [...new Set(state.def.stages.filter((s) => (s.column ?? 0) === first).flatMap((s) => s.writes || []))];
+  return [...new Set(state.def.stages.filter((s, i) => cols[i] === first).flatMap((s) => s.writes || []))];
 }
 
 function renderStartPanel() {
