@@ -26,7 +26,6 @@ migrations_blp = Blueprint("migrations", __name__, description="Migrate running 
 webhooks_blp = Blueprint("webhooks", __name__, description="Inbound webhooks that start Tasks (HMAC-SHA256 signed)")
 
 
-
 def transactional(view):
     """Commit once; a concurrent writer that got there first (stale lock_version, busy database)
     turns into 409 and nothing of this request is kept."""
