@@ -274,9 +274,10 @@ def clean_rule(data: dict, *, partial_of=None) -> dict:
 
 
 def can_manage_rules(user, process: Process) -> bool:
-    from app.auth.access import can_design
+    """Admins and the owning Team's designers (app.permissions "process.design")."""
+    from app import permissions
 
-    return user is not None and can_design(user, process.team_id)
+    return user is not None and permissions.allowed(user, "process.design", process)
 
 
 def get_process(key: str, user) -> Process:

@@ -96,7 +96,7 @@ def definitions() -> dict[str, dict]:
         ], "routes": [
             route("spam", "Spam", "rejection", stage_key="score", condition="spam_score >= 0.5"),
             route("qualified", "Qualified lead", "split:intake-ab", stage_key="qualify", condition="true"),
-        ]},
+        ], "start": {"roles": ["team:Intake"], "writes": ["name", "email", "phone", "source", "message"]}},
         "intake": {"stages": intake_stages, "routes": intake_routes},
         "intake-new": {"stages": new_stages, "routes": intake_routes},
         "follow-up": {"stages": [
@@ -139,7 +139,7 @@ def load_demo(tasks: int = 40) -> list[tuple[str, str]]:
         db.session.flush()
     admin = db.session.scalar(select(User).where(User.email == USERS[0][0]))
     if db.session.scalar(select(Table).where(Table.key == "clients")) is None:
-        create_table({"key": "clients", "name": "Clients",
+        create_table({"key": "clients", "name": "Clients", "team_name": "Intake",
                       "fields": [{"required": False, "options": {}, **f} for f in FIELDS]}, "system")
     defs = definitions()
     created = []

@@ -72,6 +72,8 @@ def origin_allowed(origin: str | None) -> bool:
 
 
 def may_join(user, room: str) -> bool:
+    """The room's object decides through app.permissions: `process:<id>` as "process.watch" (the
+    same rule as the builder's live counts), `task:<id>` as "task.view" (the Task page, the API)."""
     if not user.is_authenticated or ":" not in room and room != "dashboards":
         return False
     if room == "dashboards":
@@ -79,21 +81,13 @@ def may_join(user, room: str) -> bool:
     kind, _, ident = room.partition(":")
     if not (ident.isascii() and ident.isdigit() and len(ident) < 16):
         return False
-    if kind == "process":
+    if kind in ("process", "task"):
+        from app import permissions
         from app.extensions import db
-        from app.models import Process
-        from app.permissions import can_see_process
+        from app.models import Process, Task
 
-        process = db.session.get(Process, int(ident))
-        return process is not None and can_see_process(user, process)
-    if kind == "task":
-        from app.extensions import db
-        from app.models import Task
-
-        task = db.session.get(Task, int(ident))
-        if task is None:
-            return False
-        from app.permissions import can_see_task
-
-        return can_see_task(user, task)
+        obj = db.session.get(Process if kind == "process" else Task, int(ident))
+        who = getattr(user, "_get_current_object", lambda: user)()    # the User behind current_user
+        return obj is not None and permissions.allowed(who, "process.watch" if kind == "process" else "task.view",
+                                                       obj)
     return kind == "user" and int(ident) == user.id

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from app import clock
-from app.auth.access import can_design
-from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app import clock, permissions
+from app.errors import Conflict, Invalid, NotFound
 from app.extensions import db
-from app.models import Event, Role, Process, Split, SplitAssignment, SplitVariant, Table, Task, Team, User
+from app.models import Event, Process, Split, SplitAssignment, SplitVariant, Table, Task, Team, User
 
 
 def get_split(key: str) -> Split:
@@ -18,8 +17,7 @@ def get_split(key: str) -> Split:
 
 
 def check_can_edit(user: User, split: Split) -> None:
-    if not can_design(user, split.team_id):
-        raise Forbidden(f'You may not change split "{split.key}": it belongs to another team.')
+    permissions.check(user, "split.design", split)
 
 
 def _variants(table_id: int, rows: list[dict]) -> list[SplitVariant]:
@@ -53,8 +51,7 @@ def create_split(data: dict, user: User) -> Split:
     if table is None or team is None:
         raise Invalid("Unknown table or team.", {k: ["not found"] for k, row in
                                                   (("table", table), ("team", team)) if row is None})
-    if not can_design(user, team.id):
-        raise Forbidden(f'You are not a designer of team "{team.name}".')
+    permissions.check(user, "split.create", team)
     split = Split(key=data["key"], name=data["name"], table_id=table.id, team_id=team.id)
     split.variants = _variants(table.id, data["variants"])
     db.session.add(split)
@@ -70,9 +67,8 @@ def weights_of(split: Split) -> dict[str, int]:
 
 def set_weights(split: Split, weights: dict[str, int], user: User, actor: str, reason: str = "") -> Split:
     """Change weights (gradual rollout). Tasks already assigned keep their variant. Audited.
-    Managers may shift weights (the A/B view promotes winners); designers only their Teams' Splits."""
-    if user.role != Role.manager:
-        check_can_edit(user, split)
+    The owning Team's designers and managers (the A/B view promotes winners) may; others 403."""
+    permissions.check(user, "split.weights", split)
     known = {v.key: v for v in split.variants}
     unknown = sorted(set(weights) - set(known))
     if unknown:

@@ -2,7 +2,12 @@
 
 A caller signs the raw request body with the webhook's secret:
 `X-Procly-Signature: sha256=<hex HMAC-SHA256(secret, body)>`. The body is JSON
-`{"key": optional task key, "values": {...}}`; the Task starts on the webhook's Process or Split."""
+`{"key": optional task key, "values": {...}}`; the Task starts on the webhook's Process or Split.
+
+A webhook acts with its creator's rights, checked at every call: creating one needs design rights
+on its target ("webhook.create"), and each call starts the Task as the creator ("process.start" /
+"split.start": only the definition's `start.writes`). A creator who has since lost those rights
+(left the Team, deactivated) makes the webhook refuse (403)."""
 from __future__ import annotations
 
 import hashlib
@@ -14,8 +19,8 @@ import secrets
 from flask import current_app, request
 from sqlalchemy import select
 
-from app import clock
-from app.errors import APIError, Conflict, Invalid, NotFound
+from app import clock, permissions
+from app.errors import APIError, Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.models import Event, Process, Split, User
 from app.models.webhooks import Webhook
@@ -38,14 +43,14 @@ def create_webhook(data: dict, user: User) -> tuple[Webhook, str]:
     if bool(process_key) == bool(split_key):
         raise Invalid("Give exactly one of process or split.", {"process": ["give process or split"]})
     if process_key:
-        process = db.session.scalar(select(Process).where(Process.key == process_key))
-        if process is None:
+        target = db.session.scalar(select(Process).where(Process.key == process_key))
+        if target is None:
             raise Invalid(f'No process "{process_key}".', {"process": ["no such process"]})
-        from app.auth.access import check_can_design
-
-        check_can_design(user, process)
-    elif db.session.scalar(select(Split.id).where(Split.key == split_key)) is None:
-        raise Invalid(f'No split "{split_key}".', {"split": ["no such split"]})
+    else:
+        target = db.session.scalar(select(Split).where(Split.key == split_key))
+        if target is None:
+            raise Invalid(f'No split "{split_key}".', {"split": ["no such split"]})
+    permissions.check(user, "webhook.create", target)
     secret = secrets.token_urlsafe(32)
     hook = Webhook(key=key, name=data.get("name") or key, process_key=process_key, split_key=split_key,
                    secret=secret, created_by_id=user.id, created_at=clock.now())
@@ -74,9 +79,20 @@ def receive(key: str, body: bytes, signature: str | None):
         raise Invalid("The body must be a JSON object.", {"body": ["expected an object"]})
     data = {"values": payload.get("values") or {}, "key": payload.get("key"),
             "process": hook.process_key, "split": hook.split_key}
-    task = create_task(data, None, f"webhook:{hook.key}")
+    task = create_task(data, _grant(hook), f"webhook:{hook.key}")
     hook.last_used_at = clock.now()
     return task
+
+
+def _grant(hook: Webhook) -> User | None:
+    """Whose rights a call uses: the creator's (an inactive creator's rights are none: 403);
+    webhooks made with no user (CLI, migrations) act as the system."""
+    if hook.created_by_id is None:
+        return None
+    creator = db.session.get(User, hook.created_by_id)
+    if creator is None or not creator.active:
+        raise Forbidden(f'Webhook "{hook.key}" was made by someone who may no longer start Tasks.')
+    return creator
 
 
 INBOUND_ENDPOINT = "webhooks.inbound"

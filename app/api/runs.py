@@ -1,6 +1,7 @@
 """/api/v1/runs (act on Stage Runs), /api/v1/moves and /api/v1/migrations (move Tasks by hand,
 migrate Versions) and /api/v1/webhooks (inbound, HMAC-signed Task starts). Thin views over
-app.runtime.service, app.runtime.moves and app.webhooks."""
+app.runtime.service, app.runtime.moves and app.webhooks, which ask app.permissions themselves
+(invisible -> 404, not allowed -> 403 with the reason)."""
 from __future__ import annotations
 
 from functools import wraps
@@ -12,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.api import schemas as s
-from app.auth.access import actor, require_login, roles_required
+from app.auth.access import actor, login_required_api, require_login, roles_required
 from app.errors import Conflict
 from app.extensions import db
 from app.models import Role
@@ -23,8 +24,6 @@ blp = Blueprint("runs", __name__, description="Act on Stage Runs: complete, appr
 moves_blp = Blueprint("moves", __name__, description="Move Tasks by hand to another Process (rollback, recovery)")
 migrations_blp = Blueprint("migrations", __name__, description="Migrate running Tasks to a newer Version")
 webhooks_blp = Blueprint("webhooks", __name__, description="Inbound webhooks that start Tasks (HMAC-SHA256 signed)")
-
-ACTORS = (Role.staff, Role.designer, Role.manager)  # admins always pass; app.permissions will tighten this
 
 
 def transactional(view):
@@ -63,15 +62,15 @@ def _act(run_id: int, action: str, **kw):
 
 
 @blp.route("/<int:run_id>")
-@roles_required(*ACTORS)
+@login_required_api
 @blp.response(200, s.StageRunSchema)
 def get_run(run_id):
-    """One Stage Run."""
-    return service.get_run(run_id)
+    """One Stage Run (404 unless you may see its Stage)."""
+    return service.get_run(run_id, require_login())
 
 
 @blp.route("/<int:run_id>/complete", methods=["POST"])
-@roles_required(*ACTORS)
+@login_required_api
 @blp.arguments(CompleteSchema)
 @blp.response(200, s.StageRunSchema)
 @transactional
@@ -93,7 +92,7 @@ def _decision(action: str):
 
 for _action in ("approve", "reject"):
     blp.route(f"/<int:run_id>/{_action}", methods=["POST"], endpoint=_action)(
-        roles_required(*ACTORS)(blp.arguments(CommentSchema)(blp.response(200, s.StageRunSchema)(
+        login_required_api(blp.arguments(CommentSchema)(blp.response(200, s.StageRunSchema)(
             transactional(_decision(_action))))))
 
 
@@ -111,16 +110,17 @@ for _action, _doc in (("advance", "Pass a run's gate (manual advance, approval g
                       ("resume", "Resume a paused run."),
                       ("retry", "Retry a failed run (a new attempt).")):
     blp.route(f"/<int:run_id>/{_action}", methods=["POST"], endpoint=_action)(
-        roles_required(*ACTORS)(blp.response(200, s.StageRunSchema)(transactional(_simple(_action, _doc)))))
+        login_required_api(blp.response(200, s.StageRunSchema)(transactional(_simple(_action, _doc)))))
 
 
 @blp.route("/<int:run_id>/claim", methods=["POST"])
-@roles_required(*ACTORS)
+@login_required_api
 @blp.arguments(ClaimSchema)
 @blp.response(200, s.StageRunSchema)
 @transactional
 def claim(data, run_id):
-    """Claim a run (a pending run starts); time tracking starts now."""
+    """Claim a run (a pending run starts); time tracking starts now. With `assignee`: a Delegator
+    assigns it to someone who may work the Stage (else 403)."""
     from app.errors import NotFound
     from app.models import User
 
@@ -133,12 +133,12 @@ def claim(data, run_id):
 
 
 @blp.route("/<int:run_id>/release", methods=["POST"])
-@roles_required(*ACTORS)
+@login_required_api
 @blp.response(200, s.StageRunSchema)
 @transactional
 def release(run_id):
-    """Release a claimed run (its staff time is kept)."""
-    return service.release(run_id, actor())
+    """Release a claimed run (its staff time is kept); someone else's claim: Delegators only."""
+    return service.release(run_id, actor(), require_login())
 
 
 # --- moves and migrations -------------------------------------------------------------------------
@@ -159,18 +159,20 @@ class MoveResultSchema(Schema):
 
 
 @moves_blp.route("", methods=["POST"])
-@roles_required(*ACTORS)
+@login_required_api
 @moves_blp.arguments(MoveSchema)
 @moves_blp.response(200, MoveResultSchema)
 @transactional
 def move(data):
     """Move selected Tasks (ids, or a Process / Version / Stage / status filter) to a target Process
     (optionally a Stage) with a reason: open runs close as moved, the target lane starts."""
+    user = require_login()
     ids = moves.select_tasks(task_ids=data["task_ids"], process=data["process"], version=data["version"],
-                             stage=data["stage"], status=data["status"])
+                             stage=data["stage"], status=data["status"], user=user)
     target = data["target"] or {}
     return {"moved": moves.move_tasks(ids, process_key=target.get("process"), split_key=target.get("split"),
-                                      stage_key=target.get("stage"), reason=data["reason"], actor=actor())}
+                                      stage_key=target.get("stage"), reason=data["reason"], actor=actor(),
+                                      user=user)}
 
 
 class MigrationSchema(Schema):
@@ -194,7 +196,7 @@ def migrate(data):
     """Migrate running Tasks to a newer Version, mapping open Stage Runs by key. 409 (nothing changed)
     lists Tasks whose open Stages the new Version lacks and `mapping` does not cover."""
     return {"migrated": moves.migrate_tasks(data["process"], data["to_version"], data["mapping"], actor=actor(),
-                                            task_ids=data["task_ids"])}
+                                            task_ids=data["task_ids"], user=require_login())}
 
 
 # --- webhooks -------------------------------------------------------------------------------------

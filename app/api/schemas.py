@@ -27,6 +27,9 @@ class FieldUpdateSchema(Schema):
 class TableSchema(Schema):
     key = fields.String(required=True, validate=KEY)
     name = fields.String(required=True, validate=NAME)
+    team = fields.String(attribute="team_name", load_default=None, allow_none=True,
+                         metadata={"description": "owning Team: its designers change the Fields (default: your "
+                                                  "only Team; none = admins only)"})
     fields = fields.List(fields.Nested(FieldSchema), load_default=list)
 
 

@@ -1,10 +1,11 @@
-"""/api/v1/tables: the spreadsheet's Tables and typed Fields."""
+"""/api/v1/tables: the spreadsheet's Tables and typed Fields. A Table belongs to a Team: only its
+designers and admins change it (decided in app.tables.operations through app.permissions)."""
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from app.api.schemas import FieldSchema, FieldUpdateSchema, TableSchema, TableUpdateSchema
-from app.auth.access import actor, login_required_api, roles_required
+from app.auth.access import actor, login_required_api, require_login, roles_required
 from app.extensions import db
 from app.models import Role, Table
 from app.tables import operations as ops
@@ -23,7 +24,7 @@ class Tables(MethodView):
     @blp.arguments(TableSchema)
     @blp.response(201, TableSchema)
     def post(self, data):
-        table = ops.create_table(data, actor())
+        table = ops.create_table(data, actor(), require_login())
         db.session.commit()
         return table
 
@@ -39,8 +40,7 @@ class TableItem(MethodView):
     @blp.arguments(TableUpdateSchema)
     @blp.response(200, TableSchema)
     def patch(self, data, key):
-        table = ops.get_table(key)
-        table.name = data["name"]
+        table = ops.rename_table(ops.get_table(key), data["name"], actor(), require_login())
         db.session.commit()
         return table
 
@@ -51,7 +51,7 @@ class Fields(MethodView):
     @blp.arguments(FieldSchema)
     @blp.response(201, FieldSchema)
     def post(self, data, key):
-        field = ops.add_field(ops.get_table(key), data, actor())
+        field = ops.add_field(ops.get_table(key), data, actor(), require_login())
         db.session.commit()
         return field
 
@@ -62,12 +62,12 @@ class FieldItem(MethodView):
     @blp.arguments(FieldUpdateSchema)
     @blp.response(200, FieldSchema)
     def patch(self, data, key, field_key):
-        field = ops.update_field(ops.get_table(key), field_key, data, actor())
+        field = ops.update_field(ops.get_table(key), field_key, data, actor(), require_login())
         db.session.commit()
         return field
 
     @roles_required(Role.designer)
     @blp.response(204)
     def delete(self, key, field_key):
-        ops.delete_field(ops.get_table(key), field_key, actor())
+        ops.delete_field(ops.get_table(key), field_key, actor(), require_login())
         db.session.commit()

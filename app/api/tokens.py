@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from app import permissions
 from app.api import schemas as s
 from app.auth.access import actor, login_required_api, require_login, roles_required
 from app.auth.tokens import issue_token, revoke_token
@@ -56,8 +57,9 @@ def revoke(token_id):
     """Revoke one of your tokens; the tokens it created stop working with it."""
     user = require_login()
     token = db.session.get(ApiToken, token_id)
-    if token is None or token.user_id != user.id:
+    if token is None:
         raise NotFound(f"No token {token_id}.")
+    permissions.check(user, "token.revoke", token)   # someone else's token: 404, as if it did not exist
     revoke_token(token)
     db.session.add(Event(type="token.revoked", actor=actor(), data={"token": token.id}))
     db.session.commit()

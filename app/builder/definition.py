@@ -18,7 +18,7 @@ from marshmallow import validate as v
 from app.builder import stage_types
 
 __all__ = ["StageSchema", "RouteSchema", "DefinitionSchema", "parse_duration", "normalize",
-           "content_hash", "error_paths", "DURATION_RE", "ROLE_NAMES"]
+           "content_hash", "error_paths", "start_spec", "DURATION_RE", "ROLE_NAMES"]
 
 SLUG_RE = r"^[a-z][a-z0-9_]*$"
 DURATION_RE = re.compile(r"^(\d+)([smhd])$")
@@ -83,6 +83,8 @@ class ApprovalSchema(Base):
     required = f.Boolean(load_default=True)
     approvers = RoleRefs()
     sla = Optional(f.Nested(SLASchema))
+    # the approver may not be who completed the Stage; absent = on (see ``complete``)
+    four_eyes = f.Boolean()
 
 
 class GateSchema(Base):
@@ -152,18 +154,36 @@ class RouteSchema(Base):
     target = f.Nested(TargetSchema, required=True)
 
 
+class StartSchema(Base):
+    """Who may start Tasks in the Process and which Fields a start may set (see ``start_spec``)."""
+    roles = RoleRefs()
+    writes = Optional(f.List(f.String()))
+
+
 class DefinitionSchema(Base):
     stages = f.List(f.Nested(StageSchema), load_default=list)
     routes = f.List(f.Nested(RouteSchema), load_default=list)
+    start = f.Nested(StartSchema, allow_none=True)   # absent / null = the defaults (see ``start_spec``)
 
 
 def complete(loaded: dict) -> dict:
-    """Fill what the schemas cannot: implicit columns and each known type's config defaults."""
+    """Fill what the schemas cannot: implicit columns and each known type's config defaults.
+    Keys added after Versions were first published (``start``, ``approval.four_eyes``) are left
+    out while at their default, so older documents keep their content hash."""
+    start = loaded.get("start")
+    if start is not None:
+        for key, default in (("roles", []), ("writes", None)):
+            if start.get(key, default) == default:
+                start.pop(key, None)
+    if "start" in loaded and not start:
+        del loaded["start"]
     column = -1
     for stage in loaded["stages"]:
         if stage["column"] is None:
             stage["column"] = column + 1
         column = stage["column"]
+        if stage["approval"] is not None and stage["approval"].get("four_eyes") is True:
+            del stage["approval"]["four_eyes"]
         stage_type = stage_types.get(stage["type"])
         if stage_type is not None:
             try:
@@ -176,6 +196,20 @@ def complete(loaded: dict) -> dict:
 def normalize(doc: dict) -> dict:
     """The complete, canonical form of ``doc``; raises ``marshmallow.ValidationError`` if malformed."""
     return complete(DefinitionSchema().load(doc))
+
+
+def start_spec(doc: dict, owning_team: str) -> tuple[list[str], list[str]]:
+    """(roles, writes) of a normalized document's ``start``. Defaults: the owning Team's members
+    (``team:<name>``; admins and the Team's designers always may), and the Fields the Stages of the
+    lane's first column write (a start fills in what the first Stage would collect)."""
+    start = doc.get("start") or {}
+    roles = list(start.get("roles") or []) or [f"team:{owning_team}"]
+    writes = start.get("writes")
+    if writes is None:
+        stages = doc.get("stages") or []
+        first = min((s.get("column") or 0 for s in stages), default=0)
+        writes = sorted({k for s in stages if (s.get("column") or 0) == first for k in s.get("writes") or []})
+    return roles, list(writes)
 
 
 def content_hash(doc: dict) -> str:

@@ -5,20 +5,18 @@ import copy
 
 from sqlalchemy import select
 
-from app import clock
-from app.auth.access import check_can_design
+from app import clock, permissions
 from app.builder.versioning import EMPTY, get_draft
-from app.errors import Conflict, Forbidden, Invalid
+from app.errors import Conflict, Invalid
 from app.extensions import db
-from app.models import Draft, Event, Process, Role, Table, Team, User
+from app.models import Draft, Event, Process, Table, Team, User
 
 
 def _team(name: str, user: User) -> Team:
     team = db.session.scalar(select(Team).where(Team.name == name))
     if team is None:
         raise Invalid(f'No team "{name}".', {"team": ["no such team"]})
-    if user.role != Role.admin and team.id not in user.team_ids:
-        raise Forbidden(f'You are not a member of team "{name}".')
+    permissions.check(user, "process.create", team)
     return team
 
 
@@ -44,7 +42,7 @@ def create_process(data: dict, user: User) -> Process:
 
 
 def update_process(process: Process, data: dict, user: User) -> Process:
-    check_can_design(user, process)
+    permissions.check(user, "process.design", process)
     if "team" in data:
         process.team_id = _team(data.pop("team"), user).id
     for k, v in data.items():
@@ -55,6 +53,7 @@ def update_process(process: Process, data: dict, user: User) -> Process:
 
 def duplicate_process(process: Process, key: str, name: str, user: User) -> Process:
     """A new Process whose draft is a copy of this one's draft (not its Versions)."""
+    permissions.check(user, "process.design", process)
     _unique_key(key)
     copy_ = Process(key=key, name=name, description=process.description, table_id=process.table_id,
                     team_id=process.team_id)
@@ -67,7 +66,7 @@ def duplicate_process(process: Process, key: str, name: str, user: User) -> Proc
 
 
 def set_archived(process: Process, archived: bool, user: User) -> Process:
-    check_can_design(user, process)
+    permissions.check(user, "process.design", process)
     process.archived_at = clock.now() if archived else None
     db.session.add(Event(type="process.archived" if archived else "process.restored", process_id=process.id,
                          actor=f"user:{user.id}"))

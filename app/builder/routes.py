@@ -5,6 +5,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from app import permissions
 from app.auth.access import can_design
 from app.errors import APIError
 from app.extensions import db
@@ -76,6 +77,8 @@ def _form_action(fn, ok_message: str, target=None):
         return redirect(target(result) if target else url_for("builder.index"))
     except APIError as err:
         db.session.rollback()
+        if err.status in (403, 404):   # refused by app.permissions: the same status as the API gives
+            abort(err.status, err.message)
         details = "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
                             for k, v in (err.details.items() if isinstance(err.details, dict) else []))
         flash(f"{err.message} {details}".strip(), "error")
@@ -161,8 +164,11 @@ def _editor_boot(process: Process) -> dict:
 @bp.get("/<key>/counts")
 @login_required
 def counts(key):
-    """Live counts per Stage of the open Stage Runs of running Tasks on the current Process."""
+    """Live counts per Stage of the open Stage Runs of running Tasks on the current Process: for
+    whoever may watch it (app.permissions "process.watch", as its Socket.IO room)."""
     process = _process(key)
+    if not permissions.allowed(current_user._get_current_object(), "process.watch", process):
+        abort(403)
     rows = db.session.execute(
         select(StageRun.stage_key, StageRun.status, func.count())
         .join(Task, Task.id == StageRun.task_id)
@@ -185,7 +191,7 @@ def split_editor(key):
     split = db.session.scalar(select(Split).where(Split.key == key))
     if split is None:
         abort(404)
-    editable = current_user.role == Role.manager or can_design(current_user, split.team_id)
+    editable = permissions.allowed(current_user._get_current_object(), "split.weights", split)
     return render_template("builder/split.html", split=split, can_edit=editable)
 
 
@@ -195,7 +201,8 @@ def table_editor(key):
     table = db.session.scalar(select(Table).where(Table.key == key))
     if table is None:
         abort(404)
-    return render_template("builder/table.html", table=table, can_edit=_designer())
+    return render_template("builder/table.html", table=table,
+                           can_edit=permissions.allowed(current_user._get_current_object(), "table.edit", table))
 
 
 def init_app(app) -> None:

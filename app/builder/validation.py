@@ -23,6 +23,7 @@ class Context:
     process_key: str
     processes: dict[str, frozenset[str]]  # other Process keys -> Stage keys of their current Version (or draft)
     splits: frozenset[str] = field(default_factory=frozenset)
+    other_table: frozenset[str] = field(default_factory=frozenset)  # Process / Split keys on another Table
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ def validate_definition(doc: dict, ctx: Context) -> tuple[dict | None, list[Defi
     _check_stages(stages, explicit_columns, ctx, errors)
     _check_order(stages, errors)
     _check_routes(loaded["routes"], stages, ctx, errors)
+    _check_fields("start.writes", (loaded.get("start") or {}).get("writes") or [], ctx, errors)
     return loaded, list(errors)
 
 
@@ -205,6 +207,8 @@ def _check_target(at: str, target: dict, ctx: Context, errors: _Errors) -> None:
     if split is not None:
         if split not in ctx.splits:
             errors.add(f"{at}.split", f'no such split "{split}"')
+        elif split in ctx.other_table:
+            errors.add(f"{at}.split", f'split "{split}" works on another table')
         if stage is not None:
             errors.add(f"{at}.stage", "a Split target cannot name a Stage")
         return
@@ -212,5 +216,7 @@ def _check_target(at: str, target: dict, ctx: Context, errors: _Errors) -> None:
         errors.add(f"{at}.process", "a Route may not target its own Process")
     elif process not in ctx.processes:
         errors.add(f"{at}.process", f'no such process "{process}"')
+    elif process in ctx.other_table:
+        errors.add(f"{at}.process", f'process "{process}" works on another table')
     elif stage is not None and stage not in ctx.processes[process]:
         errors.add(f"{at}.stage", f'no such stage "{stage}" in process "{process}"')

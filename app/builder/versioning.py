@@ -7,7 +7,7 @@ import copy
 
 from sqlalchemy import func, select
 
-from app import clock
+from app import clock, permissions
 from app.builder.definition import content_hash
 from app.builder.expressions import FieldInfo
 from app.builder.validation import Context, validate_definition, validate_for_publish
@@ -41,7 +41,7 @@ def context_for(process: Process) -> Context:
     fields = {f.key: FieldInfo(f.key, f.type, f.options or {}) for f in process.table.fields}
     others: dict[str, frozenset[str]] = {}
     rows = db.session.execute(
-        select(Process.key, Process.id, Process.current_version).where(Process.id != process.id)
+        select(Process.key, Process.id, Process.current_version, Process.table_id).where(Process.id != process.id)
     ).all()
     published = {
         pid: defn for pid, defn in db.session.execute(
@@ -50,11 +50,15 @@ def context_for(process: Process) -> Context:
         ).all()
     }
     drafts = dict(db.session.execute(select(Draft.process_id, Draft.definition)).all())
-    for key, pid, _ in rows:
+    for key, pid, _, _ in rows:
         defn = published.get(pid) or drafts.get(pid) or EMPTY
         others[key] = frozenset(s.get("key") for s in defn.get("stages", []) if isinstance(s, dict))
-    splits = frozenset(db.session.scalars(select(Split.key)).all())
-    return Context(fields=fields, process_key=process.key, processes=others, splits=splits)
+    split_rows = db.session.execute(select(Split.key, Split.table_id)).all()
+    # a Route moves the Task itself: its target must work on the same Table
+    other_table = frozenset([key for key, _, _, table in rows if table != process.table_id]
+                            + [key for key, table in split_rows if table != process.table_id])
+    return Context(fields=fields, process_key=process.key, processes=others,
+                   splits=frozenset(key for key, _ in split_rows), other_table=other_table)
 
 
 def error_list(errors) -> list[dict]:
@@ -72,6 +76,7 @@ def get_draft(process: Process) -> Draft:
 def save_draft(process: Process, definition: dict, revision: int, user: User | None) -> tuple[Draft, list]:
     """Save any number of times; a save based on a stale revision is refused (no silent overwrite).
     The draft is kept even when invalid, so no work is lost; its errors are returned."""
+    permissions.check(user, "process.design", process)
     draft = get_draft(process)
     if revision != draft.revision:
         who = draft.updated_by.name if draft.updated_by else "someone"
@@ -93,6 +98,7 @@ def save_draft(process: Process, definition: dict, revision: int, user: User | N
 
 def publish(process: Process, user: User | None, note: str, definition: dict | None = None) -> Version:
     """Validate the draft and freeze it as Version N+1. Touches no other Process."""
+    permissions.check(user, "process.design", process)
     doc = definition if definition is not None else get_draft(process).definition
     normalized, errors = validate_for_publish(doc, context_for(process))
     if errors:
@@ -183,7 +189,8 @@ def import_process(doc: dict, user: User | None, *, key: str | None = None, team
         from app.tables.operations import create_table
 
         table = create_table({"key": tmeta.get("key"), "name": tmeta.get("name") or tmeta.get("key"),
-                              "fields": tmeta.get("fields", [])}, f"user:{user.id}" if user else "system")
+                              "team_name": team_row.name, "fields": tmeta.get("fields", [])},
+                             f"user:{user.id}" if user else "system", user)
     process = Process(key=key, name=meta.get("name") or key, description=meta.get("description", ""),
                       table_id=table.id, team_id=team_row.id)
     db.session.add(process)

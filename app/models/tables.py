@@ -31,7 +31,15 @@ class Table(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(120))
+    # the Team whose designers change its Fields (app.permissions "table.edit"); None = admins only
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    team = relationship("Team")
+
+    @property
+    def team_name(self) -> str | None:
+        return self.team.name if self.team is not None else None
+
     fields: Mapped[list[Field]] = relationship(
         back_populates="table", order_by="Field.position", cascade="all, delete-orphan"
     )

@@ -139,6 +139,8 @@ class StageRun(db.Model):
     paused_at: Mapped[datetime | None]
     active_seconds: Mapped[float] = mapped_column(default=0.0)   # staff time, pauses excluded
     approval_status: Mapped[str | None] = mapped_column(String(16))  # pending / approved / rejected
+    # who last completed it (a staff user; None for the system or a participant): four-eyes
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)

@@ -28,7 +28,11 @@ def comments_of(run: StageRun, *, external_only: bool = False) -> list[Comment]:
     return [c for c in thread.comments if c.external or not external_only]
 
 
-def add_comment(run: StageRun, body: str, *, external: bool, actor: str, user=None, label: str = "") -> Comment:
+def add_comment(run: StageRun, body: str, *, external: bool, actor: str, user=None, label: str = "",
+                who=None) -> Comment:
+    """`user`: the staff author; `who`: whose rights apply when it is not a staff user (a
+    participant's magic link); neither = the system."""
+    permissions.check(user if user is not None else who, "run.comment", run)
     body = (body or "").strip()
     if not body:
         raise Invalid("A comment needs some text.", {"body": ["required"]})
@@ -47,7 +51,7 @@ def add_comment(run: StageRun, body: str, *, external: bool, actor: str, user=No
     for mentioned in notifications.mentioned_users(body):
         if user is not None and mentioned.id == user.id:
             continue
-        if not permissions.stage_visible(mentioned, stage):
+        if not permissions.stage_visible(mentioned, stage, permissions.team_of(run)):
             continue  # never tell someone about a Stage they may not see
         who = user.name if user else label
         notifications.notify(mentioned, "mention", f"{who} mentioned you on Task {run.task_id} ({stage['name']})",

@@ -25,7 +25,11 @@ def digest(secret: str) -> str:
 
 def invite(task: Task, email: str, *, name: str = "", by=None, actor: str = "system",
            days: int = DEFAULT_DAYS) -> tuple[MagicLink, str]:
-    """Invite a participant (by email) to a Task: a new link, and an invitation in the outbox."""
+    """Invite a participant (by email) to a Task: a new link, and an invitation in the outbox.
+    `by` must see the Task ("task.invite"); None is the system."""
+    from app import permissions
+
+    permissions.check(by, "task.invite", task)
     email = (email or "").strip()
     if not EMAIL.match(email):
         raise Invalid("Give the participant's email address, like name@example.com.",

@@ -97,7 +97,8 @@ def submit(run_id: int):
         return _render(link, errors=errors, submitted=submitted, status=422)
     try:
         links.resume_from_participant(run_id, _actor(link))
-        service.act(run_id, "complete", _actor(link), values={k: v for k, v in clean.items() if v is not None})
+        service.act(run_id, "complete", _actor(link), user=link,
+                    values={k: v for k, v in clean.items() if v is not None})
     except APIError as exc:
         db.session.rollback()
         details = {k.removeprefix("values."): v for k, v in (exc.details or {}).items()} \
@@ -117,7 +118,7 @@ def decide(run_id: int):
     if not ps.can_approve or action not in ("approve", "reject"):
         abort(403)
     try:
-        service.act(run_id, action, _actor(link), comment=request.form.get("comment", "")[:2000])
+        service.act(run_id, action, _actor(link), user=link, comment=request.form.get("comment", "")[:2000])
     except APIError as exc:
         db.session.rollback()
         return _render(link, errors={"_": [exc.message]}, status=exc.status)
@@ -134,7 +135,7 @@ def comment(run_id: int):
     run = db.session.get(StageRun, ps.run.id)
     try:
         threads.add_comment(run, request.form.get("body", ""), external=True, actor=_actor(link),
-                            label=link.participant.name or link.participant.email)
+                            label=link.participant.name or link.participant.email, who=link)
     except APIError as exc:
         db.session.rollback()
         return _render(link, errors={"_": [exc.message]}, status=exc.status)

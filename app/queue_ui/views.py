@@ -35,6 +35,8 @@ def _back(default: str):
 
 def _fail(exc: APIError, default: str):
     db.session.rollback()
+    if exc.status in (403, 404):   # refused by app.permissions: the same status as the API gives
+        abort(exc.status, exc.message)
     flash(exc.message, "error")
     return _back(default)
 
@@ -133,7 +135,7 @@ def claim(run_id):
 @bp.post("/runs/<int:run_id>/release")
 @login_required
 def release(run_id):
-    return _queue_action(run_id, "release", lambda: service.release(run_id, actor()))
+    return _queue_action(run_id, "release", lambda: service.release(run_id, actor(), _user()))
 
 
 @bp.post("/runs/<int:run_id>/reassign")
@@ -144,8 +146,7 @@ def reassign(run_id):
     email = request.form.get("assignee", "").strip().lower()
     assignee = db.session.scalar(select(User).where(func.lower(User.email) == email, User.active.is_(True)))
     stage = permissions.stage_for(run)
-    if assignee is None or not permissions.stage_visible(assignee, stage) \
-            or "responsible" not in permissions.roles_in(assignee, stage):
+    if assignee is None or not permissions.may_work(assignee, stage, permissions.team_of(run)):
         flash(f"{email or 'Nobody'} cannot work this Stage.", "error")
         return _back(url_for("queue.index"))
     try:
@@ -194,9 +195,7 @@ def task(task_id):
     links_ = db.session.scalars(select(MagicLink).where(MagicLink.task_id == task.id).order_by(MagicLink.id)).all()
     ctx = dict(task=task, fields=fields, readable=readable, writable=writable, values=task.values or {},
                visits=visits, processes=processes, runs=run_info, events=events, links=links_,
-               now=clock.now(), can_move=task.status == "running" and any(
-                   permissions.can_act(user, r["run"], "move") for r in run_info if r["run"].id in open_ids)
-               or (task.status == "running" and permissions.is_privileged(user)),
+               now=clock.now(), can_move=task.status == "running" and permissions.allowed(user, "task.move", task),
                can_invite=task.status == "running")
     if request.args.get("partial"):
         return render_template("queue/_task_live.html", **ctx)
@@ -273,12 +272,11 @@ def _display(v) -> str:
 def move(task_id):
     task = _task_or_404(task_id)
     user = _user()
-    if not permissions.is_privileged(user) and not any(
-            permissions.can_act(user, r, "move") for r in permissions.current_runs(task)):
+    if not permissions.allowed(user, "task.move", task):
         abort(403)
     try:
         move_tasks([task.id], process_key=request.form.get("process") or None,
-                   reason=request.form.get("reason", ""), actor=actor())
+                   reason=request.form.get("reason", ""), actor=actor(), user=user)
     except APIError as exc:
         return _fail(exc, url_for("queue.task", task_id=task_id))
     db.session.commit()
@@ -424,6 +422,11 @@ def _alert_page(process_key: str, *, errors=None, form=None, status=200):
     from app import alerts
 
     user = _user()
+    if process_key:   # the same decision as the API: no such Process 404, not yours 403
+        try:
+            alerts.get_process(process_key, user)
+        except APIError as exc:
+            abort(exc.status)
     manageable = [p for p in db.session.scalars(select(Process).where(Process.archived_at.is_(None))
                                                 .order_by(Process.name)) if alerts.can_manage_rules(user, p)]
     if not manageable:

@@ -70,14 +70,20 @@ def move(t, *, process_key: str | None, split_key: str | None, stage_key: str | 
 # --- moving Tasks by hand (rollback and recovery) ---------------------------------------------
 
 def select_tasks(*, task_ids: list[int] | None = None, process: str | None = None, version: int | None = None,
-                 stage: str | None = None, status: str | None = "running") -> list[int]:
+                 stage: str | None = None, status: str | None = "running", user=None) -> list[int]:
     """Ids of the Tasks a manual move selects: an explicit list, or a filter on Process / Version /
-    open Stage / Task status (running by default)."""
+    open Stage / Task status (running by default). A filter selects only Tasks `user` may see;
+    listed ids are checked one by one when they move (an invisible one: 404)."""
+    from app import permissions
     from app.models import StageRun, Task
 
     q = select(Task.id)
     if task_ids:
         q = q.where(Task.id.in_(task_ids))
+    elif user is not None:
+        versions = permissions.visible_version_ids(user)
+        if versions is not None:
+            q = q.where(Task.version_id.in_(versions or [-1]))
     if process:
         proc = db.session.scalar(select(Process).where(Process.key == process))
         if proc is None:
@@ -97,10 +103,27 @@ def select_tasks(*, task_ids: list[int] | None = None, process: str | None = Non
     return list(db.session.scalars(q.order_by(Task.id)))
 
 
+def _targets(process_key: str | None, split_key: str | None) -> list[Process]:
+    """The Processes a move may land in: the target Process, or every variant of the target Split."""
+    if split_key:
+        split = db.session.scalar(select(Split).where(Split.key == split_key))
+        if split is None:
+            raise Invalid(f'No split "{split_key}".', {"target.split": ["no such split"]})
+        return [v.process for v in split.variants]
+    process = db.session.scalar(select(Process).where(Process.key == process_key))
+    if process is None:
+        raise Invalid(f'No process "{process_key}".', {"target.process": ["no such process"]})
+    return [process]
+
+
 def move_tasks(task_ids: list[int], *, process_key: str | None, split_key: str | None = None,
-               stage_key: str | None = None, reason: str, actor: str) -> list[int]:
+               stage_key: str | None = None, reason: str, actor: str, user=None) -> list[int]:
     """Move each selected running Task to a target Process (optionally a Stage) with the same `move`
-    Routes use: open runs close as moved, the visit is left, the target lane starts. One transaction."""
+    Routes use: open runs close as moved, the visit is left, the target lane starts. One transaction.
+    `user` needs rights on each Task ("task.move") and on the target ("process.move_into"); the
+    target must work on the Task's Table. Nothing moves unless every Task may."""
+    from app import permissions
+    from app.models import Task
     from app.runtime.service import _queue_automated
     from app.runtime.shell import Transition, lock_task
 
@@ -108,6 +131,19 @@ def move_tasks(task_ids: list[int], *, process_key: str | None, split_key: str |
         raise Invalid("A reason is required.", {"reason": ["required"]})
     if bool(process_key) == bool(split_key):
         raise Invalid("Give exactly one of process or split.", {"process": ["give process or split"]})
+    tasks = [db.session.get(Task, task_id) for task_id in task_ids]
+    for task_id, task in zip(task_ids, tasks):
+        if task is None:
+            raise Invalid(f"No task {task_id}.", status=404, code="not_found")
+        permissions.check(user, "task.move", task)
+    targets = _targets(process_key, split_key)
+    for target in targets:
+        permissions.check(user, "process.move_into", target)
+    for task in tasks:
+        wrong = [p.key for p in targets if p.table_id != task.table_id]
+        if wrong:
+            raise Invalid(f'Process "{wrong[0]}" works on another Table than task {task.id}; a Task moves only '
+                          "between Processes of its own Table.", {"target": [f'"{wrong[0]}" is on another table']})
     moved: list[int] = []
     for task_id in task_ids:
         task = lock_task(task_id)
@@ -123,11 +159,13 @@ def move_tasks(task_ids: list[int], *, process_key: str | None, split_key: str |
 
 
 def migrate_tasks(process_key: str, to_version: int, mapping: dict[str, str] | None, *, actor: str,
-                  task_ids: list[int] | None = None) -> list[int]:
+                  task_ids: list[int] | None = None, user=None) -> list[int]:
     """Move running Tasks of `process_key` on older Versions to Version `to_version`: each open Stage
     Run is re-pointed to the same key (or `mapping[key]`) of the new Version, keeping its status,
     claim, timers and thread. All or nothing: if any Task has an open Stage the new Version lacks
-    and `mapping` does not cover, nothing changes and Conflict lists them."""
+    and `mapping` does not cover, nothing changes and Conflict lists them. `user` must be allowed to
+    migrate the Process ("process.migrate": its admins, designers and managers)."""
+    from app import permissions
     from app.errors import Conflict
     from app.models import StageRun, Task
     from app.runtime import engine
@@ -137,6 +175,7 @@ def migrate_tasks(process_key: str, to_version: int, mapping: dict[str, str] | N
     process = db.session.scalar(select(Process).where(Process.key == process_key))
     if process is None:
         raise Invalid(f'No process "{process_key}".', {"process": ["no such process"]})
+    permissions.check(user, "process.migrate", process)
     target = db.session.scalar(select(Version).where(Version.process_id == process.id,
                                                      Version.number == to_version))
     if target is None:

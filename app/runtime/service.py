@@ -8,10 +8,10 @@ import uuid
 
 from sqlalchemy import select
 
-from app import clock
+from app import clock, permissions
 from app.errors import APIError, Forbidden, Invalid, NotFound
 from app.extensions import db
-from app.models import StageRun, Task, User
+from app.models import Process, Split, StageRun, Task, User
 from app.runtime import engine, states
 from app.runtime.moves import resolve_target
 from app.runtime.queue import enqueue_after_commit
@@ -31,10 +31,22 @@ def _queue_automated(t: Transition) -> None:
     t.automated = []
 
 
+def _check_start(data: dict, user: User | None, prefix: str) -> None:
+    """The caller may start Tasks on the target and set these values (the definition's `start`)."""
+    if data.get("split"):
+        target, operation = db.session.scalar(select(Split).where(Split.key == data["split"])), "split.start"
+    else:
+        target, operation = db.session.scalar(select(Process).where(Process.key == data["process"])), "process.start"
+    if target is not None:   # an unknown target is refused by resolve_target with its own error
+        permissions.check(user, operation, target, values=data.get("values") or {}, prefix=prefix)
+
+
 def create_task(data: dict, user: User | None, actor: str, *, prefix: str = "") -> Task:
-    """Start a Task on a Process (current Version) or through a Split (sticky variant)."""
+    """Start a Task on a Process (current Version) or through a Split (sticky variant). `user`
+    None is the system (jobs, the demo); anyone else is checked by app.permissions first."""
     if bool(data.get("process")) == bool(data.get("split")):
         raise Invalid("Give exactly one of process or split.", {f"{prefix}process": ["give process or split"]})
+    _check_start(data, user, prefix)
     key = data.get("key") or uuid.uuid4().hex
     process, version, variant_id = resolve_target(data.get("process"), data.get("split"), key)
     values, errors = validate_values(_fields(process.table_id), data.get("values") or {})
@@ -72,7 +84,11 @@ def _writable(t: Transition) -> set[str]:
 
 
 def update_values(task: Task, values: dict, user: User | None, actor: str, *, allowed: set[str] | None = None) -> Task:
-    """Change Field values, then re-evaluate start rules and condition Routes."""
+    """Change Field values, then re-evaluate start rules and condition Routes. A user may write
+    only Fields an open Stage Run of theirs may write (app.permissions "task.write")."""
+    permissions.check(user, "task.write", task, values=values)
+    if user is not None:
+        allowed = permissions.task_writable_fields(user, task)
     task = lock_task(task.id)
     if task.status != "running":
         raise Invalid(f"Task {task.id} is {task.status}; its Fields can no longer change.", {"task": [task.status]})
@@ -91,37 +107,53 @@ def update_values(task: Task, values: dict, user: User | None, actor: str, *, al
 
 # --- acting on Stage Runs ---------------------------------------------------------------------
 
-def get_run(run_id: int) -> StageRun:
+def get_run(run_id: int, who=None) -> StageRun:
+    """A Stage Run `who` may see (404 otherwise; None = the system)."""
     run = db.session.get(StageRun, run_id)
     if run is None:
         raise NotFound(f"No stage run {run_id}.")
+    permissions.check(who, "run.view", run)
     return run
 
 
-def _transition_for(run_id: int, actor: str) -> tuple[Transition, StageRun]:
+def _transition_for(run_id: int, actor: str, who=None, operation: str = "run.view",
+                    **context) -> tuple[Transition, StageRun]:
+    """Lock the run's Task and check `operation` on the fresh run: 404 / 403 before any change."""
     run = get_run(run_id)
     task = lock_task(run.task_id)
     t = Transition(task, actor=actor)
-    run = t.runs.get(run.id)
-    if run is None:
+    fresh = t.runs.get(run.id)
+    permissions.check(who, operation, fresh or run, **context)
+    if fresh is None:
         raise Invalid(f"Stage run {run_id} belongs to an earlier Process visit of its Task.", {"run": ["closed"]},
                       status=409, code="conflict")
-    return t, run
+    return t, fresh
 
 
 def _illegal(exc: states.IllegalTransition) -> APIError:
     return APIError(str(exc), {"status": [str(exc)]}, status=409, code="illegal_transition")
 
 
-def act(run_id: int, action: str, actor: str, *, user: User | None = None, values: dict | None = None,
+ACTIONS = ("complete", "approve", "reject", "advance", "start", "pause", "resume", "retry")
+
+
+def _user_id(who) -> int | None:
+    return who.id if isinstance(who, User) else None
+
+
+def act(run_id: int, action: str, actor: str, *, user=None, values: dict | None = None,
         comment: str = "") -> StageRun:
-    """One action by a person on a Stage Run. Authorization is checked by the caller (app.permissions)."""
-    t, run = _transition_for(run_id, actor)
+    """One action on a Stage Run by `user`: a User, a participant's MagicLink, or None (the
+    system). app.permissions decides first (404 invisible, 403 not allowed, with the reason)."""
+    if action not in ACTIONS:
+        raise Invalid(f'Unknown action "{action}".', {"action": ["unknown"]})
+    t, run = _transition_for(run_id, actor, user, f"run.{action}", values=values)
     view = t.view()
     try:
         if action == "complete":
             if run.status not in ("pending", "started", "in_progress"):
                 raise states.IllegalTransition(run.status, "completed")
+            run.completed_by_id = _user_id(user)
             if values:
                 stage = stage_of(t.definition, run.stage_key)
                 _write(t, run, values, stage)
@@ -133,9 +165,7 @@ def act(run_id: int, action: str, actor: str, *, user: User | None = None, value
         elif action in ("approve", "reject"):
             if run.status not in ("awaiting_approval", "gated"):
                 raise states.IllegalTransition(run.status, "completed" if action == "approve" else "in_progress")
-            if user is not None:
-                check_approver(t, run, user)
-            run.decided_by_id, run.decided_at = (user.id if user else None), clock.now()
+            run.decided_by_id, run.decided_at = _user_id(user), clock.now()
             if run.status == "awaiting_approval":  # a gate decision is not the Stage's own approval
                 run.approval_status = "approved" if action == "approve" else "rejected"
             t.event("approval.approved" if action == "approve" else "approval.rejected", run, stage=run.stage_key, comment=comment)
@@ -160,26 +190,12 @@ def act(run_id: int, action: str, actor: str, *, user: User | None = None, value
             run.error = None
             t._ready(run)
             decisions = engine.advance(t.definition, t.view(), evaluate=evaluate)
-        else:
-            raise Invalid(f'Unknown action "{action}".', {"action": ["unknown"]})
     except states.IllegalTransition as exc:
         raise _illegal(exc) from None
     t.apply(decisions)
     t.finish()
     _queue_automated(t)
     return run
-
-
-def check_approver(t: Transition, run: StageRun, user: User) -> None:
-    """403 unless `user` matches the run's approver refs (roles.approver plus the approval's or
-    the approval gate's approvers); a Stage naming no approvers at all may be decided by any
-    staff-level caller the view already admitted."""
-    from app.runtime.roles import approvers_of, matches
-
-    refs = approvers_of(stage_of(t.definition, run.stage_key), run.status)
-    if refs and not matches(user, refs):
-        raise Forbidden(f"Only an approver of stage {run.stage_key!r} may decide it ({', '.join(refs)}).",
-                        {"approvers": refs})
 
 
 def _write(t: Transition, run: StageRun, values: dict, stage: dict) -> None:
@@ -197,12 +213,16 @@ def _write(t: Transition, run: StageRun, values: dict, stage: dict) -> None:
     t.event("task.values_changed", run, fields=sorted(values), stage=run.stage_key)
 
 
-def claim(run_id: int, user: User, actor: str, *, assignee: User | None = None) -> StageRun:
-    """Claim (or, for a Delegator, assign) a run: time tracking starts now."""
-    t, run = _transition_for(run_id, actor)
+def claim(run_id: int, user: User | None, actor: str, *, assignee: User | None = None) -> StageRun:
+    """Claim (or, for a Delegator, assign to someone who may work the Stage) a run: time tracking
+    starts now."""
+    operation = "run.reassign" if assignee is not None and (user is None or assignee.id != user.id) else "run.claim"
+    t, run = _transition_for(run_id, actor, user, operation, assignee=assignee)
     if run.status not in states.OPEN:
         raise APIError(f"Stage run {run_id} is {run.status}.", {"status": [run.status]}, status=409, code="conflict")
     who = assignee or user
+    if who is None:
+        raise Invalid("Claim for whom?", {"assignee": ["required"]})
     run.claimed_by_id, run.claimed_at = who.id, clock.now()
     t.event("stage.claimed", run, stage=run.stage_key, user=who.id)
     if run.status == "pending":
@@ -211,8 +231,9 @@ def claim(run_id: int, user: User, actor: str, *, assignee: User | None = None) 
     return run
 
 
-def release(run_id: int, actor: str) -> StageRun:
-    t, run = _transition_for(run_id, actor)
+def release(run_id: int, actor: str, user: User | None = None) -> StageRun:
+    """Release a claim (someone else's: a Delegator only); the staff time is kept."""
+    t, run = _transition_for(run_id, actor, user, "run.release")
     if run.claimed_at and run.status in ("started", "in_progress"):
         run.active_seconds += (clock.now() - run.claimed_at).total_seconds()
     run.claimed_by_id, run.claimed_at = None, None

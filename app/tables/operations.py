@@ -1,11 +1,15 @@
-"""Create and edit Tables and their Fields. Operations flush; the request commits."""
+"""Create and edit Tables and their Fields. Operations flush; the request commits.
+
+Each change asks app.permissions ("table.create", "table.edit"): a Table belongs to a Team whose
+designers (and admins) change it; `user` None is the system (demo, import of a whole Process)."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from app import permissions
 from app.errors import Conflict, Invalid, NotFound
 from app.extensions import db
-from app.models import Event, Field, Table
+from app.models import Event, Field, Table, Team
 
 
 def get_table(key: str) -> Table:
@@ -23,10 +27,27 @@ def _check_options(type_: str, options: dict, path: str) -> None:
                           {f"{path}options.choices": ["must be a non-empty list of strings"]})
 
 
-def create_table(data: dict, actor: str) -> Table:
+def owning_team(name: str | None, user) -> Team | None:
+    """The Team a new Table belongs to: the one named, else the creator's only Team (if they have
+    exactly one and are not an admin); None = admins only."""
+    if name:
+        team = db.session.scalar(select(Team).where(Team.name == name))
+        if team is None:
+            raise Invalid(f'No team "{name}".', {"team": ["no such team"]})
+        return team
+    if user is not None and not permissions.is_admin(user) and len(user.teams) == 1:
+        return user.teams[0]
+    if user is not None and not permissions.is_admin(user):
+        raise Invalid("Name the team the table belongs to.", {"team": ["required"]})
+    return None
+
+
+def create_table(data: dict, actor: str, user=None) -> Table:
+    team = owning_team(data.get("team_name"), user)
+    permissions.check(user, "table.create", team)
     if db.session.scalar(select(Table.id).where(Table.key == data["key"])):
         raise Conflict(f'A table "{data["key"]}" already exists.', {"key": ["already exists"]})
-    table = Table(key=data["key"], name=data["name"])
+    table = Table(key=data["key"], name=data["name"], team_id=team.id if team else None)
     seen = set()
     for i, f in enumerate(data.get("fields", [])):
         if f["key"] in seen:
@@ -40,7 +61,16 @@ def create_table(data: dict, actor: str) -> Table:
     return table
 
 
-def add_field(table: Table, data: dict, actor: str) -> Field:
+def rename_table(table: Table, name: str, actor: str, user=None) -> Table:
+    permissions.check(user, "table.edit", table)
+    before, table.name = table.name, name
+    db.session.add(Event(type="table.renamed", actor=actor, data={"table": table.key, "before": before,
+                                                                  "after": name}))
+    return table
+
+
+def add_field(table: Table, data: dict, actor: str, user=None) -> Field:
+    permissions.check(user, "table.edit", table)
     if any(f.key == data["key"] for f in table.fields):
         raise Conflict(f'Field "{data["key"]}" already exists.', {"key": ["already exists"]})
     _check_options(data["type"], data["options"], "")
@@ -60,7 +90,8 @@ def get_field(table: Table, key: str) -> Field:
     raise NotFound(f'No field "{key}" in table "{table.key}".')
 
 
-def update_field(table: Table, key: str, data: dict, actor: str) -> Field:
+def update_field(table: Table, key: str, data: dict, actor: str, user=None) -> Field:
+    permissions.check(user, "table.edit", table)
     field = get_field(table, key)
     before = {k: getattr(field, k) for k in data}
     type_ = data.get("type", field.type)
@@ -72,9 +103,10 @@ def update_field(table: Table, key: str, data: dict, actor: str) -> Field:
     return field
 
 
-def delete_field(table: Table, key: str, actor: str) -> None:
+def delete_field(table: Table, key: str, actor: str, user=None) -> None:
     """Remove a column. Drafts that use it show a validation error until fixed; published
     Versions keep working (their Tasks simply have no value for it)."""
+    permissions.check(user, "table.edit", table)
     field = get_field(table, key)
     table.fields.remove(field)
     db.session.add(Event(type="field.deleted", actor=actor, data={"table": table.key, "field": key}))

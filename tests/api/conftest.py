@@ -44,7 +44,7 @@ def world(app, make_user, api_as):
         admin=make_user("admin"),
     )
     api = SimpleNamespace(**{k: api_as(u) for k, u in vars(people).items()})
-    r = api.admin.post("/api/v1/tables", json={"key": "leads", "name": "Leads", "fields": FIELDS})
+    r = api.admin.post("/api/v1/tables", json={"key": "leads", "name": "Leads", "team": "Intake", "fields": FIELDS})
     assert r.status_code == 201, r.json
     for key, team in (("intake", "Intake"), ("referral", "Referral")):
         r = api.admin.post("/api/v1/processes", json={"key": key, "name": key.title(), "table": "leads",

@@ -23,7 +23,7 @@ def test_bad_choice_options_name_the_field(world):
 
 
 def test_batch_with_an_invalid_second_item_starts_no_task(world):
-    publish(world.api.designer, "intake", lane("collect"))
+    publish(world.api.designer, "intake", lane("collect", start={"writes": ["name", "budget"]}))
     before = counts()
     items = [{"process": "intake", "values": {"name": "Ada"}},
              {"process": "intake", "values": {"budget": "lots"}},

@@ -171,3 +171,39 @@ def test_empty_lane_is_a_valid_draft_but_not_publishable():
     _, errors = validate_for_publish({}, CTX)
     assert [str(e) for e in errors] == ["stages: a Process needs at least one Stage"]
     assert validate_for_publish({"stages": [stage("a")]}, CTX)[1] == []
+
+
+def test_start_and_four_eyes_keys():
+    """`start` (who may start Tasks, which Fields a start sets) and `approval.four_eyes` are
+    validated with their paths; at their defaults they are left out, so the hash does not move."""
+    from app.builder.definition import content_hash, start_spec
+
+    doc = copy.deepcopy(GOOD)
+    doc["start"] = {"roles": ["team:Intake", "boss"], "writes": ["name", "ghost"]}
+    doc["stages"][1]["approval"]["four_eyes"] = "sometimes"
+    errs = errors_of(doc)
+    assert any(e.startswith("start.roles[1]:") for e in errs), errs
+    assert any(e.startswith("stages[1].approval.four_eyes:") for e in errs), errs
+    doc["start"]["roles"].pop()
+    doc["stages"][1]["approval"]["four_eyes"] = False
+    assert errors_of(doc) == ['start.writes[1]: unknown field "ghost"']
+    same = copy.deepcopy(GOOD)
+    assert normalize({**GOOD, "start": None}) == normalize(GOOD)
+    same["start"] = {"roles": [], "writes": None}
+    same["stages"][1]["approval"]["four_eyes"] = True
+    assert normalize(same) == normalize(GOOD) and content_hash(same) == content_hash(GOOD)
+    assert "start" not in normalize(same)
+    # defaults: the owning Team; the first column's writes
+    assert start_spec(normalize(GOOD), "Intake") == (["team:Intake"], ["budget", "email", "name"])
+    doc["start"]["writes"] = ["name"]
+    assert start_spec(normalize(doc), "Intake") == (["team:Intake"], ["name"])
+
+
+def test_route_target_on_another_table():
+    """A Route moves the Task itself: a Process or Split on another Table cannot be its target."""
+    import dataclasses
+
+    ctx = dataclasses.replace(CTX, other_table=frozenset({"referral", "intake-ab"}))
+    errs = errors_of(GOOD, ctx)
+    assert 'routes[0].target.process: process "referral" works on another table' in errs
+    assert 'routes[3].target.split: split "intake-ab" works on another table' in errs

@@ -74,7 +74,7 @@ def test_ab_comparison(app, world, make_user, api_as):
         else:
             w.visit(t, "c", at(0), at(1), "moved", route_key="too_small", target="b", variant="new")
     w.commit()
-    api = api_as(make_user("manager"))
+    api = api_as(make_user("manager", teams=("Ops",)))     # a manager of the Split's Team
     d = api.get(f"/api/v1/metrics/ab/ab?{Q}&stage=collect").json
     legacy, new = d["variants"]
     assert (legacy["finished"], legacy["completed"], legacy["routed_away"]) == (40, 20, 20)

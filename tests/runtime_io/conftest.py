@@ -45,7 +45,7 @@ class World:
         self.api_as = api_as
         self.api = api_as(self.staff)
 
-    def process(self, key: str, stages: list, routes=(), *, team="Ops"):
+    def process(self, key: str, stages: list, routes=(), *, team="Ops", start=None):
         from app.builder import operations, versioning
         from app.models import Process
 
@@ -53,8 +53,8 @@ class World:
         if process is None:
             process = operations.create_process({"key": key, "name": key.title(), "description": "", "table": "t",
                                                  "team": team}, self.admin)
-        version = versioning.publish(process, self.admin, "test", definition={"stages": stages,
-                                                                               "routes": list(routes)})
+        definition = {"stages": stages, "routes": list(routes), **({"start": start} if start else {})}
+        version = versioning.publish(process, self.admin, "test", definition=definition)
         self.db.session.commit()
         return version
 
@@ -62,7 +62,7 @@ class World:
         from app.runtime import service
 
         task = service.create_task({"process": process, "split": split, "values": values or {}, "key": key},
-                                   self.admin, "system")
+                                   None, "system")
         self.db.session.commit()
         return task.id
 

@@ -100,7 +100,8 @@ def test_version_migration_maps_open_runs_or_refuses(world):
 def test_webhook_starts_a_task_with_a_valid_signature_only(world, client):
     from app.webhooks import sign
 
-    world.process("hooked", [compute("calc", {"a": "budget + 1"}, reads=["budget"]), st("h")])
+    world.process("hooked", [compute("calc", {"a": "budget + 1"}, reads=["budget"]), st("h")],
+                  start={"writes": ["budget"]})
     r = world.api.post("/api/v1/webhooks", json={"key": "leads", "process": "hooked"})
     assert r.status_code == 403  # staff may not create webhooks
     r = world.api_as(world.designer).post("/api/v1/webhooks", json={"key": "leads", "process": "hooked"})

@@ -461,6 +461,9 @@ function renderStagePanel(s) {
       el('label', { class: 'check' }, el('input', { type: 'checkbox', name: 'approval.required', checked: !!approval?.required, onchange: (e) => upd((st) => { st.approval = e.target.checked ? { required: true, approvers: [], ...(st.approval || {}), required: true } : null; }, { panel: true }) }), ' Requires approval'),
       approval?.required ? [
         input('Approvers', (approval.approvers || []).join(', '), (v) => upd((st) => { st.approval.approvers = list(v); }), { name: 'approval.approvers', placeholder: 'team:Compliance' }),
+        el('label', { class: 'check', title: 'Four-eyes: whoever completed the Stage may not approve or reject it' },
+          el('input', { type: 'checkbox', name: 'approval.four_eyes', checked: approval.four_eyes !== false, onchange: (e) => upd((st) => { if (e.target.checked) delete st.approval.four_eyes; else st.approval.four_eyes = false; }) }),
+          ' Four-eyes (approver ≠ who completed it)'),
         el('div', { class: 'lbl' }, 'Approval SLA'),
         slaEditor(() => stageByKey(state.selected.key)?.approval?.sla, (sla) => upd((st) => { if (sla) st.approval.sla = sla; else delete st.approval.sla; }), 'approval.sla'),
       ] : null),
@@ -541,11 +544,50 @@ function renderRoutePanel(i) {
   ];
 }
 
+// who may start Tasks and which Fields a start sets (the definition's `start`; defaults in
+// app/builder/definition.py start_spec): an empty `start` is left out of the document
+function firstColumnWrites() {
+  let prev = -1;   // an omitted column is the previous one + 1, as the server normalizes it
+  const cols = state.def.stages.map((s) => { prev = s.column ?? prev + 1; return prev; });
+  const first = cols.length ? Math.min(...cols) : 0;
+  return [...new Set(state.def.stages.filter((s, i) => cols[i] === first).flatMap((s) => s.writes || []))];
+}
+
+function renderStartPanel() {
+  const start = state.def.start || {};
+  const set = (fn) => commit(() => {
+    const next = { ...(state.def.start || {}) };
+    fn(next);
+    if (!next.roles?.length) delete next.roles;
+    if (!Array.isArray(next.writes)) delete next.writes;
+    if (Object.keys(next).length) state.def.start = next; else delete state.def.start;
+  });
+  const declared = Array.isArray(start.writes);
+  const writes = new Set(start.writes || []);
+  const toggle = (key, on) => set((x) => { const w = new Set(x.writes || []); if (on) w.add(key); else w.delete(key); x.writes = state.fields.map((f) => f.key).filter((k) => w.has(k)); });
+  const errs = errorsFor('start');
+  return [
+    el('div', { class: 'p-head' }, el('h3', {}, '▶ Starting Tasks'), el('button', { type: 'button', class: 'link', 'aria-label': 'Close panel', onclick: () => select(null) }, '✕')),
+    el('section', { class: 'p-sec', dataset: { section: 'start.roles' } }, el('h4', {}, 'Who may start'),
+      input('Roles', (start.roles || []).join(', '), (v) => set((x) => { x.roles = list(v); }), { name: 'start.roles', placeholder: `team:${root.dataset.team} (default)` }),
+      el('p', { class: 'muted small' }, 'Empty: the owning Team. Admins and the Team\'s designers always may.')),
+    el('section', { class: `p-sec${errs.length ? ' has-error' : ''}`, dataset: { section: 'start.writes' } }, el('h4', {}, 'Fields a start may set'),
+      el('label', { class: 'check' }, el('input', { type: 'checkbox', name: 'start.declared', checked: declared, onchange: (e) => set((x) => { x.writes = e.target.checked ? firstColumnWrites() : null; }) }),
+        ' Choose the fields'),
+      declared
+        ? el('table', { class: 'fields' }, el('tbody', {}, ...state.fields.map((f) => el('tr', {}, el('td', {}, f.name),
+          el('td', {}, el('input', { type: 'checkbox', name: `start.writes.${f.key}`, 'aria-label': `start sets ${f.key}`, checked: writes.has(f.key), onchange: (e) => toggle(f.key, e.target.checked) }))))))
+        : el('p', { class: 'muted small' }, `Default, what the first column's stages write: ${firstColumnWrites().join(', ') || 'none'}.`),
+      errs.length ? el('ul', { class: 'field-errors' }, ...errs.map((e) => el('li', { dataset: { path: e.path } }, e.message))) : null),
+  ];
+}
+
 function renderPanel() {
   const sel = state.selected;
   let body = null;
   if (sel?.kind === 'stage' && stageByKey(sel.key)) body = renderStagePanel(stageByKey(sel.key));
   else if (sel?.kind === 'route' && state.def.routes[sel.index]) body = renderRoutePanel(sel.index);
+  else if (sel?.kind === 'start') body = renderStartPanel();
   panel.hidden = !body;
   if (!body) { panel.replaceChildren(); return; }
   const fs = el('fieldset', { disabled: !CAN_EDIT }, ...body.flat());
@@ -936,6 +978,7 @@ async function boot() {
   initDetails();
   $('#add-stage')?.addEventListener('click', () => addStage('basic'));
   $('#add-route')?.addEventListener('click', () => addRoute(state.selected?.kind === 'stage' ? state.selected.key : null));
+  $('#edit-start').addEventListener('click', () => select({ kind: 'start' }));
   $('#undo')?.addEventListener('click', undo);
   $('#redo')?.addEventListener('click', redo);
   $('#show-versions').addEventListener('click', showVersions);

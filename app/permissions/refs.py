@@ -1,0 +1,139 @@
+"""Who is who: the kinds of caller, role references, and what a Stage's definition says about a
+staff user (internal visibility, RAID roles). Plain functions over a User and a Stage dict."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Field, Process, StageRun, Version
+
+
+# --- kinds of caller ----------------------------------------------------------------------------
+
+def is_system(who) -> bool:
+    """Jobs, the CLI, Routes and the demo act with no user at all: the runtime trusts them."""
+    return who is None
+
+
+def is_participant(who) -> bool:
+    from app.models.portal import MagicLink
+
+    return isinstance(who, MagicLink)
+
+
+def is_staff(who) -> bool:
+    """A signed-in (or bearer-token) active User."""
+    from app.models import User
+
+    return isinstance(who, User) and bool(getattr(who, "is_authenticated", False)) and who.active
+
+
+def is_admin(user) -> bool:
+    return is_staff(user) and str(user.role) == "admin"
+
+
+def privileged_for(user, team_id: int | None) -> bool:
+    """Admins everywhere; designers on the Processes (Tables, Splits) of their Teams. A privileged
+    user sees every Stage and Field of that Process and may work every Stage Run of it."""
+    if not is_staff(user):
+        return False
+    from app.auth.access import can_design
+
+    return is_admin(user) or (team_id is not None and can_design(user, team_id))
+
+
+def manager_of(user, team_id: int | None) -> bool:
+    return is_staff(user) and str(user.role) == "manager" and team_id in user.team_ids
+
+
+def member_of(user, team_id: int | None) -> bool:
+    return is_staff(user) and team_id in user.team_ids
+
+
+def team_of(obj) -> int | None:
+    """The owning Team of a Process, or of the Process a Task / Stage Run / Version belongs to."""
+    if isinstance(obj, Process):
+        return obj.team_id
+    process = db.session.get(Process, obj.process_id)
+    return process.team_id if process is not None else None
+
+
+# --- definitions ----------------------------------------------------------------------------------
+
+def _definition(version_id: int) -> dict:
+    # the runtime's process-wide cache of immutable Version documents
+    from app.runtime.shell import _definition as cached
+
+    return cached(version_id)
+
+
+def definition_of(obj) -> dict:
+    return _definition(obj.version_id)
+
+
+def stage_for(run: StageRun) -> dict:
+    return next(s for s in definition_of(run)["stages"] if s["key"] == run.stage_key)
+
+
+def all_field_keys(table_id: int) -> set[str]:
+    return set(db.session.scalars(select(Field.key).where(Field.table_id == table_id)))
+
+
+def version_teams() -> dict[int, int]:
+    """Version id -> owning Team id of its Process, in one query."""
+    return dict(db.session.execute(select(Version.id, Process.team_id).join(Process, Process.id == Version.process_id)).all())
+
+
+# --- role references and RAID -----------------------------------------------------------------------
+
+def refs_of(user) -> set[str]:
+    """The role refs that name a staff user."""
+    refs = {f"user:{user.email.lower()}", f"role:{user.role}"}
+    refs.update(f"team:{t.name}" for t in user.teams)
+    return refs
+
+
+def matches(user, refs) -> bool:
+    if not is_staff(user):
+        return False
+    mine = refs_of(user)
+    return any(r in mine or (r.startswith("user:") and r.lower() in mine) for r in refs or ())
+
+
+def approver_refs(stage: dict) -> list[str]:
+    refs = list((stage.get("roles") or {}).get("approver") or [])
+    refs += list((stage.get("approval") or {}).get("approvers") or [])
+    gate = stage.get("gate") or {}
+    if gate.get("type") == "approval":
+        refs += list(gate.get("approvers") or [])
+    return refs
+
+
+def stage_visible(user, stage: dict, team_id: int | None = None) -> bool:
+    """May this staff user see this Stage (its runs, thread, reads)? `team_id`: the owning Team of
+    the Stage's Process (its privileged users see every Stage); None = judge by the Stage alone."""
+    if not is_staff(user):
+        return False
+    if is_admin(user) or (team_id is not None and privileged_for(user, team_id)):
+        return True
+    internal = (stage.get("visibility") or {}).get("internal") or {}
+    teams, roles = internal.get("teams") or [], internal.get("roles") or []
+    if not teams and not roles:
+        return True
+    if user.role in roles or any(t.name in teams for t in user.teams):
+        return True
+    raid = stage.get("roles") or {}
+    return any(matches(user, raid.get(k)) for k in ("responsible", "approver", "informed", "delegator")) \
+        or matches(user, approver_refs(stage))
+
+
+def roles_in(user, stage: dict, team_id: int | None = None) -> set[str]:
+    """RAID roles of `user` on a Stage: responsible / approver / informed / delegator."""
+    roles = stage.get("roles") or {}
+    found = {name for name in ("responsible", "approver", "informed", "delegator") if matches(user, roles.get(name))}
+    if matches(user, approver_refs(stage)):
+        found.add("approver")
+    if not [r for r in roles.get("responsible") or [] if r != "automation"] and stage_visible(user, stage, team_id):
+        found.add("responsible")  # nobody named: any staff who sees it may work it
+    return found
+

@@ -1,0 +1,275 @@
+"""The parity matrix's table of expectations: every URL rule of the app, with the operation it
+performs and how to call it. test_parity.py fails for any rule of `app.url_map` missing here.
+
+OPS says, per operation, what each kind of staff user may do with an object of *their own Team*
+(relation without "_x") or of *another Team* (relation "_x"): Y allowed, F forbidden (403), N
+invisible (404). Every surface offering an operation (REST API, HTML pages, CSV, portal, Socket.IO)
+is held to that one row: the same decision everywhere. Anonymous callers, revoked tokens and
+participants outside the portal are unauthenticated (API 401, pages redirect to /login)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+RELATIONS = ("admin", "designer", "designer_x", "staff", "staff_x", "manager", "manager_x")
+
+OPS: dict[str, str] = {               # admin, designer, designer_x, staff, staff_x, manager, manager_x
+    "task.view":                "YYNYNYN",
+    "task.write":               "YYNYNYN",   # `note`, written by the open `work`
+    "task.write.outside":       "FFNFNFN",   # `name`: no open Stage writes it
+    "task.move":                "YYNYNYN",   # to q_<t>: Responsible, managers and designers of the Team
+    "task.invite":              "YYNYNYN",
+    "run.view":                 "YYNYNYN",
+    "run.complete":             "YYNYNYN",
+    "run.claim":                "YYNYNYN",
+    "run.release":              "YYNYNYN",
+    "run.pause":                "YYNYNYN",
+    "run.resume":               "YYNYNYN",
+    "run.retry":                "YYNYNYN",
+    "run.advance":              "YYNYNYN",   # a manual gate: Responsible or Approver
+    "run.comment":              "YYNYNYN",
+    "run.reassign":             "YYNFNYN",   # Delegators (the Team's manager) and privileged users
+    "run.approve":              "YYNFNYN",   # approvers: the Team's manager (and the participant)
+    "run.reject":               "YYNFNYN",
+    "process.view":             "YYYYYYY",   # definitions hold no Task data
+    "process.create":           "YYFFFFF",
+    "process.design":           "YYFFFFF",
+    "process.alerts":           "YYFFFFF",
+    "process.alert_rule":       "YYNNNNN",   # another Team's rule is not revealed
+    "process.watch":            "YYFYFYF",   # live counts / the process room: whoever may see its Tasks
+    "process.start":            "YYFYFYF",   # start.roles = the Team
+    "process.start.outside":    "FFFFFFF",   # `note` is not in start.writes
+    "process.migrate":          "YYFFFYF",
+    "split.view":               "YYYYYYY",
+    "split.create":             "YYFFFFF",
+    "split.weights":            "YYFFFYF",
+    "split.start":              "YYFYFYF",
+    "webhook.create":           "YYFFFFF",
+    "table.view":               "YYYYYYY",
+    "table.create":             "YYFFFFF",
+    "table.edit":               "YYFFFFF",
+    "metrics.read":             "YYYFFYY",   # roles only: aggregates, no Field values
+    "signed_in":                "YYYYYYY",   # lists filtered per caller, the caller's own pages
+}
+
+# Extension point (API token scopes, another change): the scope each operation needs. Once tokens
+# carry scopes, add actors to test_parity.SCOPED_TOKEN_ACTORS; an API call with a token lacking
+# the operation's scope must answer 403 whatever its user may do, and behave as its user otherwise.
+SCOPE = {op: ("read" if op.split(".")[-1] in ("view", "read", "watch", "signed_in") else "write") for op in OPS}
+SCOPE.update({"signed_in": "read", "token.own": "admin", "token.other": "admin"})
+
+
+@dataclass(frozen=True)
+class Route:
+    rule: str
+    method: str
+    op: str                             # a key of OPS, or a special expectation (see `special`)
+    call: Callable                      # call(c: Ctx) -> response
+    kind: str = "api"                   # api | page | portal | public
+    fresh: bool = False                 # an allowed call changes its object for good: make one
+    teams: tuple = ("a", "b")           # object of Team Alpha (own for *_a) and of Beta; (None,) = no object
+    flag: tuple | None = None           # (marker in the page, op): the page shows it iff op is allowed
+
+
+def R(rule, method, op, call, **kw) -> Route:
+    return Route(rule, method, op, call, **kw)
+
+
+RUN = "/api/v1/runs/<int:run_id>"
+Q = "/queue/runs/<int:run_id>"
+P = "/api/v1/processes/<key>"
+T = "/api/v1/tables/<key>"
+AR = "/api/v1/alerts/rules"
+
+
+def _act(op, stage, state="open", **form):
+    action = op.split(".")[1]
+    return R(f"{Q}/act", "POST", op, lambda c: c.form(f"/queue/runs/{c.run(stage, state)}/act",
+                                                      {"action": action, **form}), kind="page", fresh=True)
+
+
+def _run_api(action, op, stage, state="open", body=None):
+    return R(f"{RUN}/{action}", "POST", op, lambda c: c.post(f"/api/v1/runs/{c.run(stage, state)}/{action}",
+                                                              json=body), fresh=True)
+
+
+ROUTES: list[Route] = [
+    # --- runs: the REST API and the queue page, the same decision -------------------------------
+    R(RUN, "GET", "run.view", lambda c: c.get(f"/api/v1/runs/{c.run('work')}")),
+    _run_api("complete", "run.complete", "work", body={"values": {"note": "done"}}),
+    _run_api("approve", "run.approve", "sign", body={}),
+    _run_api("reject", "run.reject", "sign", body={}),
+    _run_api("advance", "run.advance", "hold"),
+    _run_api("pause", "run.pause", "work", "working"),
+    _run_api("resume", "run.resume", "work", "paused"),
+    _run_api("retry", "run.retry", "work", "failed"),
+    _run_api("claim", "run.claim", "work", body={}),
+    R(f"{RUN}/claim", "POST", "run.reassign", fresh=True, call=lambda c: c.post(
+        f"/api/v1/runs/{c.run('work')}/claim", json={"assignee": c.user(f"worker_{c.t}").id})),
+    _run_api("release", "run.release", "work"),
+    _act("run.complete", "work", f_note="done"),
+    _act("run.approve", "sign"),
+    _act("run.reject", "sign"),
+    _act("run.advance", "hold"),
+    _act("run.pause", "work", "working"),
+    _act("run.resume", "work", "paused"),
+    _act("run.retry", "work", "failed"),
+    R(f"{Q}/claim", "POST", "run.claim", lambda c: c.form(f"/queue/runs/{c.run('work')}/claim"), kind="page",
+      fresh=True),
+    R(f"{Q}/release", "POST", "run.release", lambda c: c.form(f"/queue/runs/{c.run('work')}/release"),
+      kind="page", fresh=True),
+    R(f"{Q}/reassign", "POST", "run.reassign", kind="page", fresh=True, call=lambda c: c.form(
+        f"/queue/runs/{c.run('work')}/reassign", {"assignee": c.user(f"worker_{c.t}").email})),
+    R(f"{Q}/comments", "POST", "run.comment", lambda c: c.form(f"/queue/runs/{c.run('work')}/comments",
+                                                                {"body": "hi"}), kind="page", fresh=True),
+    # --- Tasks ----------------------------------------------------------------------------------
+    R("/api/v1/tasks", "GET", "signed_in", lambda c: c.get("/api/v1/tasks"), teams=(None,)),
+    R("/api/v1/tasks", "POST", "process.start", lambda c: c.post("/api/v1/tasks", json={
+        "process": f"p_{c.t}", "values": {"name": "new"}})),
+    R("/api/v1/tasks", "POST", "process.start.outside", lambda c: c.post("/api/v1/tasks", json={
+        "process": f"p_{c.t}", "values": {"note": "sneaked in"}})),
+    R("/api/v1/tasks", "POST", "split.start", lambda c: c.post("/api/v1/tasks", json={
+        "split": f"s_{c.t}", "values": {"name": "new"}})),
+    R("/api/v1/tasks/batch", "POST", "process.start", lambda c: c.post("/api/v1/tasks/batch", json={
+        "tasks": [{"process": f"p_{c.t}", "values": {"name": "one"}}]})),
+    R("/api/v1/tasks/<int:task_id>", "GET", "task.view", lambda c: c.get(f"/api/v1/tasks/{c.task()}")),
+    R("/api/v1/tasks/<int:task_id>", "PATCH", "task.write", fresh=True, call=lambda c: c.patch(
+        f"/api/v1/tasks/{c.task()}", json={"values": {"note": "changed"}})),
+    R("/api/v1/tasks/<int:task_id>", "PATCH", "task.write.outside", lambda c: c.patch(
+        f"/api/v1/tasks/{c.task()}", json={"values": {"name": "renamed"}})),
+    R("/queue/tasks/<int:task_id>", "GET", "task.view", lambda c: c.get(f"/queue/tasks/{c.task()}"), kind="page",
+      flag=('action="/queue/tasks/{task}/move"', "task.move")),
+    R("/queue/tasks/<int:task_id>/values", "POST", "task.write", kind="page", fresh=True, call=lambda c: c.form(
+        f"/queue/tasks/{c.task()}/values", {"f_note": "changed"})),
+    R("/queue/tasks/<int:task_id>/move", "POST", "task.move", kind="page", fresh=True, call=lambda c: c.form(
+        f"/queue/tasks/{c.task()}/move", {"process": f"q_{c.t}", "reason": "parity"})),
+    R("/queue/tasks/<int:task_id>/invite", "POST", "task.invite", kind="page", fresh=True, call=lambda c: c.form(
+        f"/queue/tasks/{c.task()}/invite", {"email": "guest@example.com"})),
+    R("/queue/links/<int:link_id>/revoke", "POST", "task.view", kind="page", fresh=True, call=lambda c: c.form(
+        f"/queue/links/{c.link()}/revoke")),
+    R("/api/v1/moves", "POST", "task.move", fresh=True, call=lambda c: c.post("/api/v1/moves", json={
+        "task_ids": [c.task()], "target": {"process": f"q_{c.t}"}, "reason": "parity"})),
+    R("/api/v1/migrations", "POST", "process.migrate", lambda c: c.post("/api/v1/migrations", json={
+        "process": f"p_{c.t}", "to_version": c.w.current_version(c.t)})),
+    # --- Processes --------------------------------------------------------------------------------
+    R("/api/v1/processes", "GET", "signed_in", lambda c: c.get("/api/v1/processes"), teams=(None,)),
+    R("/api/v1/processes", "POST", "process.create", lambda c: c.post("/api/v1/processes", json={
+        "key": c.uid("np"), "name": "New", "table": f"t_{c.t}", "team": c.team})),
+    R(P, "GET", "process.view", lambda c: c.get(f"/api/v1/processes/p_{c.t}")),
+    R(P, "PATCH", "process.design", lambda c: c.patch(f"/api/v1/processes/p_{c.t}", json={"description": "d"})),
+    R(f"{P}/archive", "POST", "process.design", fresh=True, call=lambda c: c.post(
+        f"/api/v1/processes/{c.process()}/archive")),
+    R(f"{P}/archive", "DELETE", "process.design", fresh=True, call=lambda c: c.delete(
+        f"/api/v1/processes/{c.process()}/archive")),
+    R(f"{P}/diff", "GET", "process.view", lambda c: c.get(f"/api/v1/processes/p_{c.t}/diff?from=1&to=1")),
+    R(f"{P}/draft", "GET", "process.view", lambda c: c.get(f"/api/v1/processes/p_{c.t}/draft")),
+    R(f"{P}/draft", "PUT", "process.design", lambda c: c.put(f"/api/v1/processes/p_{c.t}/draft", json=c.draft())),
+    R(f"{P}/duplicate", "POST", "process.design", lambda c: c.post(f"/api/v1/processes/p_{c.t}/duplicate", json={
+        "key": c.uid("dup"), "name": "Copy"})),
+    R(f"{P}/export", "GET", "process.view", lambda c: c.get(f"/api/v1/processes/p_{c.t}/export")),
+    R(f"{P}/publish", "POST", "process.design", lambda c: c.post(f"/api/v1/processes/q_{c.t}/publish", json={})),
+    R(f"{P}/rollback", "POST", "process.design", lambda c: c.post(f"/api/v1/processes/q_{c.t}/rollback",
+                                                                   json={"version": 1})),
+    R(f"{P}/versions", "GET", "process.view", lambda c: c.get(f"/api/v1/processes/p_{c.t}/versions")),
+    R(f"{P}/versions/<int:number>", "GET", "process.view", lambda c: c.get(f"/api/v1/processes/p_{c.t}/versions/1")),
+    R("/api/v1/processes/import", "POST", "process.create", lambda c: c.post(
+        f"/api/v1/processes/import?key={c.uid('imp')}&team={c.team}", json=c.export())),
+    R("/api/v1/processes/stage-types", "GET", "signed_in", lambda c: c.get("/api/v1/processes/stage-types"),
+      teams=(None,)),
+    R("/builder", "GET", "signed_in", lambda c: c.get("/builder"), kind="page", teams=(None,)),
+    R("/builder/<key>", "GET", "process.view", lambda c: c.get(f"/builder/p_{c.t}"), kind="page",
+      flag=('data-can-edit="true"', "process.design")),
+    R("/builder/<key>/counts", "GET", "process.watch", lambda c: c.get(f"/builder/p_{c.t}/counts"), kind="page"),
+    R("/builder/<key>/archive", "POST", "process.design", kind="page", fresh=True, call=lambda c: c.form(
+        f"/builder/{c.process()}/archive")),
+    R("/builder/<key>/duplicate", "POST", "process.design", kind="page", call=lambda c: c.form(
+        f"/builder/p_{c.t}/duplicate", {"key": c.uid("pdup"), "name": "Page copy"})),
+    R("/builder/create", "POST", "process.create", kind="page", call=lambda c: c.form("/builder/create", {
+        "key": c.uid("pc"), "name": "Page made", "table": f"t_{c.t}", "team": c.team})),
+    # --- Splits, webhooks -------------------------------------------------------------------------
+    R("/api/v1/splits", "GET", "signed_in", lambda c: c.get("/api/v1/splits"), teams=(None,)),
+    R("/api/v1/splits", "POST", "split.create", lambda c: c.post("/api/v1/splits", json={
+        "key": c.uid("sp"), "name": "S", "table": f"t_{c.t}", "team": c.team,
+        "variants": [{"key": "v", "process": f"p_{c.t}", "weight": 1}]})),
+    R("/api/v1/splits/<key>", "GET", "split.view", lambda c: c.get(f"/api/v1/splits/s_{c.t}")),
+    R("/api/v1/splits/<key>", "PATCH", "split.weights", lambda c: c.patch(f"/api/v1/splits/s_{c.t}", json={
+        "weights": {"only": 1}, "reason": "parity"})),
+    R("/builder/splits/<key>", "GET", "split.view", lambda c: c.get(f"/builder/splits/s_{c.t}"), kind="page",
+      flag=('data-can-edit="true"', "split.weights")),
+    R("/api/v1/webhooks", "POST", "webhook.create", lambda c: c.post("/api/v1/webhooks", json={
+        "key": c.uid("wh-"), "process": f"p_{c.t}"})),
+    R("/api/v1/webhooks", "POST", "webhook.create", lambda c: c.post("/api/v1/webhooks", json={
+        "key": c.uid("wh-"), "split": f"s_{c.t}"})),
+    # inbound calls are authenticated by their HMAC signature, whoever sends them
+    R("/api/v1/webhooks/<key>", "POST", "public:401", lambda c: c.post("/api/v1/webhooks/w-a", json={}),
+      kind="public", teams=(None,)),
+    # --- Tables -----------------------------------------------------------------------------------
+    R("/api/v1/tables", "GET", "signed_in", lambda c: c.get("/api/v1/tables"), teams=(None,)),
+    R("/api/v1/tables", "POST", "table.create", lambda c: c.post("/api/v1/tables", json={
+        "key": c.uid("tb"), "name": "T", "team": c.team})),
+    R(T, "GET", "table.view", lambda c: c.get(f"/api/v1/tables/t_{c.t}")),
+    R(T, "PATCH", "table.edit", lambda c: c.patch(f"/api/v1/tables/t_{c.t}", json={"name": f"T {c.t}"})),
+    R(f"{T}/fields", "POST", "table.edit", lambda c: c.post(f"/api/v1/tables/t_{c.t}/fields", json={
+        "key": c.uid("f"), "name": "F", "type": "text"})),
+    R(f"{T}/fields/<field_key>", "PATCH", "table.edit", lambda c: c.patch(
+        f"/api/v1/tables/t_{c.t}/fields/note", json={"name": "Note"})),
+    R(f"{T}/fields/<field_key>", "DELETE", "table.edit", fresh=True, call=lambda c: c.delete(
+        f"/api/v1/tables/t_{c.t}/fields/{c.field()}")),
+    R("/builder/tables/<key>", "GET", "table.view", lambda c: c.get(f"/builder/tables/t_{c.t}"), kind="page",
+      flag=('data-can-edit="true"', "table.edit")),
+    R("/queue/tables/<key>", "GET", "signed_in", lambda c: c.get(f"/queue/tables/t_{c.t}"), kind="page"),
+    # --- alert rules ------------------------------------------------------------------------------
+    R(AR, "GET", "signed_in", lambda c: c.get(AR), teams=(None,)),
+    R(AR, "GET", "process.alerts", lambda c: c.get(f"{AR}?process=p_{c.t}")),
+    R(AR, "POST", "process.alerts", lambda c: c.post(AR, json={"process": f"p_{c.t}",
+                                                               "event_type": "task.moved"})),
+    R(f"{AR}/<int:rule_id>", "GET", "process.alert_rule", lambda c: c.get(f"{AR}/{c.rule()}")),
+    R(f"{AR}/<int:rule_id>", "PATCH", "process.alert_rule", lambda c: c.patch(f"{AR}/{c.rule()}",
+                                                                             json={"severity": "info"})),
+    R(f"{AR}/<int:rule_id>", "DELETE", "process.alert_rule", fresh=True,
+      call=lambda c: c.delete(f"{AR}/{c.rule()}")),
+    R("/queue/alerts", "GET", "process.alerts", lambda c: c.get(f"/queue/alerts?process=p_{c.t}"), kind="page"),
+    R("/queue/alerts/rules", "POST", "process.alerts", kind="page", call=lambda c: c.form("/queue/alerts/rules", {
+        "process": f"p_{c.t}", "event_type": "task.moved", "severity": "info", "channel": "in_app"})),
+    R("/queue/alerts/rules/<int:rule_id>/delete", "POST", "process.alert_rule", kind="page", fresh=True,
+      call=lambda c: c.form(f"/queue/alerts/rules/{c.rule()}/delete")),
+    # --- metrics and dashboards (by role: aggregates only) ------------------------------------------
+    *[R(f"/api/v1/metrics/{m}", "GET", "metrics.read", (lambda m: lambda c: c.get(f"/api/v1/metrics/{m}"))(m),
+        teams=(None,)) for m in ("dashboard", "summary", "stages", "throughput", "lead-times", "routes", "options")],
+    R("/api/v1/metrics/ab/<split_key>", "GET", "metrics.read", lambda c: c.get(f"/api/v1/metrics/ab/s_{c.t}")),
+    R("/api/v1/metrics/csv/<chart>", "GET", "metrics.read", lambda c: c.get("/api/v1/metrics/csv/throughput"),
+      teams=(None,)),
+    R("/dashboards", "GET", "metrics.read", lambda c: c.get("/dashboards"), kind="page", teams=(None,)),
+    # --- tokens -----------------------------------------------------------------------------------
+    R("/api/v1/tokens", "GET", "signed_in", lambda c: c.get("/api/v1/tokens"), teams=(None,)),
+    R("/api/v1/tokens", "POST", "signed_in", lambda c: c.post("/api/v1/tokens", json={"name": "t"}), teams=(None,)),
+    R("/api/v1/tokens/<int:token_id>", "DELETE", "token.own", fresh=True, teams=(None,),
+      call=lambda c: c.delete(f"/api/v1/tokens/{c.w.fresh_token(c.actor) if c.fresh else c.any_token()}")),
+    R("/api/v1/tokens/<int:token_id>", "DELETE", "token.other", teams=(None,),
+      call=lambda c: c.delete(f"/api/v1/tokens/{c.w.fresh_token('admin' if c.actor != 'admin' else 'staff_a')}")),
+    # --- the staff shell --------------------------------------------------------------------------
+    R("/", "GET", "signed_in", lambda c: c.get("/"), kind="page", teams=(None,)),
+    R("/queue", "GET", "signed_in", lambda c: c.get("/queue"), kind="page", teams=(None,)),
+    R("/queue/counts", "GET", "signed_in", lambda c: c.get("/queue/counts"), kind="page", teams=(None,)),
+    R("/queue/notifications", "GET", "signed_in", lambda c: c.get("/queue/notifications"), kind="page",
+      teams=(None,)),
+    R("/queue/notifications/read", "POST", "signed_in", lambda c: c.form("/queue/notifications/read"), kind="page",
+      teams=(None,)),
+    R("/login", "GET", "public:200", lambda c: c.get("/login"), kind="public", teams=(None,)),
+    R("/login", "POST", "public:401", lambda c: c.form("/login", {"email": f"nobody-{c.actor}@parity.test",
+                                                                  "password": "wrong"}), kind="public", teams=(None,)),
+    R("/logout", "POST", "logout", lambda c: c.form("/logout"), kind="page", teams=(None,)),
+    R("/static/<path:filename>", "GET", "public:200", lambda c: c.get("/static/css/builder.css"), kind="public",
+      teams=(None,)),
+    R("/api/openapi.json", "GET", "public:200", lambda c: c.get("/api/openapi.json"), kind="public", teams=(None,)),
+    R("/api/docs", "GET", "public:200", lambda c: c.get("/api/docs"), kind="public", teams=(None,)),
+    # --- the portal: the participant of Alpha's Task, and nobody else -------------------------------
+    R("/portal/t/<token>", "GET", "portal:link", lambda c: c.get(f"/portal/t/{c.link_secret()}"), kind="portal"),
+    R("/portal/", "GET", "portal:home", lambda c: c.get("/portal/"), kind="portal", teams=(None,)),
+    R("/portal/runs/<int:run_id>/submit", "POST", "run.complete", kind="portal", fresh=True,
+      call=lambda c: c.portal(f"/portal/runs/{c.run('work')}/submit", {"f_note": "from outside"})),
+    R("/portal/runs/<int:run_id>/decide", "POST", "run.approve", kind="portal", fresh=True,
+      call=lambda c: c.portal(f"/portal/runs/{c.run('sign')}/decide", {"action": "approve"})),
+    R("/portal/runs/<int:run_id>/comments", "POST", "run.comment", kind="portal", fresh=True,
+      call=lambda c: c.portal(f"/portal/runs/{c.run('work')}/comments", {"body": "a question"})),
+]
