@@ -46,7 +46,7 @@ def db_snapshot() -> dict:
     return out
 
 
-def signed_in(app, email: str, password: str = "procly-demo"):
+def signed_in(app, email: str, password: str = "procly-demo-2026"):
     """A fresh test client signed in through the login form (its own cookie jar, so bearer-token
     clients sharing the default `client` are not overridden by this session)."""
     from flask import g

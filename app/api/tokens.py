@@ -9,7 +9,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from app import permissions
 from app.api import schemas as s
 from app.auth.access import actor, login_required_api, require_login, roles_required
 from app.auth.tokens import issue_token, revoke_token
@@ -59,8 +58,7 @@ def revoke(token_id):
     token = db.session.get(ApiToken, token_id)
     if token is None:
         raise NotFound(f"No token {token_id}.")
-    permissions.check(user, "token.revoke", token)   # someone else's token: 404, as if it did not exist
-    revoke_token(token)
+    revoke_token(token, user)   # someone else's token: 404, as if it did not exist
     db.session.add(Event(type="token.revoked", actor=actor(), data={"token": token.id}))
     db.session.commit()
 
@@ -82,6 +80,6 @@ def revoke_any(token_id):
     token = db.session.get(ApiToken, token_id)
     if token is None:
         raise NotFound(f"No token {token_id}.")
-    revoke_token(token)
+    revoke_token(token, require_login(), any_user=True)
     db.session.add(Event(type="token.revoked", actor=actor(), data={"token": token.id, "user": token.user_id}))
     db.session.commit()

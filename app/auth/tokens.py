@@ -58,6 +58,11 @@ def user_for_token(secret: str) -> tuple[User, ApiToken] | None:
     return token.user, token
 
 
-def revoke_token(token: ApiToken) -> None:
+def revoke_token(token: ApiToken, who, *, any_user: bool = False) -> None:
+    """Revoke a token (its children die with it, checked at use). `who` may revoke their own tokens;
+    with `any_user`, an admin anyone's (app.permissions decides; None is the system)."""
+    from app import permissions
+
+    permissions.check(who, "token.revoke_any" if any_user else "token.revoke", token)
     if token.revoked_at is None:
         token.revoked_at = clock.now()

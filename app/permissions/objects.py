@@ -203,3 +203,11 @@ def token_rule(who, token: ApiToken, **_) -> Decision:
     if not is_staff(who) or token.user_id != who.id:
         return hide(f"No token {token.id}.")
     return ALLOW
+
+
+@rule("token.revoke_any")
+def token_admin_rule(who, token: ApiToken, **_) -> Decision:
+    """Admins revoke anyone's token (the admin token list); others only their own (token.revoke)."""
+    if is_staff(who) and is_admin(who):
+        return ALLOW
+    return forbid("Only admins may revoke other people's tokens.")

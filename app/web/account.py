@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 
@@ -65,10 +65,12 @@ def create_token():
 def revoke(token_id: int):
     user = _user()
     token = db.session.get(ApiToken, token_id)
-    if token is None or token.user_id != user.id:
-        flash("No such token.", "error")
-        return redirect(url_for("account.tokens"))
-    revoke_token(token)
+    if token is None:
+        abort(404)
+    try:
+        revoke_token(token, user)   # someone else's token: 404, as through the API
+    except APIError as exc:
+        abort(exc.status, exc.message)
     db.session.add(Event(type="token.revoked", actor=f"user:{user.id}", data={"token": token.id}))
     db.session.commit()
     flash(f'Token "{token.name}" revoked; tokens it created stop working too.', "ok")

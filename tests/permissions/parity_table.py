@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tests.permissions.parity_world import PAGE_PASSWORD
+
 RELATIONS = ("admin", "designer", "designer_x", "staff", "staff_x", "manager", "manager_x")
 
 OPS: dict[str, str] = {               # admin, designer, designer_x, staff, staff_x, manager, manager_x
@@ -49,14 +51,10 @@ OPS: dict[str, str] = {               # admin, designer, designer_x, staff, staf
     "table.create":             "YYFFFFF",
     "table.edit":               "YYFFFFF",
     "metrics.read":             "YYYFFYY",   # roles only: aggregates, no Field values
+    "token.admin":              "YFFFFFF",   # everyone's tokens: admins only
     "signed_in":                "YYYYYYY",   # lists filtered per caller, the caller's own pages
 }
 
-# Extension point (API token scopes, another change): the scope each operation needs. Once tokens
-# carry scopes, add actors to test_parity.SCOPED_TOKEN_ACTORS; an API call with a token lacking
-# the operation's scope must answer 403 whatever its user may do, and behave as its user otherwise.
-SCOPE = {op: ("read" if op.split(".")[-1] in ("view", "read", "watch", "signed_in") else "write") for op in OPS}
-SCOPE.update({"signed_in": "read", "token.own": "admin", "token.other": "admin"})
 
 
 @dataclass(frozen=True)
@@ -244,9 +242,25 @@ ROUTES: list[Route] = [
     R("/api/v1/tokens", "GET", "signed_in", lambda c: c.get("/api/v1/tokens"), teams=(None,)),
     R("/api/v1/tokens", "POST", "signed_in", lambda c: c.post("/api/v1/tokens", json={"name": "t"}), teams=(None,)),
     R("/api/v1/tokens/<int:token_id>", "DELETE", "token.own", fresh=True, teams=(None,),
-      call=lambda c: c.delete(f"/api/v1/tokens/{c.w.fresh_token(c.actor) if c.fresh else c.any_token()}")),
+      call=lambda c: c.delete(f"/api/v1/tokens/{c.w.fresh_token(c.base) if c.fresh else c.any_token()}")),
     R("/api/v1/tokens/<int:token_id>", "DELETE", "token.other", teams=(None,),
-      call=lambda c: c.delete(f"/api/v1/tokens/{c.w.fresh_token('admin' if c.actor != 'admin' else 'staff_a')}")),
+      call=lambda c: c.delete(f"/api/v1/tokens/{c.w.fresh_token('admin' if c.base != 'admin' else 'staff_a')}")),
+    R("/api/v1/admin/tokens", "GET", "token.admin", lambda c: c.get("/api/v1/admin/tokens"), teams=(None,)),
+    R("/api/v1/admin/tokens/<int:token_id>", "DELETE", "token.admin", fresh=True, teams=(None,),
+      call=lambda c: c.delete(f"/api/v1/admin/tokens/{c.w.fresh_token('staff_a')}")),
+    # --- your account: tokens and password ----------------------------------------------------------
+    R("/account/tokens", "GET", "signed_in", lambda c: c.get("/account/tokens"), kind="page", teams=(None,)),
+    R("/account/tokens", "POST", "signed_in", lambda c: c.form("/account/tokens", {"name": "t", "scope": "read"}),
+      kind="page", teams=(None,)),
+    R("/account/tokens/<int:token_id>/revoke", "POST", "token.own", kind="page", fresh=True, teams=(None,),
+      call=lambda c: c.form(f"/account/tokens/{c.w.fresh_token(c.base) if c.fresh else c.any_token()}/revoke")),
+    R("/account/tokens/<int:token_id>/revoke", "POST", "token.other", kind="page", teams=(None,),
+      call=lambda c: c.form(f"/account/tokens/{c.w.fresh_token('admin' if c.base != 'admin' else 'staff_a')}"
+                            "/revoke")),
+    R("/account/password", "GET", "signed_in", lambda c: c.get("/account/password"), kind="page", teams=(None,)),
+    R("/account/password", "POST", "signed_in", kind="page", teams=(None,),   # "changed" to the same one
+      call=lambda c: c.form("/account/password", {"current": PAGE_PASSWORD, "new": PAGE_PASSWORD,
+                                                  "confirm": PAGE_PASSWORD})),
     # --- the staff shell --------------------------------------------------------------------------
     R("/", "GET", "signed_in", lambda c: c.get("/"), kind="page", teams=(None,)),
     R("/queue", "GET", "signed_in", lambda c: c.get("/queue"), kind="page", teams=(None,)),

@@ -20,7 +20,7 @@ TEAMS = {"a": "Alpha", "b": "Beta"}
 STAFF_ROLES = ("designer", "staff", "manager")
 FIELDS = [{"key": k, "name": k.title(), "type": "text", "required": False, "options": {}}
           for k in ("name", "secret", "note")]
-PAGE_PASSWORD = "pw-parity-1"
+PAGE_PASSWORD = "pw-parity-2026-x"
 
 
 def definition(t: str) -> dict:
@@ -223,14 +223,21 @@ def build(app) -> World:
 
     links.revoke(db.session.get(MagicLink, revoked_link), "system")
     for name, user in w.users.items():
-        w.api[name] = ApiClient(app.test_client(), issue_token(user, "parity")[1])
+        scope = "admin" if user.role == "admin" else "write"   # each person's widest token
+        w.api[name] = ApiClient(app.test_client(), issue_token(user, "parity", scope=scope)[1])
     token, secret = issue_token(admin, "revoked")
-    revoke_token(token)
+    revoke_token(token, None)
     w.api["revoked"] = ApiClient(app.test_client(), secret)
     db.session.commit()
     for name, user in w.users.items():
         w.pages[name] = _sign_in(app, user.email)
-    w.pages["revoked"] = (w.api["revoked"], "")    # a revoked bearer token on the pages
+    # a revoked bearer token on the pages, with the CSRF token of its (cookie-less) session: what
+    # answers is the missing sign-in, not the CSRF check
+    from flask import g
+
+    g.pop("csrf_token", None)
+    revoked_page = ApiClient(app.test_client(), secret)
+    w.pages["revoked"] = (revoked_page, csrf_from(revoked_page.client.get("/login").get_data(as_text=True)))
     w.portal_client()
     return w
 
@@ -247,12 +254,12 @@ def _sign_in(app, email: str):
 
 
 def issue_scoped_token(user, scopes: tuple[str, ...]) -> str:
-    """Extension point for API token scopes (another change): mint a token of `user` limited to
-    `scopes`; adapt to the signature that change gives `issue_token`."""
+    """A token of `user` limited to the one scope in `scopes` (read / write / admin)."""
     from app.auth.tokens import issue_token
     from app.extensions import db
 
-    _, secret = issue_token(user, "scoped", scopes=scopes)
+    (scope,) = scopes
+    _, secret = issue_token(user, "scoped", scope=scope)
     db.session.commit()
     return secret
 

@@ -38,7 +38,7 @@ def test_a_table_of_no_team_is_for_admins_only(attack):
 def test_table_editor_page_is_read_only_for_other_teams(app, attack):
     from app.auth.passwords import hash_password
 
-    attack.people["compliance_designer"].password_hash = hash_password("procly-demo")
+    attack.people["compliance_designer"].password_hash = hash_password("procly-demo-2026")
     db.session.commit()
     page = signed_in(app, attack.people["compliance_designer"].email).get("/builder/tables/clients")
     html = page.get_data(as_text=True)

@@ -16,7 +16,7 @@ import pytest
 
 from tests.helpers import db_snapshot
 from tests.permissions import parity_world as pw
-from tests.permissions.parity_table import OPS, RELATIONS, ROUTES, SCOPE, Route
+from tests.permissions.parity_table import OPS, RELATIONS, ROUTES, Route
 
 STAFF = ["admin"] + [f"{role}_{t}" for t in pw.TEAMS for role in pw.STAFF_ROLES]
 ACTORS = STAFF + ["participant", "anonymous", "revoked"]
@@ -25,12 +25,15 @@ UNAUTHENTICATED = ("participant", "anonymous", "revoked")
 # Extension point (API token scopes, another change): (actor name, its user, scopes) rows, e.g.
 # ("staff_a_read", "staff_a", ("read",)). Each becomes an API actor (its token minted by
 # parity_world.issue_scoped_token) whose calls to operations needing a scope it lacks
-# (parity_table.SCOPE) must answer 403, and otherwise exactly as its user's.
-SCOPED_TOKEN_ACTORS: list[tuple[str, str, tuple[str, ...]]] = []
+# (required_scope) must answer 403, and otherwise exactly as its user's.
+SCOPED_TOKEN_ACTORS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("staff_a_read", "staff_a", ("read",)), ("designer_a_read", "designer_a", ("read",)),
+    ("manager_a_read", "manager_a", ("read",)), ("admin_write", "admin", ("write",)),
+]
 SCOPED = {name: (base, scopes) for name, base, scopes in SCOPED_TOKEN_ACTORS}
 
 # rules of app.permissions exercised through another row of OPS
-COVERED_BY = {"process.move_into": "task.move", "run.start": "run.complete", "run.write": "task.write",
+COVERED_BY = {"token.revoke_any": "token.admin", "process.move_into": "task.move", "run.start": "run.complete", "run.write": "task.write",
               "token.view": "GET /api/v1/tokens", "token.revoke": "token.own / token.other",
               "split.design": "webhook.create (a Split target)"}
 
@@ -55,6 +58,21 @@ def world(_app):
         ctx.pop()
 
 
+SCOPE_ORDER = ("read", "write", "admin")
+
+
+def covers(have: str, need: str) -> bool:
+    return SCOPE_ORDER.index(have) >= SCOPE_ORDER.index(need)
+
+
+def required_scope(route: Route) -> str:
+    """What a token needs for a route (app.auth.access): admin under /api/v1/admin, read for GET/HEAD,
+    write for anything that changes state."""
+    if route.rule.startswith("/api/v1/admin"):
+        return "admin"
+    return "read" if route.method in ("GET", "HEAD") else "write"
+
+
 def relation(actor: str, t: str | None) -> str:
     actor = SCOPED.get(actor, (actor,))[0]
     if actor in ("admin", *UNAUTHENTICATED):
@@ -68,7 +86,7 @@ def expected(route: Route, actor: str, t: str | None) -> str:
     if actor in SCOPED:     # its user's answer, unless the token lacks the operation's scope
         base, scopes = SCOPED[actor]
         want = expected(route, base, t)
-        return "F" if want != "U" and SCOPE.get(route.op, "read") not in scopes else want
+        return "F" if want != "U" and not any(covers(s, required_scope(route)) for s in scopes) else want
     op, rel = route.op, relation(actor, t)
     if op.startswith("public:"):
         return op.split(":")[1]
@@ -105,6 +123,11 @@ class Ctx:
     fresh: bool
 
     @property
+    def base(self) -> str:
+        """The person behind the actor (a scoped token's user)."""
+        return SCOPED.get(self.actor, (self.actor,))[0]
+
+    @property
     def team(self) -> str:
         return pw.TEAMS[self.t or "a"]
 
@@ -121,7 +144,7 @@ class Ctx:
     def send(self, method: str, path: str, **kw):
         """The HTTP call, after every object it needs was made: the state a refusal must keep."""
         client = self.client()
-        if self.want in "FNU" or self.want.isdigit():
+        if (self.want in "FNU" and self.route.op != "logout") or self.want.isdigit():  # signing out writes
             self.before = db_snapshot()
         if self.route.kind == "portal":   # the portal's per-address limits
             kw["environ_overrides"] = {"REMOTE_ADDR": f"127.0.2.{next(self.w.counter) % 250 + 1}"}

@@ -36,7 +36,7 @@ def test_a_revoked_token_with_a_cookie_is_a_cookie_request(client, staff, api_as
 
     api = api_as(staff)
     secret = api.headers["Authorization"]
-    revoke_token(db.session.scalar(select(ApiToken).where(ApiToken.user_id == staff.id)))
+    revoke_token(db.session.scalar(select(ApiToken).where(ApiToken.user_id == staff.id)), None)
     db.session.commit()
     login(client, staff.email)
     r = client.post("/api/v1/tokens", json={"name": "forged"}, headers={"Authorization": secret})
