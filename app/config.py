@@ -39,6 +39,10 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     "RQ_QUEUES": ["procly"],
+    # Redis down must not turn a page into a 500: count in memory meanwhile, never raise
+    "RATELIMIT_SWALLOW_ERRORS": True,
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "API_RETRY_AFTER": 5,            # seconds, on a 503 "unavailable" (Redis or the database down)
     "TESTING": False,
 }
 

@@ -8,7 +8,6 @@ from functools import wraps
 from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.api import schemas as s
@@ -28,8 +27,8 @@ ACTORS = (Role.staff, Role.designer, Role.manager)  # admins always pass; app.pe
 
 
 def transactional(view):
-    """Commit once; a concurrent writer that got there first (stale lock_version, busy database)
-    turns into 409 and nothing of this request is kept."""
+    """Commit once; a concurrent writer that got there first (stale lock_version) turns into 409 and
+    nothing of this request is kept (a database that is down or busy is a 503, app.errors)."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -37,7 +36,7 @@ def transactional(view):
             result = view(*args, **kwargs)
             db.session.commit()
             return result
-        except (StaleDataError, OperationalError):
+        except StaleDataError:
             db.session.rollback()
             raise Conflict("Another change to this Task happened at the same time; reload and retry.",
                            {"task": ["changed concurrently"]}) from None

@@ -116,3 +116,31 @@ def test_non_object_bodies_are_422(world):
     for body in ([], "text", 3, None):
         r = world.api.admin.post("/api/v1/tables", json=body)
         assert r.status_code in (400, 422), body
+
+
+def _post_raw(api, path, body: bytes):
+    return api.client.post(path, data=body, headers={**api.headers, "Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize("path", ["/api/v1/tasks", "/api/v1/tables", "/api/v1/webhooks/some-hook"])
+def test_a_body_nested_100000_deep_is_a_400_naming_the_body(world, path):
+    before = counts()
+    r = _post_raw(world.api.staff, path, b'{"values": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+    assert r.status_code == 400, r.json
+    assert r.json["error"]["details"] == {"body": ["JSON nested deeper than 64 levels"]}
+    assert counts() == before
+
+
+def test_nesting_up_to_the_cap_is_parsed_normally(world):
+    nested = "[" * 62 + "]" * 62   # 63 levels with the enclosing object: the schema decides (422)
+    r = _post_raw(world.api.admin, "/api/v1/tables", f'{{"key": "t", "name": {nested}}}'.encode())
+    assert r.status_code == 422 and "name" in r.json["error"]["details"]
+    r = _post_raw(world.api.admin, "/api/v1/tables", f'{{"key": "t", "name": "{"[" * 500}"}}'.encode())
+    assert r.status_code == 422 and "name" in r.json["error"]["details"]  # brackets inside strings do not count
+
+
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+def test_nan_and_infinity_are_not_json(world, constant):
+    publish(world.api.designer, "intake", lane("collect"))
+    r = _post_raw(world.api.staff, "/api/v1/tasks", b'{"process": "intake", "values": {"budget": ' + constant + b"}}")
+    assert r.status_code == 400 and "body" in r.json["error"]["details"]
