@@ -4,10 +4,12 @@ Jobs and real-time messages are collected on the session and sent only after COM
 can never start before the rows it reads exist, and a rolled-back change announces nothing."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from flask import current_app
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue
 from sqlalchemy import event, insert
 
@@ -56,22 +58,38 @@ def _write_events(session, *_args) -> None:
         session.connection().execute(insert(Event.__table__), rows)  # executemany (insertmanyvalues)
 
 
+# after-commit sends that failed (Redis down): counted and logged, never raised. The commit stands and
+# the database is the truth: the periodic sweep re-enqueues pending automated runs and lost timers.
+LOST = {"jobs": 0, "messages": 0}
+log = logging.getLogger(__name__)
+
+
 def _flush(session) -> None:
     jobs = session.info.pop("procly_jobs", [])
     messages = session.info.pop("procly_messages", [])
     if jobs:
-        q = queue()
-        now_jobs = [Queue.prepare_data(f, args, job_id=jid, result_ttl=0, failure_ttl=7 * 86400)
-                    for f, args, jid, at in jobs if at is None]
-        if now_jobs:
-            q.enqueue_many(now_jobs)
-        for f, args, jid, at in jobs:
-            if at is not None:
-                q.enqueue_at(at_utc(at), f, *args, job_id=jid, result_ttl=0, failure_ttl=7 * 86400)
+        try:
+            q = queue()
+            now_jobs = [Queue.prepare_data(f, args, job_id=jid, result_ttl=0, failure_ttl=7 * 86400)
+                        for f, args, jid, at in jobs if at is None]
+            if now_jobs:
+                q.enqueue_many(now_jobs)
+            for f, args, jid, at in jobs:
+                if at is not None:
+                    q.enqueue_at(at_utc(at), f, *args, job_id=jid, result_ttl=0, failure_ttl=7 * 86400)
+        except Exception as exc:  # noqa: BLE001  (after COMMIT nothing may fail the request)
+            LOST["jobs"] += len(jobs)
+            log.warning("enqueue after commit failed (%s: %s); %d job(s) left to the sweep", type(exc).__name__,
+                        exc, len(jobs), exc_info=not isinstance(exc, RedisError))
     if messages:
         from app.realtime import emit_many
 
-        emit_many(messages)
+        try:
+            emit_many(messages)
+        except Exception as exc:  # noqa: BLE001
+            LOST["messages"] += len(messages)
+            log.warning("real-time publish after commit failed (%s: %s); %d message(s) dropped",
+                        type(exc).__name__, exc, len(messages), exc_info=not isinstance(exc, RedisError))
 
 
 def at_utc(naive: datetime) -> datetime:
