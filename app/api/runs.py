@@ -7,9 +7,10 @@ from functools import wraps
 
 from flask import request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, validate
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.api import fields
 from app.api import schemas as s
 from app.auth.access import actor, require_login, roles_required
 from app.errors import Conflict

@@ -77,7 +77,7 @@ def save_draft(process: Process, definition: dict, revision: int, user: User | N
         who = draft.updated_by.name if draft.updated_by else "someone"
         raise Conflict(f"The draft was changed by {who} (revision {draft.revision}); reload or compare.",
                        {"revision": draft.revision, "updated_by": who,
-                        "updated_at": draft.updated_at.isoformat()}, code="stale_draft")
+                        "updated_at": clock.iso(draft.updated_at)}, code="stale_draft")
     draft.definition = definition
     draft.revision += 1
     draft.updated_by = user  # the relationship, not just the id: the response names the new editor
@@ -158,7 +158,7 @@ def export_process(process: Process) -> dict:
                   "fields": [{"key": f.key, "name": f.name, "type": f.type, "required": f.required,
                               "options": f.options or {}} for f in process.table.fields]},
         "versions": [{"number": v.number, "note": v.note, "content_hash": v.content_hash,
-                      "published_at": v.published_at.isoformat(), "definition": v.definition} for v in versions],
+                      "published_at": clock.iso(v.published_at), "definition": v.definition} for v in versions],
         "draft": process.draft.definition if process.draft else None,
     }
 
