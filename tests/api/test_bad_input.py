@@ -144,3 +144,16 @@ def test_nan_and_infinity_are_not_json(world, constant):
     publish(world.api.designer, "intake", lane("collect"))
     r = _post_raw(world.api.staff, "/api/v1/tasks", b'{"process": "intake", "values": {"budget": ' + constant + b"}}")
     assert r.status_code == 400 and "body" in r.json["error"]["details"]
+
+
+def test_a_json_field_value_over_the_cap_is_a_422_naming_the_field(world):
+    assert world.api.admin.post("/api/v1/tables/leads/fields",
+                                json={"key": "data", "name": "Data", "type": "json"}).status_code == 201
+    publish(world.api.designer, "intake", lane("collect"))
+    before = counts()
+    r = world.api.staff.post("/api/v1/tasks", json={"process": "intake", "values": {"data": {"blob": "x" * 70_000}}})
+    assert r.status_code == 422, r.json
+    assert list(r.json["error"]["details"]) == ["values.data"] and "65,536" in r.json["error"]["details"]["values.data"][0]
+    assert counts() == before
+    r = world.api.admin.post("/api/v1/tasks", json={"process": "intake", "values": {"data": {"blob": "x" * 60_000}}})
+    assert r.status_code == 201 and len(r.json["values"]["data"]["blob"]) == 60_000
