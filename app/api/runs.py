@@ -12,11 +12,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.api import fields
 from app.api import schemas as s
+from app.api.idempotency import idempotent
 from app.auth.access import actor, require_login, roles_required
 from app.errors import Conflict
 from app.extensions import db
 from app.models import Role
 from app.runtime import moves, service
+from app.webhooks import caller_scope as webhook_scope
 
 blp = Blueprint("runs", __name__, description="Act on Stage Runs: complete, approve, reject, advance, "
                                               "pause, resume, retry, claim, release")
@@ -230,17 +232,20 @@ def create_webhook(data):
 
 
 @webhooks_blp.route("/<key>", methods=["POST"], endpoint="inbound")
+@idempotent(webhook_scope)
 @webhooks_blp.doc(security=[], parameters=[{"in": "header", "name": "X-Procly-Signature", "required": True,
                                             "schema": {"type": "string"},
                                             "description": "sha256=<hex HMAC-SHA256 of the raw body>"}])
 @webhooks_blp.response(201, s.TaskSchema)
+@webhooks_blp.alt_response(200, schema=s.TaskSchema, success=True,
+                           description="a Task with this `key` was already started in that Process: that Task")
 def inbound(key):
-    """Start a Task from a signed call (body {"key"?, "values"}). 401 on a missing or bad signature."""
+    """Start a Task from a signed call (body {"key"?, "values"}). 401 on a missing or bad signature.
+    A `key` already started in the target Process answers 200 with that Task (nothing changes)."""
     from app.webhooks import HEADER, receive
 
-    task = receive(key, request.get_data(cache=True), request.headers.get(HEADER))
-    db.session.commit()
-    return task
+    task, created = receive(key, request.get_data(cache=True), request.headers.get(HEADER))
+    return task, 201 if created else 200
 
 
 blueprints = (blp, moves_blp, migrations_blp, webhooks_blp)

@@ -6,11 +6,12 @@ from app.models.tasks import (
     Comment, Event, StageRun, StageRunStatus, StageTimer, Task, TaskStatus, TaskVisit, Thread, VisitOutcome,
 )
 from app.models.rollups import MetricRollup, MetricRollupHist, MetricRollupState
+from app.models.idempotency import IdempotencyKey
 
 __all__ = [
     "ApiToken", "Role", "Team", "User", "team_members",
     "Field", "FieldType", "Table",
     "Draft", "Process", "Split", "SplitAssignment", "SplitVariant", "Version",
     "Comment", "Event", "StageRun", "StageRunStatus", "StageTimer", "Task", "TaskStatus", "TaskVisit", "Thread",
-    "VisitOutcome", "MetricRollup", "MetricRollupHist", "MetricRollupState",
+    "VisitOutcome", "MetricRollup", "MetricRollupHist", "MetricRollupState", "IdempotencyKey",
 ]
