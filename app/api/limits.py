@@ -4,7 +4,8 @@
   column, so path ids above INT_MAX match no route (404) and schema integers are bounded (422).
 - Request bodies: JSON nested deeper than API_MAX_JSON_DEPTH (default 64) is refused with 400
   before any parser recurses into it, as are the non-JSON constants NaN and Infinity that
-  Python's parser would otherwise accept (the database's JSON types refuse them)."""
+  Python's parser would otherwise accept, and NUL characters anywhere (PostgreSQL stores neither
+  in text nor in JSON)."""
 from __future__ import annotations
 
 import re
@@ -31,6 +32,7 @@ _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
 _AS_PARENS = bytes.maketrans(b"[{]}", b"(())")
 _INNERMOST = re.compile(rb"\(\)")
 _CONSTANT = re.compile(rb"(?<![A-Za-z0-9_])-?(?:NaN|Infinity)(?![A-Za-z0-9_])")
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")   # \u0000 not preceded by an escaped backslash
 
 
 def json_depth_exceeds(body: bytes, cap: int) -> bool:
@@ -51,9 +53,16 @@ def has_non_json_constant(body: bytes) -> bool:
     return (b"NaN" in body or b"Infinity" in body) and bool(_CONSTANT.search(_STRING.sub(b"", body)))
 
 
-def check_body() -> None:
-    """400 for an API request body nested too deep or using NaN/Infinity."""
-    if not (request.path.startswith("/api/") and request.content_length):
+def check_request() -> None:
+    """400 for an API request whose body is nested too deep or uses NaN/Infinity, or that carries a
+    NUL character in its body or query (404 in its path)."""
+    if not request.path.startswith("/api/"):
+        return
+    if "\x00" in request.path:
+        raise APIError("No such resource.", status=404, code="not_found")
+    if any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+        raise APIError("The query string contains a NUL character.", {"query": ["NUL characters are not allowed"]})
+    if not request.content_length:
         return
     body = request.get_data(cache=True)
     cap = current_app.config.get("API_MAX_JSON_DEPTH", DEFAULT_MAX_JSON_DEPTH)
@@ -63,6 +72,9 @@ def check_body() -> None:
     if has_non_json_constant(body):
         raise APIError("The request body is not valid JSON (NaN and Infinity are not JSON).",
                        {"body": ["NaN and Infinity are not JSON values"]})
+    if b"\\u0000" in body and _NUL_ESCAPE.search(body):
+        raise APIError("The request body contains a NUL character (\\u0000).",
+                       {"body": ["NUL characters are not allowed"]})
 
 
 def init_app(app: Flask) -> None:
@@ -70,4 +82,4 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
     # a URL value preprocessor runs before every before_request hook, including the one that
     # dispatches signed inbound webhooks ahead of the CSRF check (app.webhooks)
-    app.url_value_preprocessors.setdefault(None, []).append(lambda endpoint, values: check_body())
+    app.url_value_preprocessors.setdefault(None, []).append(lambda endpoint, values: check_request())

@@ -145,14 +145,21 @@ def release(run_id):
 
 # --- moves and migrations -------------------------------------------------------------------------
 
+class MoveTargetSchema(Schema):
+    """{"process": key, "stage": optional key} or {"split": key}"""
+
+    process = fields.String(load_default=None)
+    stage = fields.String(load_default=None, metadata={"description": "the target Process's Stage to enter at"})
+    split = fields.String(load_default=None)
+
+
 class MoveSchema(Schema):
     task_ids = fields.List(fields.Integer(), load_default=None)
     process = fields.String(load_default=None, metadata={"description": "select: Tasks in this Process"})
     version = fields.Integer(load_default=None, metadata={"description": "select: on this Version (needs process)"})
     stage = fields.String(load_default=None, metadata={"description": "select: with an open run of this Stage"})
     status = fields.String(load_default="running")
-    target = fields.Dict(required=True, metadata={"description": '{"process": key, "stage": optional key} '
-                                                                 'or {"split": key}'})
+    target = fields.Nested(MoveTargetSchema, required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
@@ -202,8 +209,8 @@ def migrate(data):
 # --- webhooks -------------------------------------------------------------------------------------
 
 class WebhookCreateSchema(Schema):
-    key = fields.String(required=True)
-    name = fields.String(load_default="")
+    key = fields.String(required=True, validate=validate.Length(min=2, max=64))
+    name = fields.String(load_default="", validate=validate.Length(max=120))
     process = fields.String(load_default=None)
     split = fields.String(load_default=None)
 

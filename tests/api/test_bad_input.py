@@ -157,3 +157,32 @@ def test_a_json_field_value_over_the_cap_is_a_422_naming_the_field(world):
     assert counts() == before
     r = world.api.admin.post("/api/v1/tasks", json={"process": "intake", "values": {"data": {"blob": "x" * 60_000}}})
     assert r.status_code == 201 and len(r.json["values"]["data"]["blob"]) == 60_000
+
+
+def test_nul_characters_are_refused_at_the_door(world):
+    publish(world.api.designer, "intake", lane("collect"))
+    before = counts()
+    r = world.api.staff.post("/api/v1/tasks", json={"process": "intake", "values": {"name": "Ada\x00"}})
+    assert r.status_code == 400 and r.json["error"]["details"] == {"body": ["NUL characters are not allowed"]}
+    r = world.api.staff.post("/api/v1/tasks", json={"process": "intake", "values": {"name": "C:\\u0000"}})
+    assert r.status_code == 201   # a backslash followed by "u0000" is just text
+    assert world.api.staff.get("/api/v1/processes/in%00take").status_code == 404
+    r = world.api.staff.get("/api/v1/tasks?stage=a%00b")
+    assert r.status_code == 400 and "query" in r.json["error"]["details"]
+    assert counts()["Task"] == before["Task"] + 1
+
+
+@pytest.mark.parametrize("path, body, field", [
+    ("/api/v1/webhooks", {"key": "leads", "name": "n" * 121, "process": "intake"}, "name"),
+    ("/api/v1/webhooks", {"key": "k" * 65, "process": "intake"}, "key"),
+    ("/api/v1/moves", {"task_ids": [1], "target": {"process": 5}, "reason": "r"}, "target"),
+    ("/api/v1/moves", {"task_ids": [1], "target": "intake", "reason": "r"}, "target"),
+    ("/api/v1/tasks", {"process": "intake", "key": "k" * 129}, "key"),
+])
+def test_values_the_database_would_refuse_are_422_naming_the_field(world, path, body, field):
+    publish(world.api.designer, "intake", lane("collect"))
+    before = counts()
+    r = world.api.admin.post(path, json=body)
+    assert r.status_code == 422, (r.status_code, r.json)
+    assert field in r.json["error"]["details"], r.json
+    assert counts() == before

@@ -4,29 +4,17 @@ exists (its job is created by the sweep once Redis is back); an unreachable data
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import timedelta
 from http.cookiejar import CookieJar
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.api.conftest import publish
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import _free_port
 
 
 class Http:
@@ -56,34 +44,10 @@ def own_redis(tmp_path):
     """A Redis server of this test's own: (url, stop, start)."""
     from app.redis_server import ensure_embedded, stop_embedded
 
-    port, folder = free_port(), tmp_path / "redis-own"
+    port, folder = _free_port(), tmp_path / "redis-own"
     url = ensure_embedded(folder, port=port)
     yield url, (lambda: stop_embedded(folder)), (lambda: ensure_embedded(folder, port=port))
     stop_embedded(folder)
-
-
-@pytest.fixture
-def live_app(app, tmp_path):
-    """live_app(**overrides) -> base URL of the app served in its own process (its log: live.log)."""
-    procs = []
-
-    def start(**overrides) -> str:
-        config = {"TESTING": False, "SECRET_KEY": "test-secret", "PROCLY_INSTANCE": str(tmp_path / "live"),
-                  "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "RATELIMIT_ENABLED": True,
-                  "REDIS_URL": app.config["REDIS_URL"], **overrides}
-        with open(tmp_path / "live.log", "a") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "tests.live_app"], cwd=ROOT, stdout=subprocess.PIPE,
-                                    stderr=log, env={**os.environ, "PROCLY_TEST_OVERRIDES": json.dumps(config)},
-                                    text=True)
-        procs.append(proc)
-        port = proc.stdout.readline().strip()  # printed once it listens
-        assert port.isdigit(), (tmp_path / "live.log").read_text()[-3000:]
-        return f"http://127.0.0.1:{port}"
-
-    yield start
-    for proc in procs:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 COMPUTE = {"key": "score", "name": "Score", "type": "compute", "reads": ["budget"], "writes": ["eligible"],
@@ -179,7 +143,7 @@ def test_pages_with_rate_limits_do_not_fail_when_redis_is_down(app, own_redis, l
 
 
 def test_an_unreachable_database_is_a_json_503(app, live_app):
-    dead = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/procly"
+    dead = f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/procly"
     http = Http(live_app(SQLALCHEMY_DATABASE_URI=dead), "prc_anything")
     for method, path, body in (("GET", "/api/v1/tasks", None), ("POST", "/api/v1/tasks", {"process": "x"}),
                                ("GET", "/api/v1/processes/intake", None)):
