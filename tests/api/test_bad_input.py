@@ -186,3 +186,15 @@ def test_values_the_database_would_refuse_are_422_naming_the_field(world, path, 
     assert r.status_code == 422, (r.status_code, r.json)
     assert field in r.json["error"]["details"], r.json
     assert counts() == before
+
+
+@pytest.mark.parametrize("query, field", [("page=9223372036854775808", "page"), ("page=2147483648", "page"),
+                                          ("version=99999999999999999999", "version"), ("per_page=10000", "per_page")])
+def test_numbers_out_of_range_in_queries_are_422_naming_the_parameter(world, query, field):
+    r = world.api.staff.get(f"/api/v1/tasks?{query}")
+    assert r.status_code == 422 and field in r.json["error"]["details"]["query"], r.json
+
+
+def test_the_last_possible_page_is_empty_not_an_error(world):
+    r = world.api.staff.get("/api/v1/tasks?page=2147483647&per_page=500")
+    assert r.status_code == 200 and r.json["items"] == []
