@@ -44,7 +44,8 @@ DEFAULTS = {
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "API_RETRY_AFTER": 5,
     "API_MAX_JSON_DEPTH": 64,        # request bodies nested deeper are a 400 (checked before parsing)
-    "FIELD_JSON_MAX_BYTES": 64 * 1024,  # a `json` Field value larger than this is a 422 naming the Field            # seconds, on a 503 "unavailable" (Redis or the database down)
+    "FIELD_JSON_MAX_BYTES": 64 * 1024,  # a `json` Field value larger than this is a 422 naming the Field
+    "IDEMPOTENCY_TTL_HOURS": 24,     # how long a stored Idempotency-Key response is replayed            # seconds, on a 503 "unavailable" (Redis or the database down)
     "TESTING": False,
 }
 

@@ -40,6 +40,11 @@ def redis_url(tmp_root):
 
     url = ensure_embedded(tmp_root, port=_free_port())
     yield url
+    # the session app's Socket.IO listener thread outlives this Redis and would log its reconnects
+    # into pytest's closed capture streams: the session is over, nothing after this is worth logging
+    import logging
+
+    logging.disable(logging.CRITICAL)
     stop_embedded(tmp_root)
 
 
