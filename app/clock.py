@@ -17,6 +17,13 @@ def set_clock(fn: Callable[[], datetime] | None) -> None:
     _now = fn or (lambda: datetime.now(timezone.utc).replace(tzinfo=None))
 
 
+def iso(value: datetime | None) -> str | None:
+    """A stored (naive UTC) timestamp as RFC 3339 with its offset, for payloads not dumped by a schema."""
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+
+
 class FrozenClock:
     """A clock tests can move: `clock.advance(hours=2)`."""
 

@@ -25,6 +25,7 @@ def from_env() -> dict:
         "SWEEP_INTERVAL": int(os.environ.get("PROCLY_SWEEP_INTERVAL", "10")),
         "OUTBOX_INTERVAL": int(os.environ.get("PROCLY_OUTBOX_INTERVAL", "30")),
         "ROLLUP_INTERVAL": int(os.environ.get("PROCLY_ROLLUP_INTERVAL", "60")),
+        "PURGE_INTERVAL": int(os.environ.get("PROCLY_PURGE_INTERVAL", "600")),
         "OUTAGE_TOLERANCE": int(os.environ.get("PROCLY_OUTAGE_TOLERANCE", "300")),
         # reverse proxies in front of Procly that set X-Forwarded-For/-Proto: the client address (sign-in
         # throttling, audit) and https detection (HSTS) come from their headers; 0 = none, trust no header
@@ -49,6 +50,13 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     "RQ_QUEUES": ["procly"],
+    # Redis down must not turn a page into a 500: count in memory meanwhile, never raise
+    "RATELIMIT_SWALLOW_ERRORS": True,
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "API_RETRY_AFTER": 5,
+    "API_MAX_JSON_DEPTH": 64,        # request bodies nested deeper are a 400 (checked before parsing)
+    "FIELD_JSON_MAX_BYTES": 64 * 1024,  # a `json` Field value larger than this is a 422 naming the Field
+    "IDEMPOTENCY_TTL_HOURS": 24,     # how long a stored Idempotency-Key response is replayed            # seconds, on a 503 "unavailable" (Redis or the database down)
     "TESTING": False,
 }
 

@@ -1,8 +1,16 @@
-"""One error shape for the whole API: {"error": {"code", "message", "details"}}."""
+"""One error shape for the whole API: {"error": {"code", "message", "details"}}.
+
+Every error under /api answers in it: client errors raised by domain code (APIError), HTTP errors
+(404, 405, …), outages of Redis or the database (503 "unavailable" with Retry-After) and any
+unexpected exception (500 "internal_error", logged, no traceback in the body)."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+import logging
+
+import redis.exceptions
+from flask import Flask, current_app, jsonify, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
@@ -47,7 +55,12 @@ def error_body(code: str, message: str, details=None) -> dict:
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-         422: "invalid", 429: "rate_limited"}
+         422: "invalid", 429: "rate_limited", 500: "internal_error", 503: "unavailable"}
+
+# Redis or the database cannot be reached (or is busy): the request may simply be retried later.
+OUTAGES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, sa_exc.OperationalError,
+           sa_exc.TimeoutError)
+log = logging.getLogger(__name__)
 
 
 def http_error_response(error: HTTPException):
@@ -73,22 +86,57 @@ def http_error_response(error: HTTPException):
     return resp
 
 
+def is_api_path() -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
 def wants_json() -> bool:
-    return request.path == "/api" or request.path.startswith("/api/") or \
-        request.accept_mimetypes.best == "application/json"
+    return is_api_path() or request.accept_mimetypes.best == "application/json"
+
+
+def is_outage(exc: BaseException) -> bool:
+    return isinstance(exc, OUTAGES) or (isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated)
+
+
+def _rollback_quietly() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001  (the database may be the thing that is down)
+        log.warning("rollback failed while answering an error", exc_info=True)
+
+
+def unexpected_error(exc: Exception):
+    """Outages → 503 "unavailable" with Retry-After; anything else → 500 "internal_error". JSON for
+    API (and JSON) clients, with no traceback; pages keep Flask's own handling."""
+    _rollback_quietly()
+    if not wants_json():
+        raise exc
+    if is_outage(exc):
+        log.warning("%s %s: service unavailable (%s: %s)", request.method, request.path, type(exc).__name__,
+                    str(exc).splitlines()[0] if str(exc) else "")
+        resp = jsonify(error_body("unavailable", "A service Procly depends on is unavailable; retry shortly."))
+        resp.status_code = 503
+        resp.headers["Retry-After"] = str(current_app.config.get("API_RETRY_AFTER", 5))
+        return resp
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    resp = jsonify(error_body("internal_error", "An unexpected error occurred; it has been logged."))
+    resp.status_code = 500
+    return resp
 
 
 def handle_http_exception(error: HTTPException):
     """JSON under /api (and for JSON clients); HTML pages keep Werkzeug's own error page."""
     if error.code and error.code >= 400:
-        db.session.rollback()
+        _rollback_quietly()
     return http_error_response(error) if wants_json() else error
 
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(APIError)
     def _api_error(err: APIError):
-        db.session.rollback()  # an operation may have flushed part of its work: none of it survives
+        _rollback_quietly()  # an operation may have flushed part of its work: none of it survives
         resp = jsonify(error_body(err.code, err.message, err.details))
         resp.status_code = err.status
         return resp
+
+    app.register_error_handler(Exception, unexpected_error)

@@ -61,16 +61,30 @@ def create_webhook(data: dict, user: User) -> tuple[Webhook, str]:
     return hook, secret
 
 
-def receive(key: str, body: bytes, signature: str | None):
-    """Verify the signature and start the Task. 404 for an unknown key, 401 for a bad signature."""
-    from app.runtime.service import create_task
-
+def verify(key: str, body: bytes, signature: str | None) -> Webhook:
+    """The active webhook `key` if `signature` signs `body` with its secret: 404 for an unknown key,
+    401 for a missing or bad signature."""
     hook = db.session.scalar(select(Webhook).where(Webhook.key == key, Webhook.active.is_(True)))
     if hook is None:
         raise NotFound(f'No webhook "{key}".')
     if not signature or not hmac.compare_digest(sign(hook.secret, body), signature.strip()):
         raise APIError("Missing or invalid signature.", {HEADER: ["expected sha256=<hex HMAC-SHA256 of the body>"]},
                        status=401, code="bad_signature")
+    return hook
+
+
+def caller_scope(key: str) -> str:
+    """Idempotency keys of an inbound call belong to its webhook (checked: only a signed call may
+    replay a stored response)."""
+    return f"webhook:{verify(key, request.get_data(cache=True), request.headers.get(HEADER)).id}"
+
+
+def receive(key: str, body: bytes, signature: str | None):
+    """Verify the signature and start the Task: (Task, created). A `key` already started in the
+    target Process answers with that Task (created False), as POST /tasks does."""
+    from app.runtime.service import start_task
+
+    hook = verify(key, body, signature)
     try:
         payload = json.loads(body or b"{}")
     except ValueError:
@@ -79,9 +93,9 @@ def receive(key: str, body: bytes, signature: str | None):
         raise Invalid("The body must be a JSON object.", {"body": ["expected an object"]})
     data = {"values": payload.get("values") or {}, "key": payload.get("key"),
             "process": hook.process_key, "split": hook.split_key}
-    task = create_task(data, _grant(hook), f"webhook:{hook.key}")
+    task, created = start_task(data, _grant(hook), f"webhook:{hook.key}")
     hook.last_used_at = clock.now()
-    return task
+    return task, created
 
 
 def _grant(hook: Webhook) -> User | None:

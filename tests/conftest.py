@@ -3,8 +3,11 @@
 every test starting from empty tables and an empty Redis."""
 from __future__ import annotations
 
+import json
 import os
 import socket
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -13,6 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _free_port() -> int:
@@ -36,6 +40,11 @@ def redis_url(tmp_root):
 
     url = ensure_embedded(tmp_root, port=_free_port())
     yield url
+    # the session app's Socket.IO listener thread outlives this Redis and would log its reconnects
+    # into pytest's closed capture streams: the session is over, nothing after this is worth logging
+    import logging
+
+    logging.disable(logging.CRITICAL)
     stop_embedded(tmp_root)
 
 
@@ -215,6 +224,33 @@ def login_page():
         page.wait_for_url(lambda url: "/login" not in url)
 
     return do
+
+
+# --- the app in a process of its own (tests that stop what it depends on; the schemathesis CLI) -
+
+@pytest.fixture
+def live_app(app, tmp_path):
+    """live_app(**overrides) -> base URL of the app served in its own process (its log: live.log)."""
+    procs = []
+
+    def start(**overrides) -> str:
+        config = {"TESTING": False, "SECRET_KEY": "test-secret", "PROCLY_INSTANCE": str(tmp_path / "live"),
+                  "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "RATELIMIT_ENABLED": True,
+                  "REDIS_URL": app.config["REDIS_URL"], **overrides}
+        with open(tmp_path / "live.log", "a") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "tests.live_app"], cwd=ROOT, stdout=subprocess.PIPE,
+                                    stderr=log, env={**os.environ, "PROCLY_TEST_OVERRIDES": json.dumps(config)},
+                                    text=True)
+        procs.append(proc)
+        port = proc.stdout.readline().strip()  # printed once it listens
+        assert port.isdigit(), (tmp_path / "live.log").read_text()[-3000:]
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()
 
 
 # --- the client-intake demo and signed-in browsers of the test client -------------------------

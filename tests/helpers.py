@@ -57,3 +57,38 @@ def signed_in(app, email: str, password: str = "procly-demo-2026"):
     r = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
     assert r.status_code == 302, r.data
     return client
+
+
+class Rendezvous:
+    """Hold `parties` threads right after each has run its first SQL statement containing `marker`
+    (say, the lookup before an insert), then release them together: a race staged for real on the
+    database, with no sleeps. Use as a context manager around the threads."""
+
+    def __init__(self, engine, marker: str, parties: int = 2):
+        import threading
+
+        self.engine, self.marker = engine, marker
+        self.barrier, self.local = threading.Barrier(parties, timeout=20), threading.local()
+
+    def _after(self, conn, cursor, statement, params, context, executemany):
+        if self.marker in statement and not getattr(self.local, "met", False):
+            self.local.met = True
+            self.barrier.wait()
+
+    def __enter__(self):
+        from sqlalchemy import event
+
+        event.listen(self.engine, "after_cursor_execute", self._after)
+        return self
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+
+        event.remove(self.engine, "after_cursor_execute", self._after)
+
+
+def race_marker(engine, lookup: str) -> str:
+    """Where two requests should meet to race: on PostgreSQL right after `lookup` (both have looked
+    before either writes: the unique constraint decides); SQLite serializes writing transactions
+    (every API call writes its token's last use first), so there they meet at their first statement."""
+    return lookup if engine.dialect.name == "postgresql" else "api_tokens"

@@ -55,6 +55,9 @@ def schema_name(schema) -> str:
 
 
 def init_app(app) -> None:
+    from app.api import limits
+
+    limits.init_app(app)  # before any route is added: it sets the `int` converter
     api.init_app(app, spec_kwargs={"security": SECURITY,
                                    "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})

@@ -2,10 +2,11 @@
 Admins, and designers of the Team owning the Process, list and change them."""
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, validate
 from sqlalchemy import select
 
 from app import alerts as ops
+from app.api import fields
 from app.auth.access import actor, login_required_api, require_login
 from app.extensions import db
 from app.models import Process

@@ -4,8 +4,9 @@ from __future__ import annotations
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, validate
 
+from app.api import fields
 from app.metrics import ab, report
 from app.metrics import queries as q
 from app.models import Role

@@ -8,16 +8,18 @@ from functools import wraps
 
 from flask import request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
-from sqlalchemy.exc import OperationalError
+from marshmallow import Schema, validate
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.api import fields
 from app.api import schemas as s
+from app.api.idempotency import idempotent
 from app.auth.access import actor, login_required_api, require_login, roles_required
 from app.errors import Conflict
 from app.extensions import db
 from app.models import Role
 from app.runtime import moves, service
+from app.webhooks import caller_scope as webhook_scope
 
 blp = Blueprint("runs", __name__, description="Act on Stage Runs: complete, approve, reject, advance, "
                                               "pause, resume, retry, claim, release")
@@ -27,8 +29,8 @@ webhooks_blp = Blueprint("webhooks", __name__, description="Inbound webhooks tha
 
 
 def transactional(view):
-    """Commit once; a concurrent writer that got there first (stale lock_version, busy database)
-    turns into 409 and nothing of this request is kept."""
+    """Commit once; a concurrent writer that got there first (stale lock_version) turns into 409 and
+    nothing of this request is kept (a database that is down or busy is a 503, app.errors)."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -36,7 +38,7 @@ def transactional(view):
             result = view(*args, **kwargs)
             db.session.commit()
             return result
-        except (StaleDataError, OperationalError):
+        except StaleDataError:
             db.session.rollback()
             raise Conflict("Another change to this Task happened at the same time; reload and retry.",
                            {"task": ["changed concurrently"]}) from None
@@ -143,14 +145,21 @@ def release(run_id):
 
 # --- moves and migrations -------------------------------------------------------------------------
 
+class MoveTargetSchema(Schema):
+    """{"process": key, "stage": optional key} or {"split": key}"""
+
+    process = fields.String(load_default=None)
+    stage = fields.String(load_default=None, metadata={"description": "the target Process's Stage to enter at"})
+    split = fields.String(load_default=None)
+
+
 class MoveSchema(Schema):
     task_ids = fields.List(fields.Integer(), load_default=None)
     process = fields.String(load_default=None, metadata={"description": "select: Tasks in this Process"})
     version = fields.Integer(load_default=None, metadata={"description": "select: on this Version (needs process)"})
     stage = fields.String(load_default=None, metadata={"description": "select: with an open run of this Stage"})
     status = fields.String(load_default="running")
-    target = fields.Dict(required=True, metadata={"description": '{"process": key, "stage": optional key} '
-                                                                 'or {"split": key}'})
+    target = fields.Nested(MoveTargetSchema, required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
@@ -202,8 +211,8 @@ def migrate(data):
 # --- webhooks -------------------------------------------------------------------------------------
 
 class WebhookCreateSchema(Schema):
-    key = fields.String(required=True)
-    name = fields.String(load_default="")
+    key = fields.String(required=True, validate=validate.Length(min=2, max=64))
+    name = fields.String(load_default="", validate=validate.Length(max=120))
     process = fields.String(load_default=None)
     split = fields.String(load_default=None)
 
@@ -232,17 +241,20 @@ def create_webhook(data):
 
 
 @webhooks_blp.route("/<key>", methods=["POST"], endpoint="inbound")
+@idempotent(webhook_scope)
 @webhooks_blp.doc(security=[], parameters=[{"in": "header", "name": "X-Procly-Signature", "required": True,
                                             "schema": {"type": "string"},
                                             "description": "sha256=<hex HMAC-SHA256 of the raw body>"}])
 @webhooks_blp.response(201, s.TaskSchema)
+@webhooks_blp.alt_response(200, schema=s.TaskSchema, success=True,
+                           description="a Task with this `key` was already started in that Process: that Task")
 def inbound(key):
-    """Start a Task from a signed call (body {"key"?, "values"}). 401 on a missing or bad signature."""
+    """Start a Task from a signed call (body {"key"?, "values"}). 401 on a missing or bad signature.
+    A `key` already started in the target Process answers 200 with that Task (nothing changes)."""
     from app.webhooks import HEADER, receive
 
-    task = receive(key, request.get_data(cache=True), request.headers.get(HEADER))
-    db.session.commit()
-    return task
+    task, created = receive(key, request.get_data(cache=True), request.headers.get(HEADER))
+    return task, 201 if created else 200
 
 
 blueprints = (blp, moves_blp, migrations_blp, webhooks_blp)

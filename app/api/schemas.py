@@ -1,6 +1,7 @@
 """Request and response schemas of the REST API (they also generate the OpenAPI document)."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, validate
 
+from app.api import fields
 from app.models import FieldType, Role
 
 KEY = validate.Regexp(r"^[a-z][a-z0-9_-]{0,63}$", error="must be a lowercase key: letters, digits, - and _")
@@ -267,7 +268,7 @@ class ExportVersionSchema(Schema):
     number = fields.Integer(required=True, validate=validate.Range(min=1))
     note = fields.String(load_default="", validate=validate.Length(max=2000))
     content_hash = fields.String(required=True, validate=validate.Length(equal=64))
-    published_at = fields.String(load_default=None, allow_none=True)
+    published_at = fields.DateTime(load_default=None, allow_none=True)
     definition = fields.Dict(required=True)
 
 

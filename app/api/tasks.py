@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from app.api import schemas as s
+from app.api.idempotency import caller_scope, idempotent
 from app.auth.access import actor, login_required_api, require_login, roles_required
 from app import permissions
 from app.errors import NotFound
@@ -16,6 +17,7 @@ from app.models.tasks import OPEN_STATUSES
 from app.runtime import service
 
 blp = Blueprint("tasks", __name__, description="Tasks: rows moving through Stages")
+EXISTING = "a Task with this `key` was already started in that Process: that Task (nothing changed)"
 
 
 def get_task(task_id: int, user=None) -> Task:
@@ -70,27 +72,36 @@ class Tasks(MethodView):
         return {"items": [FilteredTask(t, user) for t in items], "page": args["page"], "per_page": args["per_page"], "total": total}
 
     @roles_required(Role.staff, Role.designer, Role.manager)
+    @idempotent(caller_scope)
     @blp.arguments(s.TaskCreateSchema)
     @blp.response(201, s.TaskDetailSchema)
+    @blp.alt_response(200, schema=s.TaskDetailSchema, success=True, description=EXISTING)
     def post(self, data):
         """Start a Task on a Process (its current Version) or through a Split. Only who the Process's
-        `start.roles` name (default: its Team), setting only its `start.writes` (else 403)."""
+        `start.roles` name (default: its Team), setting only its `start.writes` (else 403).
+
+        A `key` is unique in the Process a Task starts in: when a Task with this key was already
+        started there (for a Split: in the key's sticky variant's Process), the answer is that Task
+        with status 200, and nothing is created or changed (the `values` sent are not applied)."""
         user = require_login()
-        task = service.create_task(data, user, actor())
-        db.session.commit()
-        return FilteredTask(task, user)
+        task, created = service.start_task(data, user, actor())
+        return FilteredTask(task, user), 201 if created else 200
 
 
 @blp.route("/batch", methods=["POST"])
 @roles_required(Role.staff, Role.designer, Role.manager)
+@idempotent(caller_scope)
 @blp.arguments(s.TaskBatchSchema)
 @blp.response(201, s.TaskSchema(many=True))
+@blp.alt_response(200, schema=s.TaskSchema(many=True), success=True,
+                  description="every item named a key already started in its Process: those Tasks")
 def batch(data):
-    """Start many Tasks in one transaction: all start, or none (errors name the item)."""
+    """Start many Tasks in one transaction: all start, or none (errors name the item). An item whose
+    `key` was already started in its Process answers with that Task (as POST /tasks does); the status
+    is 201 if any Task started, 200 if none did."""
     user = require_login()
-    tasks = service.create_tasks(data["tasks"], user, actor())
-    db.session.commit()
-    return [FilteredTask(t, user) for t in tasks]
+    started = service.start_tasks(data["tasks"], user, actor())
+    return [FilteredTask(t, user) for t, _ in started], 201 if any(created for _, created in started) else 200
 
 
 @blp.route("/<int:task_id>")

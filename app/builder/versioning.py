@@ -82,7 +82,7 @@ def save_draft(process: Process, definition: dict, revision: int, user: User | N
         who = draft.updated_by.name if draft.updated_by else "someone"
         raise Conflict(f"The draft was changed by {who} (revision {draft.revision}); reload or compare.",
                        {"revision": draft.revision, "updated_by": who,
-                        "updated_at": draft.updated_at.isoformat()}, code="stale_draft")
+                        "updated_at": clock.iso(draft.updated_at)}, code="stale_draft")
     _, errors = validate_definition(definition, context_for(process))
     too_complex = [e for e in errors if e.too_complex]
     if too_complex:
@@ -168,7 +168,7 @@ def export_process(process: Process) -> dict:
                   "fields": [{"key": f.key, "name": f.name, "type": f.type, "required": f.required,
                               "options": f.options or {}} for f in process.table.fields]},
         "versions": [{"number": v.number, "note": v.note, "content_hash": v.content_hash,
-                      "published_at": v.published_at.isoformat(), "definition": v.definition} for v in versions],
+                      "published_at": clock.iso(v.published_at), "definition": v.definition} for v in versions],
         "draft": process.draft.definition if process.draft else None,
     }
 

@@ -59,8 +59,7 @@ def filters_from(args: dict) -> q.Filters:
 
 def describe(f: q.Filters) -> dict:
     return {"process_id": f.process_id, "version_id": f.version_id, "variant_id": f.variant_id,
-            "stage": f.stage_key, "from": f.start.isoformat() if f.start else None,
-            "to": f.end.isoformat() if f.end else None, "bucket": f.bucket}
+            "stage": f.stage_key, "from": clock.iso(f.start), "to": clock.iso(f.end), "bucket": f.bucket}
 
 
 def dashboard(f: q.Filters) -> dict:

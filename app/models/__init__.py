@@ -7,11 +7,12 @@ from app.models.tasks import (
 )
 from app.models.rollups import MetricRollup, MetricRollupHist, MetricRollupState
 from app.models.leases import PeriodicLease
+from app.models.idempotency import IdempotencyKey
 
 __all__ = [
     "ApiToken", "Role", "Scope", "Team", "User", "team_members",
     "Field", "FieldType", "Table",
     "Draft", "Process", "Split", "SplitAssignment", "SplitVariant", "Version",
     "Comment", "Event", "StageRun", "StageRunStatus", "StageTimer", "Task", "TaskStatus", "TaskVisit", "Thread",
-    "VisitOutcome", "MetricRollup", "MetricRollupHist", "MetricRollupState", "PeriodicLease",
+    "VisitOutcome", "MetricRollup", "MetricRollupHist", "MetricRollupState", "PeriodicLease", "IdempotencyKey",
 ]

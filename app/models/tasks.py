@@ -53,9 +53,14 @@ class Task(db.Model):
         Index("ix_tasks_running_process", "process_id", "version_id",
               postgresql_where=text("status = 'running'"), sqlite_where=text("status = 'running'")),
         Index("ix_tasks_variant_created", "variant_id", "created_at"),
+        # a Task key is unique in the Process it was started in (a repeated create answers with it)
+        Index("uq_tasks_origin_key", "origin_process_id", "key", unique=True),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(128), index=True)
+    # the Process the Task was started in (a Split's variant Process); NULL only for Tasks older than
+    # the rule that repeated a key there
+    origin_process_id: Mapped[int | None] = mapped_column(ForeignKey("processes.id"))
     table_id: Mapped[int] = mapped_column(ForeignKey("tables.id"), index=True)
     values: Mapped[dict] = mapped_column(JSONType, default=dict)
     process_id: Mapped[int] = mapped_column(ForeignKey("processes.id"))
@@ -70,7 +75,7 @@ class Task(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=clock.now, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now)
     finished_at: Mapped[datetime | None]
-    process = relationship("Process")
+    process = relationship("Process", foreign_keys=[process_id])
     version = relationship("Version")
     variant = relationship("SplitVariant")
     stage_runs: Mapped[list[StageRun]] = relationship(back_populates="task", order_by="StageRun.id")

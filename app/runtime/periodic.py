@@ -42,6 +42,7 @@ JOBS = (
     PeriodicJob("sweep", "app.runtime.recovery.sweep", "SWEEP_INTERVAL", 15),      # timers, lost jobs
     PeriodicJob("outbox", "app.notifications.jobs.deliver_due", "OUTBOX_INTERVAL", 180),  # mail, webhooks
     PeriodicJob("rollup", "app.metrics.jobs.rollup", "ROLLUP_INTERVAL", 900),      # dashboard rollups
+    PeriodicJob("purge", "app.runtime.periodic.purge", "PURGE_INTERVAL", 300),     # expired records
 )
 BY_NAME = {job.name: job for job in JOBS}
 
@@ -109,6 +110,13 @@ def run(name: str) -> dict:
         except Exception:  # noqa: BLE001 - the lease expires by itself; the next run goes ahead
             db.session.rollback()
             log.exception("could not release the %s lease", name)
+
+
+def purge() -> dict:
+    """Delete what has expired: Idempotency-Key records past their TTL."""
+    from app.api.idempotency import purge_expired_idempotency_keys
+
+    return {"idempotency_keys": purge_expired_idempotency_keys()}
 
 
 def status() -> list[dict]:

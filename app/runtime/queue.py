@@ -78,6 +78,11 @@ def _write_events(session, *_args) -> None:
         session.connection().execute(insert(Event.__table__), rows)  # executemany (insertmanyvalues)
 
 
+# after-commit sends that failed (Redis down): counted and logged, never raised. The commit stands and
+# the database is the truth: the periodic sweep re-enqueues pending automated runs and lost timers.
+LOST = {"jobs": 0, "messages": 0}
+
+
 def _flush(session) -> None:
     """After COMMIT: hand the jobs to Redis and the messages to browsers. Never raises: what is
     committed is the truth, and the sweep (app.runtime.recovery) re-creates any job lost here."""
@@ -86,15 +91,19 @@ def _flush(session) -> None:
     if jobs:
         try:
             _enqueue(jobs)
-        except RedisError as exc:
-            log.warning("could not enqueue %d job(s) after commit (%s); the sweep will", len(jobs), exc)
+        except Exception as exc:  # noqa: BLE001  (after COMMIT nothing may fail the request)
+            LOST["jobs"] += len(jobs)
+            log.warning("enqueue after commit failed (%s: %s); %d job(s) left to the sweep", type(exc).__name__,
+                        exc, len(jobs), exc_info=not isinstance(exc, RedisError))
     if messages:
         from app.realtime import emit_many
 
         try:
             emit_many(messages)
         except Exception as exc:  # noqa: BLE001 - live updates are best effort; the data is committed
-            log.warning("could not publish %d real-time message(s): %s", len(messages), exc)
+            LOST["messages"] += len(messages)
+            log.warning("real-time publish after commit failed (%s: %s); %d message(s) dropped",
+                        type(exc).__name__, exc, len(messages), exc_info=not isinstance(exc, RedisError))
 
 
 def _enqueue(jobs: list) -> None:

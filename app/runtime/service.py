@@ -41,9 +41,11 @@ def _check_start(data: dict, user: User | None, prefix: str) -> None:
         permissions.check(user, operation, target, values=data.get("values") or {}, prefix=prefix)
 
 
-def create_task(data: dict, user: User | None, actor: str, *, prefix: str = "") -> Task:
-    """Start a Task on a Process (current Version) or through a Split (sticky variant). `user`
-    None is the system (jobs, the demo); anyone else is checked by app.permissions first."""
+def start_task(data: dict, user: User | None, actor: str, *, prefix: str = "") -> tuple[Task, bool]:
+    """Start a Task on a Process (current Version) or through a Split (sticky variant): (Task, True).
+    `user` None is the system (jobs, the demo); anyone else is checked by app.permissions first.
+    A `key` already started in the Process the create resolves to (for a Split, the key's sticky
+    variant's Process) answers with that Task instead: (existing Task, False); nothing changes."""
     if bool(data.get("process")) == bool(data.get("split")):
         raise Invalid("Give exactly one of process or split.", {f"{prefix}process": ["give process or split"]})
     _check_start(data, user, prefix)
@@ -52,26 +54,39 @@ def create_task(data: dict, user: User | None, actor: str, *, prefix: str = "") 
     values, errors = validate_values(_fields(process.table_id), data.get("values") or {})
     if errors:
         raise Invalid("Some values are invalid.", {f"{prefix}values.{k}": v for k, v in errors.items()})
+    if data.get("key"):
+        existing = db.session.scalar(select(Task).where(Task.origin_process_id == process.id, Task.key == key))
+        if existing is not None:
+            return existing, False
     now = clock.now()
     task = Task(key=key, table_id=process.table_id, values=values, process_id=process.id, version_id=version.id,
-                split_id=None, variant_id=variant_id, status="running", created_by_id=user.id if user else None,
-                created_at=now, updated_at=now)
+                origin_process_id=process.id, split_id=None, variant_id=variant_id, status="running",
+                created_by_id=user.id if user else None, created_at=now, updated_at=now)
     if variant_id is not None:
         from app.models import SplitVariant
 
         task.split_id = db.session.get(SplitVariant, variant_id).split_id
     db.session.add(task)
-    db.session.flush()
+    db.session.flush()   # a concurrent create of the same key fails here (unique per origin Process)
     t = enter_process(task, process, version, variant_id=variant_id, actor=actor)
     t.event("task.created", after="running", key=key, variant=variant_id)
     t.finish()
     _queue_automated(t)
-    return task
+    return task, True
+
+
+def create_task(data: dict, user: User | None, actor: str, *, prefix: str = "") -> Task:
+    """The started (or, for a repeated key, existing) Task: `start_task` without the flag."""
+    return start_task(data, user, actor, prefix=prefix)[0]
+
+
+def start_tasks(items: list[dict], user: User | None, actor: str) -> list[tuple[Task, bool]]:
+    """All or nothing: the first invalid item aborts the batch with its index in the error paths."""
+    return [start_task(item, user, actor, prefix=f"tasks[{i}].") for i, item in enumerate(items)]
 
 
 def create_tasks(items: list[dict], user: User | None, actor: str) -> list[Task]:
-    """All or nothing: the first invalid item aborts the batch with its index in the error paths."""
-    return [create_task(item, user, actor, prefix=f"tasks[{i}].") for i, item in enumerate(items)]
+    return [task for task, _ in start_tasks(items, user, actor)]
 
 
 def _writable(t: Transition) -> set[str]:

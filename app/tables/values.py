@@ -2,6 +2,7 @@
 alike, so a value is checked by the same rules wherever it comes from."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -89,7 +90,16 @@ def _file(v):
     return v
 
 
+JSON_MAX_BYTES = 64 * 1024   # default for FIELD_JSON_MAX_BYTES: one row's value, not a document store
+
+
 def _json(v):
+    from flask import current_app, has_app_context
+
+    cap = current_app.config.get("FIELD_JSON_MAX_BYTES", JSON_MAX_BYTES) if has_app_context() else JSON_MAX_BYTES
+    size = len(json.dumps(v, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > cap:
+        raise ValueError_(f"is {size:,} bytes as JSON; at most {cap:,} are allowed")
     return v
 
 

@@ -72,3 +72,58 @@ def test_swagger_ui_page_uses_the_vendored_files(app, client):
         assert r.status_code == 200 and len(r.data) > 1000, name
         r.close()
     assert "//cdn" not in html and "unpkg" not in html and "/api/openapi.json" in html
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def test_every_integer_in_the_document_is_bounded_to_32_bits(spec):
+    spec["components"]["schemas"].pop("PaginationMetadata", None)   # flask-smorest's own, unused here
+    ints = [n for n in _walk(spec) if n.get("type") == "integer"]
+    assert ints and all(n.get("maximum", 2**63) <= 2**31 - 1 for n in ints), [n for n in ints if "maximum" not in n]
+
+
+def test_timestamps_in_the_document_are_date_times(spec):
+    stamps = {name for n in _walk(spec) for name, prop in (n.get("properties") or {}).items()
+              if name.endswith("_at") and prop.get("type") == "string"}
+    assert stamps >= {"created_at", "updated_at", "published_at", "ready_at"}
+    for n in _walk(spec):
+        for name, prop in (n.get("properties") or {}).items():
+            if name.endswith("_at"):
+                assert prop.get("format") == "date-time", (name, prop)
+
+
+def test_api_schemas_use_the_api_fields():
+    """app.api.fields.DateTime dumps the UTC offset and Integer is bounded: a schema that imported
+    marshmallow's own would silently lose both."""
+    import importlib
+    import pkgutil
+
+    import marshmallow
+    from marshmallow import fields as ma
+
+    import app.api
+
+    def fields_of(schema_cls):
+        for f in schema_cls._declared_fields.values():
+            yield f
+            inner = getattr(f, "inner", None) or getattr(f, "value_field", None)
+            if inner is not None:
+                yield inner
+
+    found = 0
+    for info in pkgutil.iter_modules(app.api.__path__):
+        module = importlib.import_module(f"app.api.{info.name}")
+        for obj in vars(module).values():
+            if isinstance(obj, type) and issubclass(obj, marshmallow.Schema) and obj.__module__ == module.__name__:
+                for f in fields_of(obj):
+                    found += 1
+                    assert type(f) not in (ma.DateTime, ma.Integer), (obj.__name__, f.name, type(f))
+    assert found > 100

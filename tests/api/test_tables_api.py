@@ -47,3 +47,19 @@ def test_staff_cannot_change_tables(world):
     assert staff.post("/api/v1/tables/leads/fields", json={"key": "x", "name": "X", "type": "text"}).status_code == 403
     assert staff.patch("/api/v1/tables/leads", json={"name": "Mine"}).status_code == 403
     assert staff.delete("/api/v1/tables/leads/fields/name").status_code == 403
+
+
+def test_timestamps_in_responses_carry_their_utc_offset(world):
+    from datetime import datetime, timedelta
+
+    from tests.api.conftest import lane, publish
+
+    version = publish(world.api.designer, "intake", lane("collect")).json
+    task = world.api.staff.post("/api/v1/tasks", json={"process": "intake"}).json
+    stamps = [version["published_at"], task["created_at"], task["updated_at"], task["stage_runs"][0]["ready_at"],
+              world.api.staff.get("/api/v1/processes/intake").json["created_at"],
+              world.api.staff.get("/api/v1/tokens").json[0]["created_at"]]
+    for stamp in stamps:
+        assert datetime.fromisoformat(stamp).utcoffset() == timedelta(0), stamp
+    export = world.api.designer.get("/api/v1/processes/intake/export").json
+    assert export["versions"][0]["published_at"].endswith("+00:00")

@@ -116,7 +116,7 @@ def test_manager_sees_charts_and_ab_panel(activity, live_server, page, login_pag
     data = page.evaluate("() => window.procly_dashboards.data")
     # the default period, named on the page: today and the 6 whole days before it
     first_day = data["filters"]["from"][:10]
-    assert data["filters"]["from"].endswith("T00:00:00")
+    assert data["filters"]["from"].endswith("T00:00:00+00:00")
     page.wait_for_function("() => document.querySelector('#dash-status').textContent.includes('updated')")
     assert f"{first_day} → now (last 7 days)" in page.locator("#dash-status").inner_text()
     assert data["summary"]["visits"]["completed"] > 20
@@ -159,7 +159,7 @@ def test_manager_sees_charts_and_ab_panel(activity, live_server, page, login_pag
     week_visits = data["summary"]["visits"]["started"]
     page.select_option("#dash-period", "30")
     first = (datetime.now(timezone.utc) - timedelta(days=29)).date().isoformat()
-    page.wait_for_function(f"() => window.procly_dashboards.data.filters.from === '{first}T00:00:00'")
+    page.wait_for_function(f"() => window.procly_dashboards.data.filters.from === '{first}T00:00:00+00:00'")
     page.wait_for_function("() => document.querySelector('#dash-status').textContent.includes('(last 30 days)')")
     assert page.evaluate("() => window.procly_dashboards.data.summary.visits.started") >= week_visits
     # typing a date makes it a custom period

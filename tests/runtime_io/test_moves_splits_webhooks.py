@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.runtime_io.conftest import compute, st
 
@@ -31,23 +31,28 @@ def test_split_80_20_over_2000_tasks_sticky_and_weight_changes(world):
     new_id = world.db.session.scalar(select(Process.id).where(Process.key == "new"))
     share = sum(t.process_id == new_id for t in tasks) / 2000
     assert 0.17 <= share <= 0.23, share
-    before = {t.key: t.process_id for t in tasks}
-    # sticky: the same key lands on the same variant again
-    again = service.create_tasks([{"split": "ab", "key": f"k{i}"} for i in range(0, 2000, 40)], world.admin, "system")
+    before = {t.key: (t.id, t.process_id) for t in tasks}
+    count = world.db.session.scalar(select(func.count()).select_from(Task))
+    # sticky: the same key lands on the same variant again, where that key already started: the same Task
+    again = service.start_tasks([{"split": "ab", "key": f"k{i}"} for i in range(0, 2000, 40)], world.admin, "system")
     world.db.session.commit()
-    assert all(t.process_id == before[t.key] for t in again)
+    assert all(not created and (t.id, t.process_id) == before[t.key] for t, created in again)
+    assert world.db.session.scalar(select(func.count()).select_from(Task)) == count
     # changing weights affects only new Tasks
     split = world.db.session.scalar(select(Split).where(Split.key == "ab"))
     set_weights(split, {"legacy": 0, "fresh": 100}, world.admin, "system", "promote")
     world.db.session.commit()
     world.db.session.expire_all()
     existing = world.db.session.scalars(select(Task).where(Task.key.in_(["k0", "k1", "k2", "k3"])))
-    assert all(t.process_id == before[t.key] for t in existing)  # running Tasks are untouched
-    old_keys = service.create_tasks([{"split": "ab", "key": f"k{i}"} for i in range(0, 2000, 10)], world.admin, "s")
-    assert all(t.process_id == before[t.key] for t in old_keys)  # still sticky after the change
+    assert all((t.id, t.process_id) == before[t.key] for t in existing)  # running Tasks are untouched
+    # still sticky after the change: a key assigned to "legacy" is not re-drawn (it would now go to
+    # "fresh" and start a new Task there), so it answers with its Task in "old"
+    old_keys = service.start_tasks([{"split": "ab", "key": f"k{i}"} for i in range(0, 2000, 10)], world.admin, "s")
+    assert all(not created and (t.id, t.process_id) == before[t.key] for t, created in old_keys)
     fresh = service.create_tasks([{"split": "ab", "key": f"n{i}"} for i in range(100)], world.admin, "s")
     world.db.session.commit()
     assert all(t.process_id == new_id for t in fresh)
+    assert world.db.session.scalar(select(func.count()).select_from(Task)) == count + 100
 
 
 def test_bulk_move_back_rollback_keeps_data_and_events(world):

@@ -136,3 +136,21 @@ def test_a_sigkilled_supervisor_takes_its_worker_processes_down(world):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_the_purge_job_deletes_expired_idempotency_keys(world):
+    """The periodic purge (run as a worker runs it: through its lease) deletes expired replays only."""
+    from datetime import datetime
+
+    from app.models import IdempotencyKey
+    from app.runtime import periodic
+
+    now = clock.now()
+    for key, expires in (("old", now - timedelta(minutes=1)), ("new", now + timedelta(hours=1))):
+        world.db.session.add(IdempotencyKey(scope="user:1", key=key, request_hash="x", status=201, response={},
+                                            created_at=now, expires_at=expires))
+    world.db.session.commit()
+    assert periodic.run("purge") == {"idempotency_keys": 1}
+    world.db.session.rollback()
+    assert [k.key for k in world.db.session.scalars(select(IdempotencyKey))] == ["new"]
+    assert isinstance(_lease(world, "purge").finished_at, datetime)
