@@ -155,12 +155,13 @@ class ApiClient:
 
 @pytest.fixture
 def api_as(app, client):
-    """api_as(user) -> ApiClient authenticated with a fresh API token of that user."""
+    """api_as(user) -> ApiClient authenticated with a fresh API token of that user, with the widest
+    scope the user may have (admin for admins, write for everyone else)."""
     from app.auth.tokens import issue_token
     from app.extensions import db
 
     def make(user):
-        _, secret = issue_token(user, "test")
+        _, secret = issue_token(user, "test", scope="admin" if user.role == "admin" else "write")
         db.session.commit()
         return ApiClient(client, secret)
 

@@ -12,6 +12,7 @@ Only failures count: an office behind one address signing in all day is never th
 from __future__ import annotations
 
 import ipaddress
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -19,8 +20,12 @@ from dataclasses import dataclass
 from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from limits import parse_many
+from limits.errors import StorageError
+from redis.exceptions import RedisError
 
 from app.extensions import limiter
+
+log = logging.getLogger(__name__)
 
 LIMITS = {
     "pair": parse_many("10/minute;50/hour"),
@@ -80,14 +85,35 @@ class Attempt:
         """Seconds until an attempt may be made again, or None if it may be made now."""
         if not limiter.enabled:
             return None
-        waits = [int(limiter.limiter.get_window_stats(item, scope, ident).reset_time - time.time()) + 1
-                 for item, scope, ident in self._each() if not limiter.limiter.test(item, scope, ident)]
+        return _counting(self._retry_after)
+
+    def _retry_after(self, counter) -> int | None:
+        waits = [int(counter.get_window_stats(item, scope, ident).reset_time - time.time()) + 1
+                 for item, scope, ident in self._each() if not counter.test(item, scope, ident)]
         return max(waits) if waits else None
 
     def failed(self) -> None:
         if limiter.enabled:
-            for item, scope, ident in self._each():
-                limiter.limiter.hit(item, scope, ident)
+            _counting(lambda counter: [counter.hit(item, scope, ident) for item, scope, ident in self._each()])
+
+
+_memory = None
+
+
+def _counting(use):
+    """Run `use(counter)` on flask-limiter's Redis counters; while Redis is down, on counters in this
+    process's memory instead (as flask-limiter's own in-memory fallback does): sign-in stays possible
+    and still throttled, per process, instead of failing."""
+    global _memory
+    try:
+        return use(limiter.limiter)
+    except (RedisError, StorageError, OSError) as exc:
+        log.warning("sign-in throttling on in-memory counters: Redis unreachable (%s)", exc)
+        if _memory is None:
+            from limits.storage import MemoryStorage
+
+            _memory = type(limiter.limiter)(MemoryStorage())
+        return use(_memory)
 
 
 def remember_device(response, user_id: int) -> None:

@@ -14,6 +14,11 @@ FIELDS = [
 ]
 
 
+# a `start` letting the Process's Team set every Field when starting a Task (the default lets a start
+# set only what the first column's Stages write)
+OPEN_START = {"writes": [f["key"] for f in FIELDS]}
+
+
 def stage(key, **kw):
     return {"key": key, "name": key.title(), "type": "basic", **kw}
 

@@ -149,7 +149,7 @@ def test_nan_and_infinity_are_not_json(world, constant):
 def test_a_json_field_value_over_the_cap_is_a_422_naming_the_field(world):
     assert world.api.admin.post("/api/v1/tables/leads/fields",
                                 json={"key": "data", "name": "Data", "type": "json"}).status_code == 201
-    publish(world.api.designer, "intake", lane("collect"))
+    publish(world.api.designer, "intake", lane("collect", start={"writes": ["data"]}))
     before = counts()
     r = world.api.staff.post("/api/v1/tasks", json={"process": "intake", "values": {"data": {"blob": "x" * 70_000}}})
     assert r.status_code == 422, r.json
@@ -160,7 +160,7 @@ def test_a_json_field_value_over_the_cap_is_a_422_naming_the_field(world):
 
 
 def test_nul_characters_are_refused_at_the_door(world):
-    publish(world.api.designer, "intake", lane("collect"))
+    publish(world.api.designer, "intake", lane("collect", start={"writes": ["name"]}))
     before = counts()
     r = world.api.staff.post("/api/v1/tasks", json={"process": "intake", "values": {"name": "Ada\x00"}})
     assert r.status_code == 400 and r.json["error"]["details"] == {"body": ["NUL characters are not allowed"]}

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.api.conftest import count, lane, publish
+from tests.api.conftest import OPEN_START, count, lane, publish
 
 KEY = {"Idempotency-Key": "5f1c2b8e-retry-me"}
 
@@ -32,7 +32,7 @@ def post(api, path, body, headers=KEY):
 
 @pytest.fixture
 def intake(world):
-    publish(world.api.designer, "intake", lane("collect"))
+    publish(world.api.designer, "intake", lane("collect", start=OPEN_START))
     return world
 
 

@@ -67,7 +67,7 @@ def test_writes_with_redis_down_answer_truthfully_and_the_sweep_enqueues_later(a
     from app import clock
     from app.extensions import db
     from app.models import Task
-    from app.runtime import jobs
+    from app.runtime import recovery
     from app.runtime.queue import QUEUE
 
     publish(world.api.designer, "intake", {"stages": [
@@ -113,7 +113,7 @@ def test_writes_with_redis_down_answer_truthfully_and_the_sweep_enqueues_later(a
         m.setitem(app.config, "REDIS_URL", redis_url)
         clock.set_clock(clock.FrozenClock(clock.now() + timedelta(minutes=2)))  # past the sweep's grace
         try:
-            assert jobs.sweep(reschedule=False)["requeued"] == 2
+            assert recovery.sweep()["requeued"] == 2
         finally:
             clock.set_clock(None)
         queued = Queue(QUEUE, connection=redis_lib.Redis.from_url(redis_url)).job_ids

@@ -6,7 +6,7 @@ import threading
 
 from sqlalchemy import func, select
 
-from tests.api.conftest import count, lane, publish
+from tests.api.conftest import OPEN_START, count, lane, publish
 
 
 def _tasks() -> int:
@@ -22,7 +22,7 @@ def _events() -> int:
 
 
 def test_a_repeated_key_answers_200_with_the_existing_task_and_changes_nothing(world):
-    publish(world.api.designer, "intake", lane("collect"))
+    publish(world.api.designer, "intake", lane("collect", start=OPEN_START))
     api = world.api.staff
     first = api.post("/api/v1/tasks", json={"process": "intake", "key": "lead-1", "values": {"name": "Ada"}})
     assert first.status_code == 201
@@ -37,16 +37,16 @@ def test_a_repeated_key_answers_200_with_the_existing_task_and_changes_nothing(w
 
 
 def test_the_same_key_in_another_process_starts_another_task(world):
-    publish(world.api.designer, "intake", lane("collect"))
-    publish(world.api.other, "referral", lane("refer"))
+    publish(world.api.designer, "intake", lane("collect", start=OPEN_START))
+    publish(world.api.other, "referral", lane("refer", start=OPEN_START))
     a = world.api.staff.post("/api/v1/tasks", json={"process": "intake", "key": "k"})
-    b = world.api.staff.post("/api/v1/tasks", json={"process": "referral", "key": "k"})
+    b = world.api.admin.post("/api/v1/tasks", json={"process": "referral", "key": "k"})
     assert a.status_code == b.status_code == 201 and a.json["id"] != b.json["id"]
 
 
 def test_a_task_moved_away_still_holds_its_key_in_the_process_it_started_in(world):
-    publish(world.api.designer, "intake", lane("collect"))
-    publish(world.api.other, "referral", lane("refer"))
+    publish(world.api.designer, "intake", lane("collect", start=OPEN_START))
+    publish(world.api.other, "referral", lane("refer", start=OPEN_START))
     task = world.api.admin.post("/api/v1/tasks", json={"process": "intake", "key": "k"}).json
     r = world.api.admin.post("/api/v1/moves", json={"task_ids": [task["id"]], "target": {"process": "referral"},
                                                     "reason": "wrong lane"})
@@ -56,11 +56,11 @@ def test_a_task_moved_away_still_holds_its_key_in_the_process_it_started_in(worl
 
 
 def test_split_stickiness_same_key_same_variant_same_task(world):
-    publish(world.api.designer, "intake", lane("collect"))
+    publish(world.api.designer, "intake", lane("collect", start=OPEN_START))
     r = world.api.admin.post("/api/v1/processes", json={"key": "intake-new", "name": "Intake (new)",
                                                         "table": "leads", "team": "Intake"})
     assert r.status_code == 201
-    publish(world.api.designer, "intake-new", lane("collect"))
+    publish(world.api.designer, "intake-new", lane("collect", start=OPEN_START))
     r = world.api.designer.post("/api/v1/splits", json={
         "key": "ab", "name": "AB", "table": "leads", "team": "Intake",
         "variants": [{"key": "legacy", "process": "intake", "weight": 50},
@@ -78,7 +78,7 @@ def test_split_stickiness_same_key_same_variant_same_task(world):
 
 
 def test_batch_items_with_known_keys_answer_with_their_tasks(world):
-    publish(world.api.designer, "intake", lane("collect"))
+    publish(world.api.designer, "intake", lane("collect", start=OPEN_START))
     api = world.api.staff
     known = api.post("/api/v1/tasks", json={"process": "intake", "key": "known"}).json
     r = api.post("/api/v1/tasks/batch", json={"tasks": [{"process": "intake", "key": "known"},
@@ -94,7 +94,7 @@ def test_batch_items_with_known_keys_answer_with_their_tasks(world):
 def test_webhook_with_a_known_key_answers_200_with_its_task(world, client):
     from app.webhooks import sign
 
-    publish(world.api.designer, "intake", lane("collect"))
+    publish(world.api.designer, "intake", lane("collect", start=OPEN_START))
     secret = world.api.designer.post("/api/v1/webhooks", json={"key": "leads", "process": "intake"}).json["secret"]
     body = json.dumps({"key": "lead-9", "values": {"name": "Ada"}}).encode()
     headers = {"X-Procly-Signature": sign(secret, body), "Content-Type": "application/json"}
@@ -110,7 +110,7 @@ def test_concurrent_creates_of_one_key_start_one_task_and_neither_fails(world, _
     from app.models import Task
     from tests.helpers import Rendezvous, race_marker
 
-    publish(world.api.designer, "intake", lane("collect"))
+    publish(world.api.designer, "intake", lane("collect", start=OPEN_START))
     callers = [world.api.staff.headers, api_as(make_user("staff", teams=("Intake",))).headers]
     results = []
 
