@@ -16,8 +16,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
         app.config["REDIS_URL"] = ensure_embedded(app.config["PROCLY_INSTANCE"])
 
-    from app import errors, models  # noqa: F401  (models register their tables)
-    from app.runtime import compute  # noqa: F401  (registers the automated "compute" stage type)
+    from app import errors, models, stages  # noqa: F401  (models register their tables)
     from app.extensions import db, limiter, migrate, socketio
 
     db.init_app(app)
@@ -27,6 +26,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     socketio.init_app(app, async_mode="threading", message_queue=app.config["REDIS_URL"],
                       cors_allowed_origins=[])
     errors.init_app(app)
+    stages.init_app(app)   # the stage-type registry: built-ins + `procly.stage_types` entry points
     from app import headers
     headers.init_app(app)
 

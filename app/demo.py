@@ -222,14 +222,14 @@ def _open_run(task_id: int, stage_key: str):
 
 def _run_automated() -> None:
     """Perform pending automated Stage Runs right here (the demo needs no worker running)."""
-    from app.builder import stage_types
+    from app import stages
     from app.models import StageRun
     from app.runtime import jobs
     from app.runtime.shell import _definition, stage_of
 
     for _ in range(20):
         runs = db.session.scalars(select(StageRun).where(StageRun.status == "pending")).all()
-        todo = [r for r in runs if stage_types.get(stage_of(_definition(r.version_id), r.stage_key)["type"]).automated]
+        todo = [r for r in runs if stages.get(stage_of(_definition(r.version_id), r.stage_key)["type"]).automated]
         if not todo:
             return
         for run in todo:

@@ -8,7 +8,7 @@ from app.api import schemas as s
 from app.auth.access import check_can_design, login_required_api, require_login, roles_required
 from app.builder import operations as ops
 from app.builder import versioning as v
-from app.builder.stage_types import all_types
+from app import stages
 from app.extensions import db
 from app.models import Process, Role
 
@@ -37,8 +37,7 @@ def process_list(archived: bool = False) -> list[Process]:
 
 
 def stage_types_payload() -> list[dict]:
-    return [{"key": t.key, "name": t.name, "icon": t.icon, "description": t.description,
-             "automated": t.automated, "config_schema": t.config_json_schema()} for t in all_types()]
+    return stages.current().describe()
 
 
 @blp.route("")

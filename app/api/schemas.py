@@ -234,6 +234,7 @@ class StageTypeSchema(Schema):
     description = fields.String()
     automated = fields.Boolean()
     config_schema = fields.Dict()
+    needs = fields.Dict(metadata={"description": "what the type needs: egress, secrets, sandbox, files"})
 
 
 ROLES = [r.value for r in Role]

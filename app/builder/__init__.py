@@ -1,1 +1,1 @@
-"""The Process builder: definition document schemas, stage types, conditions, validation."""
+"""The Process builder: definition document schemas, conditions, validation (stage types: app.stages)."""

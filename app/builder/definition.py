@@ -15,7 +15,7 @@ import marshmallow as ma
 from marshmallow import fields as f
 from marshmallow import validate as v
 
-from app.builder import stage_types
+from app.stages import get as stage_type_of
 
 __all__ = ["StageSchema", "RouteSchema", "DefinitionSchema", "parse_duration", "normalize",
            "content_hash", "error_paths", "start_spec", "DURATION_RE", "ROLE_NAMES"]
@@ -184,10 +184,10 @@ def complete(loaded: dict) -> dict:
         column = stage["column"]
         if stage["approval"] is not None and stage["approval"].get("four_eyes") is True:
             del stage["approval"]["four_eyes"]
-        stage_type = stage_types.get(stage["type"])
+        stage_type = stage_type_of(stage["type"])
         if stage_type is not None:
             try:
-                stage["config"] = stage_type.load_config(stage["config"])
+                stage["config"] = stage_type.validate(stage["config"])
             except ma.ValidationError:
                 pass  # left as given; validation reports it
     return loaded

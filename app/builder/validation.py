@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 import marshmallow as ma
 
-from app.builder import expressions, stage_types
+from app.stages import get as stage_type_of
+from app.builder import expressions
 from app.builder.definition import DefinitionSchema, complete, error_paths
 from app.builder.expressions import FieldInfo
 
@@ -103,12 +104,12 @@ def _check_stages(stages: list[dict], explicit_columns: list[bool], ctx: Context
                 errors.add(f"{at}.gate.condition", "only a condition gate has a condition")
             else:
                 errors.condition(f"{at}.gate.condition", gate["condition"], ctx)
-        stage_type = stage_types.get(stage["type"])
+        stage_type = stage_type_of(stage["type"])
         if stage_type is None:
             errors.add(f"{at}.type", f'unknown stage type "{stage["type"]}"')
             continue
         try:
-            stage_type.load_config(stage["config"])
+            stage_type.validate(stage["config"])
         except ma.ValidationError as exc:
             for path, message in error_paths(exc.messages, f"{at}.config"):
                 errors.add(path, message)

@@ -14,6 +14,8 @@ from app.errors import Invalid
 from app.extensions import db
 from app.models import Event, Task
 from app.models.portal import MagicLink, Participant
+from app.runtime.shell import resume_from_participant as shell_resume
+from app.runtime.shell import wait_on_participant as shell_wait
 from app.tables.values import EMAIL
 
 DEFAULT_DAYS = 7
@@ -60,73 +62,16 @@ def invite(task: Task, email: str, *, name: str = "", by=None, actor: str = "sys
     return link, secret
 
 
-# --- waiting on the participant -----------------------------------------------------------------
-
-_TO_WAITING = {"pending": ("started", "in_progress", "waiting_on_participant"),
-               "started": ("in_progress", "waiting_on_participant"),
-               "in_progress": ("waiting_on_participant",)}
-
-
-def _waits_for_participant(stage: dict) -> bool:
-    """A person-worked Stage whose portal page is a form (external "action" with writes)."""
-    from app.builder import stage_types
-
-    type_ = stage_types.get(stage["type"])
-    return ((stage.get("visibility") or {}).get("external") == "action" and bool(stage.get("writes"))
-            and not (type_ is not None and type_.automated))
-
-
-def has_active_link(task_id: int) -> bool:
-    """Is a participant invited to this Task right now (an unrevoked, unexpired link)?"""
-    return db.session.scalar(select(MagicLink.id).where(
-        MagicLink.task_id == task_id, MagicLink.revoked_at.is_(None), MagicLink.expires_at > clock.now()
-    ).limit(1)) is not None
-
-
-def waits_for_participant(stage: dict) -> bool:
-    return _waits_for_participant(stage)
-
+# --- waiting on the participant (the engine's own operations, app.runtime.shell) ------------------
 
 def wait_on_participant(task: Task, actor: str, *, participant_id: int | None = None) -> list:
-    """Staff invited a participant: the open action Stage Runs of the current Process that are ready
-    or being worked (pending / started / in progress) now wait on the participant."""
-    from app.runtime.shell import Transition, lock_task, stage_of
-
-    t = Transition(lock_task(task.id), actor=actor)
-    changed = []
-    for run in list(t.runs.values()):
-        path = _TO_WAITING.get(run.status)
-        if not path:
-            continue
-        try:
-            stage = stage_of(t.definition, run.stage_key)
-        except StopIteration:
-            continue
-        if not _waits_for_participant(stage):
-            continue
-        for status in path:
-            t.set_status(run, status, reason="participant invited", participant=participant_id)
-        changed.append(run)
-    t.finish()
-    return changed
+    """Staff invited a participant: the open action Stage Runs now wait on the participant."""
+    return shell_wait(task.id, actor, participant_id=participant_id)
 
 
 def resume_from_participant(run_id: int, actor: str):
-    """Back to work (in progress) for a run that waited on the participant: their submission, or
-    staff completing it in their place. No-op for a run in any other status."""
-    from app.models import StageRun
-    from app.runtime.shell import Transition, lock_task
-
-    run = db.session.get(StageRun, run_id)
-    if run is None or run.status != "waiting_on_participant":
-        return run
-    t = Transition(lock_task(run.task_id), actor=actor)
-    run = t.runs.get(run_id)
-    if run is not None and run.status == "waiting_on_participant":
-        t.set_status(run, "in_progress", reason="participant answered" if actor.startswith("participant:")
-                     else "resumed by staff")
-        t.finish()
-    return run
+    """Back to work for a run that waited on the participant (their submission, or staff instead)."""
+    return shell_resume(run_id, actor)
 
 
 def check(link: MagicLink | None) -> str | None:

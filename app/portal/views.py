@@ -18,6 +18,19 @@ from app.notifications import threads
 from app.portal import links
 from app.runtime import service
 from app.tables.values import validate_values
+from app.stages import InputKind, StageContext, StageType, get as stage_type_of
+
+
+def stage_type(stage: dict) -> StageType:
+    """The Stage's type (one no longer installed shows as a plain person-worked Stage)."""
+    return stage_type_of(stage["type"]) or stage_type_of("basic")
+
+
+def stages_required(stage: dict, raw: dict) -> tuple[str, ...]:
+    """The Fields the Stage's type requires of a participant's form."""
+    type_ = stage_type(stage)
+    ctx = StageContext(stage=stage, config=type_.validate(stage.get("config") or {}))
+    return tuple(type_.receive(ctx, InputKind.participant, raw).required)
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 SESSION_KEY = "portal_link"
@@ -65,7 +78,9 @@ def _render(link: MagicLink, *, errors=None, submitted=None, status=200, notice=
     view = permissions.participant_view(link)
     fields = {f.key: f for f in db.session.scalars(select(Field).where(Field.table_id == link.task.table_id))}
     comments = {ps.run.id: threads.comments_of(ps.run, external_only=True) for ps in view["stages"]}
-    return render_template("portal/task.html", link=link, view=view, fields=fields, comments=comments,
+    types = {ps.run.id: {"type": stage_type(ps.stage), "required": stages_required(ps.stage, {})}
+             for ps in view["stages"]}
+    return render_template("portal/task.html", link=link, view=view, fields=fields, comments=comments, types=types,
                            errors=errors or {}, submitted=submitted or {}, notice=notice,
                            form_token=session.get("portal_form", "")), status
 
@@ -90,7 +105,7 @@ def submit(run_id: int):
     fields = {f.key: f for f in db.session.scalars(select(Field).where(Field.table_id == link.task.table_id))}
     submitted = {k: request.form.get(f"f_{k}", "") for k in sorted(ps.writes)}
     raw = {k: v for k, v in submitted.items() if v != "" or fields[k].type == "boolean"}
-    required = tuple((ps.stage.get("config") or {}).get("required", ())) if ps.stage["type"] == "form" else ()
+    required = stages_required(ps.stage, raw)
     clean, errors = validate_values(fields, raw, required=tuple(k for k in required if k in ps.writes),
                                     allowed=ps.writes)
     if errors:

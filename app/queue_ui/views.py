@@ -7,7 +7,7 @@ from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_t
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from app import clock, exports, notifications, permissions
+from app import clock, exports, notifications, permissions, stages
 from app.auth.access import actor
 from app.errors import APIError
 from app.extensions import db, limiter
@@ -186,6 +186,7 @@ def task(task_id):
         stage = permissions.stage_for(run)
         acts = [a for a in _actions_for(run) if permissions.can_act(user, run, a)] if run.id in open_ids else []
         run_info.append({"run": run, "stage": stage, "actions": acts, "comments": threads.comments_of(run),
+                         "type": stages.get(stage["type"]) or stages.get("basic"),
                          "writes": permissions.writable_fields(user, run) if run.id in open_ids else set(),
                          "claimer": db.session.get(User, run.claimed_by_id) if run.claimed_by_id else None})
     visible_run_ids = {r.id for r in runs}

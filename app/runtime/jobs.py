@@ -7,7 +7,6 @@ commit together; if the worker dies first, nothing of the attempt is kept and th
 (app.runtime.recovery) re-enqueues it."""
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -16,11 +15,11 @@ from datetime import timedelta
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.builder import stage_types
+from app import stages
 from app.extensions import db
 from app.models import StageRun
 from app.runtime import engine
-from app.runtime.shell import Transition, evaluate, lock_task, stage_of
+from app.runtime.shell import Transition, evaluate, lock_task, stage_context, stage_of
 
 log = logging.getLogger(__name__)
 EAGER_LIMIT = 100  # automated Stages one job may perform in a row before handing off to the queue
@@ -100,12 +99,18 @@ def _run_stage(run_id: int, attempt: int) -> str:
 
 
 def _perform(t: Transition, run: StageRun) -> None:
+    """Perform one automated run through its stage type. The type sees only the Stage's readable
+    Fields; what it asks to write is checked here against the Stage's writes."""
     stage = stage_of(t.definition, run.stage_key)
     t.set_status(run, "started", attempt=run.attempt)
-    type_ = stage_types.get(stage["type"])
-    readable = {k: (t.task.values or {}).get(k) for k in stage["reads"]}
     try:
-        writes = type_.run(readable, _loaded_config(type_, stage["config"]))
+        type_ = stages.get(stage["type"])
+        if type_ is None:
+            raise LookupError(f'stage type "{stage["type"]}" is not installed')
+        performed = type_.perform(stage_context(t.task, run, stage, type_))
+        if not isinstance(performed, stages.Performed):
+            performed = stages.Performed(writes=performed or {})
+        writes = dict(performed.writes)
         outside = set(writes) - set(stage["writes"])
         if outside:
             raise PermissionError(f"wrote fields outside writes: {sorted(outside)}")
@@ -113,30 +118,19 @@ def _perform(t: Transition, run: StageRun) -> None:
         run.error = f"{type(exc).__name__}: {exc}"
         t.apply(engine.fail(t.definition, t.view(), run.id, run.error, evaluate=evaluate))
         return
+    if performed.log:
+        run.data = {**(run.data or {}), "log": [*(run.data or {}).get("log", []), *performed.log][-200:]}
     if writes:
         t.task.values = {**(t.task.values or {}), **writes}
         t.event("task.values_changed", run, fields=sorted(writes), stage=run.stage_key)
+    if not performed.complete:   # started elsewhere: an input (callback, signal, reply) completes it
+        t.set_status(run, "in_progress", reason="waiting for input")
+        return
     visit = t.visit
     t.apply(engine.complete(t.definition, t.view(), run.id, evaluate=evaluate))
     if writes and t.task.status == "running" and t.visit is visit:
         # the Stage changed Fields: Process-level condition Routes (no source Stage) are due too
         t.apply(engine.advance(t.definition, t.view(), evaluate=evaluate, fields_changed=True))
-
-
-_CONFIGS: dict[tuple[str, str], dict] = {}
-
-
-def _loaded_config(type_, config: dict) -> dict:
-    """A Stage's config through its type's schema, once per process per distinct config (a marshmallow
-    load costs ~0.5 ms, as much as the rest of a Stage's Python). Stage types must not mutate it."""
-    key = (type_.key, json.dumps(config, sort_keys=True, default=str))
-    loaded = _CONFIGS.get(key)
-    if loaded is None:
-        loaded = type_.load_config(config)  # a ValidationError is not cached: it fails the run each time
-        if len(_CONFIGS) >= 4096:
-            _CONFIGS.clear()
-        _CONFIGS[key] = loaded
-    return loaded
 
 
 def fire_timer(timer_id: int) -> str:

@@ -8,14 +8,14 @@ import uuid
 
 from sqlalchemy import select
 
-from app import clock, permissions
+from app import clock, permissions, stages
 from app.errors import APIError, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.models import Process, Split, StageRun, Task, User
 from app.runtime import engine, states
 from app.runtime.moves import resolve_target
 from app.runtime.queue import enqueue_after_commit
-from app.runtime.shell import Transition, enter_process, evaluate, lock_task, run_job_id, stage_of
+from app.runtime.shell import Transition, enter_process, evaluate, lock_task, run_job_id, stage_context, stage_of
 from app.tables.values import validate_values
 
 
@@ -213,8 +213,21 @@ def act(run_id: int, action: str, actor: str, *, user=None, values: dict | None 
     return run
 
 
+def submission(t: Transition, run: StageRun, stage: dict, values: dict,
+               kind: stages.InputKind = stages.InputKind.submit) -> stages.Submission:
+    """What the run's stage type makes of an input (its values, the Fields it requires)."""
+    type_ = stages.get(stage["type"])
+    if type_ is None:
+        return stages.Submission(values=dict(values))
+    try:
+        return type_.receive(stage_context(t.task, run, stage, type_, strict=False), kind, values)
+    except stages.InputRefused as exc:
+        raise Invalid(str(exc), {"input": [str(exc)]}, status=409, code="conflict") from None
+
+
 def _write(t: Transition, run: StageRun, values: dict, stage: dict) -> None:
-    required = tuple(stage.get("config", {}).get("required", ())) if stage["type"] == "form" else ()
+    received = submission(t, run, stage, values)
+    values, required = received.values, tuple(received.required)
     merged = {**{k: (t.task.values or {}).get(k) for k in required}, **values}
     clean, errors = validate_values(_fields(t.task.table_id), merged, required=required,
                                     allowed=set(stage["writes"]) | set(required))

@@ -7,17 +7,19 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
 
+import marshmallow as ma
 from flask import current_app, has_app_context
 from sqlalchemy import insert, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from app import clock
 from app.alerts import on_event
-from app.builder import expressions, stage_types
+from app import stages
+from app.builder import expressions
 from app.errors import Invalid
 from app.extensions import db
-from app.models import Event, Process, StageRun, Task, TaskVisit, Version
-from app.portal.links import has_active_link, waits_for_participant
+from app.models import Process, StageRun, Task, TaskVisit, Version
+from app.models.portal import MagicLink
 from app.runtime import engine, states, timers
 from app.runtime.queue import enqueue_after_commit, publish_after_commit, record_event
 
@@ -51,6 +53,29 @@ def definition_of(task: Task) -> dict:
 
 def stage_of(definition: dict, key: str) -> dict:
     return next(s for s in definition["stages"] if s["key"] == key)
+
+
+def participant_invited(task_id: int) -> bool:
+    """Is a participant invited to this Task right now (an unrevoked, unexpired magic link)?"""
+    return db.session.scalar(select(MagicLink.id).where(
+        MagicLink.task_id == task_id, MagicLink.revoked_at.is_(None), MagicLink.expires_at > clock.now()
+    ).limit(1)) is not None
+
+
+def stage_context(task: Task, run: StageRun, stage: dict, type_: stages.StageType, *,
+                  strict: bool = True) -> stages.StageContext:
+    """What a stage type's hooks see of a run: the Stage, its loaded config, only its readable Fields.
+    A config its type no longer accepts raises (`strict`) or is passed as it is."""
+    values, config = task.values or {}, stage.get("config") or {}
+    try:
+        config = stages.loaded_config(type_, config)
+    except ma.ValidationError:
+        if strict:
+            raise
+    return stages.StageContext(stage=stage, config=config,
+                               values={k: values.get(k) for k in stage.get("reads") or ()}, task_id=task.id,
+                               run_id=run.id, attempt=run.attempt, budget_ms=budget_ms(),
+                               invited=lambda: participant_invited(task.id))
 
 
 def lock_task(task_id: int) -> Task:
@@ -146,7 +171,7 @@ class Transition:
         """INSERT the run with Core (one statement, its id back) instead of add + flush: a flush would
         also write every pending change of the transaction and costs ~4x the statement itself."""
         now = clock.now()
-        type_ = stage_types.get(stage_of(self.definition, key)["type"])
+        type_ = stages.get(stage_of(self.definition, key)["type"])
         row = dict(task_id=self.task.id, visit_id=self.visit.id, process_id=self.task.process_id,
                    version_id=self.task.version_id, stage_key=key, status=status, attempt=1,
                    automated=bool(type_ and type_.automated), ready_at=now, run_after=None, started_at=None, finished_at=now if status == "skipped" else None, due_at=None,
@@ -169,10 +194,13 @@ class Transition:
         stage = stage_of(self.definition, run.stage_key)
         run.ready_at = clock.now()
         timers.schedule(run, stage.get("sla"), "stage")
-        type_ = stage_types.get(stage["type"])
-        if type_ is not None and type_.automated:
+        type_ = stages.get(stage["type"])
+        if type_ is None:   # its type is no longer installed: it waits for a person
+            return
+        on_ready = type_.on_ready(stage_context(self.task, run, stage, type_, strict=False))
+        if on_ready == stages.OnReady.worker:
             self.automated.append(run)
-        elif waits_for_participant(stage) and has_active_link(self.task.id):
+        elif on_ready == stages.OnReady.participant:
             # the portal form of an invited participant is this Stage's work
             for status in ("started", "in_progress", "waiting_on_participant"):
                 self.set_status(run, status, reason="participant invited")
@@ -292,3 +320,48 @@ def start_at(t: Transition, stage_key: str) -> None:
         if stage["column"] < target["column"] or (stage["column"] == target["column"] and stage is not target):
             t._new_run(stage["key"], "skipped")
     t.apply(engine.advance(t.definition, t.view(), evaluate=evaluate))
+
+
+# --- waiting on a participant ------------------------------------------------------------------
+
+_TO_WAITING = {"pending": ("started", "in_progress", "waiting_on_participant"),
+               "started": ("in_progress", "waiting_on_participant"),
+               "in_progress": ("waiting_on_participant",)}
+
+
+def wait_on_participant(task_id: int, actor: str, *, participant_id: int | None = None) -> list[StageRun]:
+    """A participant was invited: the open Stage Runs of the current Process that are ready or being
+    worked (pending / started / in progress) and whose type waits for a participant now wait on them."""
+    t = Transition(lock_task(task_id), actor=actor)
+    changed = []
+    for run in list(t.runs.values()):
+        path = _TO_WAITING.get(run.status)
+        if not path:
+            continue
+        try:
+            stage = stage_of(t.definition, run.stage_key)
+        except StopIteration:
+            continue
+        type_ = stages.get(stage["type"])
+        if type_ is None or not type_.waits_for_participant(stage):
+            continue
+        for status in path:
+            t.set_status(run, status, reason="participant invited", participant=participant_id)
+        changed.append(run)
+    t.finish()
+    return changed
+
+
+def resume_from_participant(run_id: int, actor: str) -> StageRun | None:
+    """Back to work (in progress) for a run that waited on the participant: their submission, or
+    staff completing it in their place. No-op for a run in any other status."""
+    run = db.session.get(StageRun, run_id)
+    if run is None or run.status != "waiting_on_participant":
+        return run
+    t = Transition(lock_task(run.task_id), actor=actor)
+    run = t.runs.get(run_id)
+    if run is not None and run.status == "waiting_on_participant":
+        t.set_status(run, "in_progress", reason="participant answered" if actor.startswith("participant:")
+                     else "resumed by staff")
+        t.finish()
+    return run

@@ -6,7 +6,7 @@ import json
 import marshmallow as ma
 import pytest
 
-from app.builder import stage_types
+from app import stages as stage_types
 from app.builder.definition import content_hash, error_paths, normalize, parse_duration
 
 DOC = {
@@ -184,11 +184,15 @@ def test_registering_a_custom_type():
         def run(self, values, config):
             return {config["field"]: str(values.get(config["field"], "")).upper()}
 
-    try:
-        stage_types.register(UpperType())
-        t = stage_types.get("upper_test")
-        assert t.run({"name": "ann"}, {"field": "name"}) == {"name": "ANN"}
-        assert t.config_json_schema()["required"] == ["field"]
-        assert t.describe()["automated"] is True
-    finally:
-        stage_types._REGISTRY.pop("upper_test", None)
+    registry = stage_types.build(discover=False)
+    registry.register(UpperType())
+    t = registry.get("upper_test")
+    assert t.run({"name": "ann"}, {"field": "name"}) == {"name": "ANN"}
+    ctx = stage_types.StageContext(stage={}, config={"field": "name"}, values={"name": "ann"})
+    assert t.perform(ctx) == {"name": "ANN"}
+    assert t.config_json_schema()["required"] == ["field"]
+    assert t.describe()["automated"] is True
+    assert t.on_ready(ctx) == stage_types.OnReady.worker
+    with pytest.raises(ValueError, match="two stage types"):
+        registry.register(UpperType())
+    assert stage_types.get("upper_test") is None   # the running app's registry is another one

@@ -1,11 +1,10 @@
-"""The automated built-in stage type `compute` ("Set fields"): writable Fields from CEL expressions
-over readable ones."""
+"""`compute` (Set fields), automated: writable Fields from CEL expressions over the readable ones."""
 from __future__ import annotations
 
 import marshmallow as ma
 
 from app.builder import expressions
-from app.builder.stage_types import ConfigSchema, StageType, register
+from app.stages.base import ConfigSchema, StageContext, StageType
 
 
 class ComputeConfig(ConfigSchema):
@@ -31,11 +30,6 @@ class ComputeType(StageType):
                 problems.append((f"config.assignments.{key}", msg))
         return problems
 
-    def run(self, values: dict, config: dict) -> dict:
-        from app.runtime.shell import budget_ms
-
-        return {key: expressions.evaluate_value(expr, values, budget_ms=budget_ms())
-                for key, expr in config["assignments"].items()}
-
-
-register(ComputeType())
+    def perform(self, ctx: StageContext) -> dict:
+        return {key: expressions.evaluate_value(expr, ctx.values, budget_ms=ctx.budget_ms)
+                for key, expr in ctx.config["assignments"].items()}
