@@ -41,7 +41,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     web.init_app(app)
     from app.builder import routes as builder_routes; builder_routes.init_app(app)
     cli.init_app(app)
-    from app import webhooks; webhooks.init_app(app)  # noqa: E702  (signed inbound calls skip the CSRF hook)
-    from app import portal, queue_ui; queue_ui.init_app(app); portal.init_app(app)  # noqa: E702
-    from app.dashboards import bp as dashboards_bp; app.register_blueprint(dashboards_bp)  # noqa: E702
+    from app import inbound; inbound.init_app(app)  # noqa: E702  (signed inbound calls skip the CSRF hook)
+    from app import dashboards, notifications, portal, worklist  # noqa: E401
+    notifications.init_app(app)
+    worklist.init_app(app)
+    portal.init_app(app)
+    dashboards.init_app(app)
     return app

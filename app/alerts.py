@@ -143,11 +143,11 @@ def deliver(task: Task, type_: str, message: str, *, run=None, recipients=(), se
             for email in sorted(emails):
                 notifications.queue_email(email, f"Procly alert: {type_}", text, kind="alert")
         elif rule.channel == "webhook":
-            from app.notifications import webhook
+            from app.notifications import outbound_webhook
 
             for url in targets:
                 if webhook_url_problem(url) is None:
-                    webhook.queue_webhook(url, {"task": task.id, "process": process_id or task.process_id,
+                    outbound_webhook.queue_webhook(url, {"task": task.id, "process": process_id or task.process_id,
                                                 "type": type_, "severity": sev, "message": message,
                                                 "stage_run": run_id, "rule": rule.id,
                                                 "at": clock.now().isoformat()})

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+audit = logging.getLogger("procly.audit")
 
 
 def neutralize(value: Any) -> Any:
@@ -33,3 +35,9 @@ def dicts_to_csv(rows: list[dict]) -> str:
         return ""
     header = list(rows[0])
     return to_csv(header, ([row.get(k) for k in header] for row in rows))
+
+
+def log_export(kind: str, key: str, rows: int, actor: str) -> None:
+    """Downloads are reads: they leave a line in the audit log (`procly.audit`), never a database write
+    (a GET changes nothing)."""
+    audit.info("export %s %s: %d row(s) by %s", kind, key, rows, actor)

@@ -81,5 +81,5 @@ def init_app(app: Flask) -> None:
     """Call before any route is registered: the `int` converter is looked up as rules are added."""
     app.url_map.converters["int"] = IdConverter
     # a URL value preprocessor runs before every before_request hook, including the one that
-    # dispatches signed inbound webhooks ahead of the CSRF check (app.webhooks)
+    # dispatches signed inbound webhooks ahead of the CSRF check (app.inbound.webhooks)
     app.url_value_preprocessors.setdefault(None, []).append(lambda endpoint, values: check_request())

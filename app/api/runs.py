@@ -1,6 +1,6 @@
 """/api/v1/runs (act on Stage Runs), /api/v1/moves and /api/v1/migrations (move Tasks by hand,
 migrate Versions) and /api/v1/webhooks (inbound, HMAC-signed Task starts). Thin views over
-app.runtime.service, app.runtime.moves and app.webhooks, which ask app.permissions themselves
+app.runtime.service, app.runtime.moves and app.inbound.webhooks, which ask app.permissions themselves
 (invisible -> 404, not allowed -> 403 with the reason)."""
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from app.errors import Conflict
 from app.extensions import db
 from app.models import Role
 from app.runtime import moves, service
-from app.webhooks import caller_scope as webhook_scope
+from app.inbound.webhooks import caller_scope as webhook_scope
 
 blp = Blueprint("runs", __name__, description="Act on Stage Runs: complete, approve, reject, advance, "
                                               "pause, resume, retry, claim, release")
@@ -232,7 +232,7 @@ class WebhookSchema(Schema):
 @webhooks_blp.response(201, WebhookSchema)
 def create_webhook(data):
     """Create an inbound webhook for a Process or Split. The secret is in this response only."""
-    from app.webhooks import create_webhook as create
+    from app.inbound.webhooks import create_webhook as create
 
     hook, secret = create(data, require_login())
     db.session.commit()
@@ -251,7 +251,7 @@ def create_webhook(data):
 def inbound(key):
     """Start a Task from a signed call (body {"key"?, "values"}). 401 on a missing or bad signature.
     A `key` already started in the target Process answers 200 with that Task (nothing changes)."""
-    from app.webhooks import HEADER, receive
+    from app.inbound.webhooks import HEADER, receive
 
     task, created = receive(key, request.get_data(cache=True), request.headers.get(HEADER))
     return task, 201 if created else 200

@@ -8,6 +8,9 @@ from app.models.tasks import (
 from app.models.rollups import MetricRollup, MetricRollupHist, MetricRollupState
 from app.models.leases import PeriodicLease
 from app.models.idempotency import IdempotencyKey
+from app.models.notifications import AlertRule, Notification, Outbox
+from app.models.portal import MagicLink, Participant
+from app.models.webhooks import Webhook
 
 __all__ = [
     "ApiToken", "Role", "Scope", "Team", "User", "team_members",
@@ -15,4 +18,5 @@ __all__ = [
     "Draft", "Process", "Split", "SplitAssignment", "SplitVariant", "Version",
     "Comment", "Event", "StageRun", "StageRunStatus", "StageTimer", "Task", "TaskStatus", "TaskVisit", "Thread",
     "VisitOutcome", "MetricRollup", "MetricRollupHist", "MetricRollupState", "PeriodicLease", "IdempotencyKey",
+    "AlertRule", "Notification", "Outbox", "MagicLink", "Participant", "Webhook",
 ]

@@ -26,9 +26,9 @@ def backoff(attempts: int) -> timedelta:
 
 def _send(row: Outbox) -> None:
     if row.kind == "webhook":
-        from app.notifications import webhook
+        from app.notifications import outbound_webhook
 
-        webhook.send(row)
+        outbound_webhook.send(row)
         return
     cfg = current_app.config
     if not cfg.get("SMTP_HOST"):

@@ -4,7 +4,7 @@ Stage Runs, Fields, Processes, Tables, Splits, webhooks and tokens they may read
 
 - `decide(who, operation, obj, **context)` is the one decision function (decisions.py); every
   operation (app.runtime.service, app.runtime.moves, app.tables.operations, app.splits,
-  app.webhooks, app.builder) calls `check(...)` itself, so no surface (REST API, pages, CSV, portal,
+  app.inbound.webhooks, app.builder) calls `check(...)` itself, so no surface (REST API, pages, CSV, portal,
   Socket.IO) can forget it. Invisible -> 404, visible but not allowed -> 403 with the reason.
 - refs.py: who is who (role references, Stage visibility, RAID roles, privileged users);
   tasks.py: which Tasks, Stage Runs and Fields a staff user sees and writes, the queue's SQL;

@@ -1,8 +1,7 @@
-"""The participant portal: magic links into one Task, status and action Stages, external threads."""
-from app.models import notifications as _n, portal as _p  # noqa: F401  (register the tables)
+"""The participant portal: magic links into one Task, status and action Stages, external threads.
+`links.py` holds the magic links, `routes.py` the pages."""
+from app.portal.routes import bp
 
 
 def init_app(app) -> None:
-    from app.portal.views import bp
-
     app.register_blueprint(bp)

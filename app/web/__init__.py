@@ -2,16 +2,14 @@
 from flask import current_app
 from flask_login import current_user
 
-from app.web.routes import bp
+from app.web.routes import account_bp, bp
 
 # (endpoint, label, roles that may open it; None = everyone signed in), in menu order
-NAV = [("web.home", "Home", None), ("builder.index", "Builder", None), ("queue.index", "Queue", None),
+NAV = [("web.home", "Home", None), ("builder.index", "Builder", None), ("worklist.index", "Queue", None),
        ("dashboards.index", "Dashboards", ("admin", "manager", "designer")), ("account.tokens", "API tokens", None)]
 
 
 def init_app(app) -> None:
-    from app.web.account import bp as account_bp
-
     app.register_blueprint(bp)
     app.register_blueprint(account_bp)
 

@@ -98,7 +98,7 @@ def _world(role: str) -> str:
     from app.demo import _demo_tasks
     from app.extensions import db
     from app.models import Process, User
-    from app.webhooks import create_webhook
+    from app.inbound.webhooks import create_webhook
 
     def user(email):
         return db.session.scalar(select(User).where(User.email == email))

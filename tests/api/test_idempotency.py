@@ -102,7 +102,7 @@ def test_keys_expire_after_24_hours_and_can_be_purged(intake):
 
 
 def test_webhook_retries_replay_and_need_the_signature(intake, client):
-    from app.webhooks import sign
+    from app.inbound.webhooks import sign
 
     secret = intake.api.designer.post("/api/v1/webhooks", json={"key": "leads", "process": "intake"}).json["secret"]
     body = json.dumps({"values": {"name": "Ada"}}).encode()

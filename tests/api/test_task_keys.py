@@ -92,7 +92,7 @@ def test_batch_items_with_known_keys_answer_with_their_tasks(world):
 
 
 def test_webhook_with_a_known_key_answers_200_with_its_task(world, client):
-    from app.webhooks import sign
+    from app.inbound.webhooks import sign
 
     publish(world.api.designer, "intake", lane("collect", start=OPEN_START))
     secret = world.api.designer.post("/api/v1/webhooks", json={"key": "leads", "process": "intake"}).json["secret"]

@@ -214,7 +214,7 @@ def build(app) -> World:
             w.shared[("task", t, state)] = w.fresh_task(t, state)
         w.shared[("rule", t)] = w.fresh_rule(t)
         w.shared[("link", t)] = w.fresh_link(t, w.shared[("task", t, "open")])[0]
-    from app.webhooks import create_webhook
+    from app.inbound.webhooks import create_webhook
 
     create_webhook({"key": "w-a", "process": "p_a"}, w.users["designer_a"])
     revoked_link, w.shared["revoked_link_secret"] = w.fresh_link("b")

@@ -100,7 +100,7 @@ def test_webhook_on_another_teams_split_or_process_is_refused(attack, client):
 
 
 def _call(client, hook_key, secret, values):
-    from app.webhooks import sign
+    from app.inbound.webhooks import sign
 
     body = json.dumps({"values": values}).encode()
     return client.post(f"/api/v1/webhooks/{hook_key}", data=body, content_type="application/json",

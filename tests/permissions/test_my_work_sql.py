@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from app import clock, permissions
 from app.extensions import db
 from app.models import Process, StageRun, Task, TaskVisit
-from app.queue_ui.views import QUEUE_STATUSES, my_work
+from app.worklist.queries import QUEUE_STATUSES, my_work
 
 
 def reference(user, *, process="", stage="", status=""):

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import StageRun, Task
-from app.queue_ui.views import my_work
+from app.worklist.queries import my_work
 from tests.helpers import csrf
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Event, StageRun
 from app.portal import links
-from app.queue_ui.views import my_work
+from app.worklist.queries import my_work
 from tests.helpers import csrf
 
 FORM = {"f_name": "Jo", "f_email": "jo@example.com", "f_location": "in_area", "f_budget": "2000",

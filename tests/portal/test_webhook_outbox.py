@@ -14,7 +14,7 @@ from app.alerts import raise_alert
 from app.extensions import db
 from app.models import Event
 from app.models.notifications import AlertRule, Outbox
-from app.notifications import jobs, mail, webhook
+from app.notifications import jobs, mail, outbound_webhook
 
 
 class Hook:
@@ -144,7 +144,7 @@ def test_non_http_targets_never_queued_or_sent(app, new_task, url):
     db.session.commit()
     assert db.session.scalar(select(Outbox).where(Outbox.kind == "webhook")) is None
     with pytest.raises(ValueError):
-        webhook.queue_webhook(url, {"type": "x"})
+        outbound_webhook.queue_webhook(url, {"type": "x"})
     db.session.add(Outbox(to=url, subject="x", body="{}", kind="webhook", status="pending", attempts=0,
                           next_attempt_at=clock.now()))
     db.session.commit()

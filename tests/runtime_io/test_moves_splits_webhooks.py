@@ -103,7 +103,7 @@ def test_version_migration_maps_open_runs_or_refuses(world):
 
 
 def test_webhook_starts_a_task_with_a_valid_signature_only(world, client):
-    from app.webhooks import sign
+    from app.inbound.webhooks import sign
 
     world.process("hooked", [compute("calc", {"a": "budget + 1"}, reads=["budget"]), st("h")],
                   start={"writes": ["budget"]})

@@ -1,0 +1,157 @@
+"""What the staff work surfaces read: "My work", the Task page, the Table view, notifications and the
+alert-rule page. Reads only; who sees what is decided by app.permissions."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app import clock, permissions, stages
+from app.extensions import db
+from app.models import Event, Field, Process, StageRun, Table, Task, TaskVisit, User
+from app.models.notifications import Notification
+from app.models.portal import MagicLink
+from app.models.tasks import OPEN_STATUSES
+from app.notifications import threads
+
+QUEUE_STATUSES = [s for s in OPEN_STATUSES if s != "blocked"]
+# what a person may do to a run, by its status (app.permissions then filters by role)
+ACTIONS = {
+    "pending": ["complete", "pause"], "started": ["complete", "pause"], "in_progress": ["complete", "pause"],
+    "paused": ["resume"], "awaiting_approval": ["approve", "reject"], "gated": ["advance"],
+    "failed": ["retry"], "waiting_on_participant": ["complete"],
+}
+
+
+def my_work(user, *, process: str = "", stage: str = "", status: str = "") -> list[dict]:
+    """Open Stage Runs of running Tasks waiting for `user`, overdue first, then by due date. Who
+    matches is decided in SQL (permissions.queue_condition); Python only labels why."""
+    q = (select(StageRun, Task).join(Task, Task.id == StageRun.task_id)
+         .join(TaskVisit, TaskVisit.id == StageRun.visit_id)
+         .where(StageRun.status.in_(QUEUE_STATUSES), Task.status == "running", TaskVisit.left_at.is_(None),
+                permissions.queue_condition(user)))
+    if process:
+        q = q.join(Process, Process.id == StageRun.process_id).where(Process.key == process)
+    if stage:
+        q = q.where(StageRun.stage_key == stage)
+    if status:
+        q = q.where(StageRun.status == status)
+    now = clock.now()
+    items = []
+    processes = {p.id: p for p in db.session.scalars(select(Process))}
+    for run, task in db.session.execute(q).all():
+        why = permissions.queue_roles(user, run)
+        if not why:  # cannot happen (the SQL condition is the same rule); never show an unexplained row
+            continue
+        st = permissions.stage_for(run)
+        items.append({"run": run, "task": task, "stage": st, "process": processes[run.process_id], "why": why,
+                      "overdue": bool(run.due_at and run.due_at < now),
+                      "title": title(user, task)})
+    items.sort(key=lambda i: (not i["overdue"], i["run"].due_at is None, i["run"].due_at or datetime.max,
+                              i["run"].ready_at))
+    return items
+
+
+def title(user, task: Task) -> str:
+    keys = permissions.visible_fields(user, task)
+    vals = task.values or {}
+    return str(vals["name"]) if "name" in keys and vals.get("name") else f"Task {task.id}"
+
+
+def index_choices(user) -> dict:
+    """The filters of the My work page."""
+    return {"visible_versions": permissions.visible_version_ids(user),
+            "processes": db.session.scalars(select(Process).where(Process.archived_at.is_(None))
+                                            .order_by(Process.name)).all(),
+            "tables": db.session.scalars(select(Table).order_by(Table.name)).all(),
+            "statuses": QUEUE_STATUSES}
+
+
+def actions_for(run: StageRun) -> list[str]:
+    return ACTIONS.get(run.status, [])
+
+
+def task_page(user, task: Task) -> dict:
+    """Everything the Task page shows `user`: permitted Fields, visits, the runs of Stages they see
+    (each with its stage type, actions, thread, writable Fields), Events, participant links."""
+    readable = permissions.visible_fields(user, task)
+    writable = permissions.task_writable_fields(user, task)
+    fields = db.session.scalars(select(Field).where(Field.table_id == task.table_id).order_by(Field.position)).all()
+    processes = {p.id: p for p in db.session.scalars(select(Process))}
+    visits = db.session.scalars(select(TaskVisit).where(TaskVisit.task_id == task.id).order_by(TaskVisit.id)).all()
+    runs = permissions.visible_runs(user, task)
+    open_ids = {r.id for r in permissions.current_runs(task)}
+    run_info = []
+    for run in runs:
+        stage = permissions.stage_for(run)
+        acts = [a for a in actions_for(run) if permissions.can_act(user, run, a)] if run.id in open_ids else []
+        run_info.append({"run": run, "stage": stage, "actions": acts, "comments": threads.comments_of(run),
+                         "type": stages.get(stage["type"]) or stages.get("basic"),
+                         "writes": permissions.writable_fields(user, run) if run.id in open_ids else set(),
+                         "claimer": db.session.get(User, run.claimed_by_id) if run.claimed_by_id else None})
+    visible_run_ids = {r.id for r in runs}
+    events = [e for e in db.session.scalars(select(Event).where(Event.task_id == task.id).order_by(Event.id.desc())
+                                             .limit(200))
+              if e.stage_run_id is None or e.stage_run_id in visible_run_ids]
+    links = db.session.scalars(select(MagicLink).where(MagicLink.task_id == task.id).order_by(MagicLink.id)).all()
+    return dict(task=task, fields=fields, readable=readable, writable=writable, values=task.values or {},
+                visits=visits, processes=processes, runs=run_info, events=events, links=links,
+                now=clock.now(), can_move=task.status == "running" and permissions.allowed(user, "task.move", task),
+                can_invite=task.status == "running")
+
+
+def display(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def cell(v):
+    """A CSV cell: numbers as numbers, everything else as displayed (app.exports neutralises formulas)."""
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else display(v)
+
+
+def table_view(user, tbl: Table, args) -> dict:
+    """The Table view: rows of Tasks `user` may see, only their readable values, filtered and sorted."""
+    q = select(Task).where(Task.table_id == tbl.id)
+    versions = permissions.visible_version_ids(user)
+    if versions is not None:
+        q = q.where(Task.version_id.in_(versions or [-1]))
+    status = args.get("status", "")
+    if status:
+        q = q.where(Task.status == status)
+    tasks = db.session.scalars(q.order_by(Task.id.desc()).limit(5000)).all()
+    fields = db.session.scalars(select(Field).where(Field.table_id == tbl.id).order_by(Field.position)).all()
+    rows = []
+    readable_any: set[str] = set()
+    for t in tasks:
+        keys = permissions.visible_fields(user, t)
+        readable_any |= keys
+        rows.append({"task": t, "values": permissions.filter_values(t.values, keys)})
+    columns = [f for f in fields if f.key in readable_any]
+    filters = {f.key: args.get(f"f_{f.key}", "").strip() for f in columns if args.get(f"f_{f.key}")}
+    for k, v in filters.items():
+        rows = [r for r in rows if v.lower() in display(r["values"].get(k)).lower()]
+    sort = args.get("sort", "")
+    if sort in {f.key for f in columns}:
+        rows.sort(key=lambda r: (r["values"].get(sort) is None, display(r["values"].get(sort)).lower()),
+                  reverse=args.get("dir") == "desc")
+    processes = {p.id: p for p in db.session.scalars(select(Process))}
+    return dict(table=tbl, columns=columns, rows=rows, processes=processes, sort=sort, dir=args.get("dir", ""),
+                filters=filters, status=status)
+
+
+def table_csv_rows(view: dict):
+    """The Table view as CSV rows (header first)."""
+    columns, processes = view["columns"], view["processes"]
+    yield ["task", "process", "status"] + [f.key for f in columns]
+    for r in view["rows"]:
+        yield ([r["task"].id, processes[r["task"].process_id].key, r["task"].status]
+               + [cell(r["values"].get(f.key)) for f in columns])
+
+
+def notifications_of(user) -> list[Notification]:
+    return db.session.scalars(select(Notification).where(Notification.user_id == user.id)
+                              .order_by(Notification.id.desc()).limit(200)).all()

@@ -1,0 +1,349 @@
+"""/queue: the staff side. Views are thin: app.permissions decides, the operations act, queries read."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app import alerts, exports, notifications, permissions
+from app.auth.access import actor
+from app.errors import APIError
+from app.extensions import db, limiter
+from app.models import Field, Process, StageRun, Table, Task
+from app.models.portal import MagicLink
+from app.notifications import threads
+from app.portal import links
+from app.runtime import service
+from app.runtime.moves import move_tasks
+from app.worklist import operations, queries
+
+bp = Blueprint("worklist", __name__, url_prefix="/queue")
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _back(default: str):
+    target = request.form.get("next") or ""
+    return redirect(target if target.startswith("/") and not target.startswith("//") else default)
+
+
+def _fail(exc: APIError, default: str):
+    db.session.rollback()
+    if exc.status in (403, 404):   # refused by app.permissions: the same status as the API gives
+        abort(exc.status, exc.message)
+    flash(exc.message, "error")
+    return _back(default)
+
+
+# --- My work --------------------------------------------------------------------------------------
+
+@bp.get("")
+@login_required
+def index():
+    user = _user()
+    args = {k: request.args.get(k, "") for k in ("process", "stage", "status")}
+    items = queries.my_work(user, **args)
+    if request.args.get("partial"):
+        return render_template("worklist/_work.html", items=items)
+    return render_template("worklist/index.html", items=items, args=args, unread=notifications.unread_count(user),
+                           **queries.index_choices(user))
+
+
+@bp.get("/counts")
+@login_required
+def counts():
+    items = queries.my_work(_user())
+    return jsonify({"open": len(items), "overdue": sum(i["overdue"] for i in items),
+                    "unread": notifications.unread_count(_user())})
+
+
+def _run_or_404(run_id: int) -> StageRun:
+    run = db.session.get(StageRun, run_id)
+    if run is None or not permissions.can_see_task(_user(), run.task) \
+            or not permissions.can_act(_user(), run, "view"):
+        abort(404)
+    return run
+
+
+def _require(run: StageRun, action: str) -> None:
+    if not permissions.can_act(_user(), run, action):
+        abort(403)
+
+
+def _queue_action(run_id: int, action: str, perform):
+    """Permission-check a queue action on a run, perform it, commit, and go back."""
+    _require(_run_or_404(run_id), action)
+    try:
+        perform()
+    except APIError as exc:
+        return _fail(exc, url_for("worklist.index"))
+    db.session.commit()
+    return _back(url_for("worklist.index"))
+
+
+@bp.post("/runs/<int:run_id>/claim")
+@login_required
+def claim(run_id):
+    return _queue_action(run_id, "claim", lambda: service.claim(run_id, _user(), actor()))
+
+
+@bp.post("/runs/<int:run_id>/release")
+@login_required
+def release(run_id):
+    return _queue_action(run_id, "release", lambda: service.release(run_id, actor(), _user()))
+
+
+@bp.post("/runs/<int:run_id>/reassign")
+@login_required
+def reassign(run_id):
+    run = _run_or_404(run_id)
+    _require(run, "reassign")
+    try:
+        assignee = operations.reassign(run, request.form.get("assignee", ""), _user(), actor())
+    except APIError as exc:
+        return _fail(exc, url_for("worklist.index"))
+    db.session.commit()
+    flash(f"Assigned to {assignee.name}.", "info")
+    return _back(url_for("worklist.index"))
+
+
+# --- Task page ------------------------------------------------------------------------------------
+
+def _task_or_404(task_id: int) -> Task:
+    task = db.session.get(Task, task_id)
+    if task is None or not permissions.can_see_task(_user(), task):
+        abort(404)
+    return task
+
+
+@bp.get("/tasks/<int:task_id>")
+@login_required
+def task(task_id):
+    ctx = queries.task_page(_user(), _task_or_404(task_id))
+    if request.args.get("partial"):
+        return render_template("worklist/_task_live.html", **ctx)
+    return render_template("worklist/task.html", **ctx)
+
+
+@bp.post("/runs/<int:run_id>/act")
+@login_required
+def act(run_id):
+    run = _run_or_404(run_id)
+    action = request.form.get("action", "")
+    if action not in ("complete", "approve", "reject", "advance", "pause", "resume", "retry", "start"):
+        abort(400)
+    _require(run, action)
+    back = url_for("worklist.task", task_id=run.task_id)
+    values = None
+    if action == "complete":
+        writable = permissions.writable_fields(_user(), run)
+        values = {k[2:]: v for k, v in request.form.items() if k.startswith("f_") and v != ""}
+        refused = set(values) - writable
+        if refused:
+            abort(403)
+    try:
+        if action == "complete":
+            links.resume_from_participant(run_id, actor())
+        service.act(run_id, action, actor(), user=_user(), values=values or None,
+                    comment=request.form.get("comment", "")[:2000])
+    except APIError as exc:
+        return _fail(exc, back)
+    db.session.commit()
+    return _back(back)
+
+
+@bp.post("/tasks/<int:task_id>/values")
+@login_required
+def save_values(task_id):
+    task = _task_or_404(task_id)
+    writable = permissions.task_writable_fields(_user(), task)
+    fields = {f.key: f for f in db.session.scalars(select(Field).where(Field.table_id == task.table_id))}
+    values = {k[2:]: v for k, v in request.form.items() if k.startswith("f_")}
+    values = {k: v for k, v in values.items() if k in fields and (v != "" or fields[k].type == "text")
+              and v != queries.display(task.values.get(k))}
+    if set(values) - writable:
+        abort(403)
+    if values:
+        try:
+            service.update_values(task, values, _user(), actor(), allowed=writable)
+        except APIError as exc:
+            return _fail(exc, url_for("worklist.task", task_id=task_id))
+        db.session.commit()
+        flash("Saved.", "info")
+    return redirect(url_for("worklist.task", task_id=task_id))
+
+
+@bp.post("/tasks/<int:task_id>/move")
+@login_required
+def move(task_id):
+    task = _task_or_404(task_id)
+    user = _user()
+    if not permissions.allowed(user, "task.move", task):
+        abort(403)
+    try:
+        move_tasks([task.id], process_key=request.form.get("process") or None,
+                   reason=request.form.get("reason", ""), actor=actor(), user=user)
+    except APIError as exc:
+        return _fail(exc, url_for("worklist.task", task_id=task_id))
+    db.session.commit()
+    return redirect(url_for("worklist.task", task_id=task_id))
+
+
+@bp.post("/runs/<int:run_id>/comments")
+@login_required
+def comment(run_id):
+    run = _run_or_404(run_id)
+    if not permissions.can_act(_user(), run, "view"):
+        abort(403)
+    try:
+        threads.add_comment(run, request.form.get("body", ""), external=request.form.get("external") == "1",
+                            actor=actor(), user=_user())
+    except APIError as exc:
+        return _fail(exc, url_for("worklist.task", task_id=run.task_id))
+    db.session.commit()
+    return redirect(url_for("worklist.task", task_id=run.task_id) + f"#run-{run_id}")
+
+
+@bp.post("/tasks/<int:task_id>/invite")
+@login_required
+@limiter.limit("30/hour", key_func=lambda: f"invite:{current_user.id}")
+def invite(task_id):
+    task = _task_or_404(task_id)
+    try:
+        link, secret = links.invite(task, request.form.get("email", ""), name=request.form.get("name", ""),
+                                    by=_user(), actor=actor())
+    except APIError as exc:
+        return _fail(exc, url_for("worklist.task", task_id=task_id))
+    db.session.commit()
+    url = url_for("portal.open_link", token=secret, _external=True)
+    flash(f"Invitation sent to {link.participant.email}. Personal link (shown once): {url}", "info")
+    return redirect(url_for("worklist.task", task_id=task_id))
+
+
+@bp.post("/links/<int:link_id>/revoke")
+@login_required
+def revoke(link_id):
+    link = db.session.get(MagicLink, link_id)
+    if link is None:
+        abort(404)
+    _task_or_404(link.task_id)
+    links.revoke(link, actor())
+    db.session.commit()
+    return redirect(url_for("worklist.task", task_id=link.task_id))
+
+
+# --- Table view ------------------------------------------------------------------------------------
+
+@bp.get("/tables/<key>")
+@login_required
+def table(key):
+    tbl = db.session.scalar(select(Table).where(Table.key == key))
+    if tbl is None:
+        abort(404)
+    view = queries.table_view(_user(), tbl, request.args)
+    if request.args.get("format") == "csv":
+        body = exports.to_csv(*_split_header(queries.table_csv_rows(view)))
+        exports.log_export("table", key, len(view["rows"]), actor())
+        return Response(body, mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{key}.csv"'})
+    return render_template("worklist/table.html", **view)
+
+
+def _split_header(rows):
+    rows = iter(rows)
+    return next(rows), rows
+
+
+# --- notifications ---------------------------------------------------------------------------------
+
+@bp.get("/notifications")
+@login_required
+def notifications_page():
+    return render_template("worklist/notifications.html", rows=queries.notifications_of(_user()))
+
+
+@bp.post("/notifications/read")
+@login_required
+def notifications_read():
+    operations.mark_read(_user(), request.form.get("id"))
+    db.session.commit()
+    return redirect(url_for("worklist.notifications_page"))
+
+
+@bp.app_template_filter("show")
+def _show(v):
+    if v is None or v == "":
+        return "—"
+    if isinstance(v, bool):
+        return "Yes" if v else "No"
+    return v
+
+
+@bp.app_template_filter("when")
+def _when(dt):
+    return dt.strftime("%Y-%m-%d %H:%M") if dt else "—"
+
+
+# --- alert rules ----------------------------------------------------------------------------------
+
+def _alert_page(process_key: str, *, errors=None, form=None, status=200):
+    user = _user()
+    if process_key:   # the same decision as the API: no such Process 404, not yours 403
+        try:
+            alerts.get_process(process_key, user)
+        except APIError as exc:
+            abort(exc.status)
+    manageable = [p for p in db.session.scalars(select(Process).where(Process.archived_at.is_(None))
+                                                .order_by(Process.name)) if alerts.can_manage_rules(user, p)]
+    if not manageable:
+        abort(403)
+    process = next((p for p in manageable if p.key == process_key), None)
+    if process_key and process is None:
+        abort(404)
+    process = process or manageable[0]
+    return render_template("worklist/alerts.html", processes=manageable, process=process,
+                           rules=alerts.rules_of(process), event_types=alerts.EVENT_TYPES,
+                           severities=alerts.SEVERITIES, channels=alerts.CHANNELS, errors=errors or {},
+                           form=form or {}), status
+
+
+@bp.get("/alerts")
+@login_required
+def alerts_page():
+    return _alert_page(request.args.get("process", ""))
+
+
+@bp.post("/alerts/rules")
+@login_required
+def alerts_add():
+    key = request.form.get("process", "")
+    try:
+        process = alerts.get_process(key, _user())
+    except APIError as exc:
+        abort(exc.status)
+    form = {k: request.form.get(k, "") for k in ("event_type", "severity", "channel", "target")}
+    try:
+        alerts.create_rule(process, dict(form), actor())
+    except APIError as exc:
+        db.session.rollback()
+        return _alert_page(process.key, errors=exc.details if isinstance(exc.details, dict) else {"_": [exc.message]},
+                           form=form, status=exc.status)
+    db.session.commit()
+    flash("Alert rule added.", "info")
+    return redirect(url_for("worklist.alerts_page", process=process.key))
+
+
+@bp.post("/alerts/rules/<int:rule_id>/delete")
+@login_required
+def alerts_delete(rule_id):
+    try:
+        rule = alerts.get_rule(rule_id, _user())
+    except APIError as exc:
+        abort(exc.status)
+    key = db.session.get(Process, rule.process_id).key
+    alerts.delete_rule(rule, actor())
+    db.session.commit()
+    flash("Alert rule deleted.", "info")
+    return redirect(url_for("worklist.alerts_page", process=key))
