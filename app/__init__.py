@@ -42,9 +42,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.builder import routes as builder_routes; builder_routes.init_app(app)
     cli.init_app(app)
     from app import inbound; inbound.init_app(app)  # noqa: E702  (signed inbound calls skip the CSRF hook)
-    from app import dashboards, notifications, portal, worklist  # noqa: E401
-    notifications.init_app(app)
+    from app import dashboards, portal, worklist  # noqa: E401
     worklist.init_app(app)
     portal.init_app(app)
     dashboards.init_app(app)
+    from app.infra import transaction
+    transaction.init_app(app)   # last: wraps every view in the one transaction boundary
     return app

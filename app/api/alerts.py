@@ -65,7 +65,6 @@ class Rules(MethodView):
         """Add a rule to a Process."""
         process = ops.get_process(data.pop("process"), require_login())
         rule = ops.create_rule(process, data, actor())
-        db.session.commit()
         return ops.dump_rule(rule)
 
 
@@ -82,11 +81,9 @@ class RuleItem(MethodView):
     def patch(self, data, rule_id):
         """Change a rule (only the fields given)."""
         rule = ops.update_rule(ops.get_rule(rule_id, require_login()), data, actor())
-        db.session.commit()
         return ops.dump_rule(rule)
 
     @login_required_api
     @blp.response(204)
     def delete(self, rule_id):
         ops.delete_rule(ops.get_rule(rule_id, require_login()), actor())
-        db.session.commit()

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from app import clock
 from app.errors import APIError
 from app.extensions import db
+from app.infra.transaction import OWN
 from app.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -112,6 +113,8 @@ def idempotent(scope: Callable[..., str]):
                         raise
             raise AssertionError("unreachable")
 
+        setattr(wrapper, OWN, "the Idempotency-Key row commits with what the view created; a lost race "
+                              "on a unique constraint rolls back and runs the view again")
         wrapper._apidoc = dict(getattr(view, "_apidoc", {}))
         manual = dict(wrapper._apidoc.get("manual_doc", {}))
         manual["parameters"] = [*manual.get("parameters", []), PARAMETER]

@@ -23,7 +23,7 @@ def _draft_payload(draft, errors):
 
 def draft_payload(process: Process) -> dict:
     """The draft with its current validation errors (GET /draft; inlined in the editor page)."""
-    draft = v.get_draft(process)
+    draft = v.peek_draft(process)   # a read: never creates the draft (the first save does)
     _, errors = v.validate_definition(draft.definition, v.context_for(process))
     return _draft_payload(draft, errors)
 
@@ -52,7 +52,6 @@ class Processes(MethodView):
     @blp.response(201, s.ProcessSchema)
     def post(self, data):
         process = ops.create_process(data, require_login())
-        db.session.commit()
         return process
 
 
@@ -68,7 +67,6 @@ class ProcessItem(MethodView):
     @blp.response(200, s.ProcessSchema)
     def patch(self, data, key):
         process = ops.update_process(v.get_process(key), data, require_login())
-        db.session.commit()
         return process
 
 
@@ -78,7 +76,6 @@ class ProcessItem(MethodView):
 def archive(key):
     """POST archives the Process (no new Tasks start on it); DELETE restores it."""
     process = ops.set_archived(v.get_process(key), request.method == "POST", require_login())
-    db.session.commit()
     return process
 
 
@@ -91,7 +88,6 @@ def duplicate(data, key):
     source = v.get_process(key)
     check_can_design(user, source)
     process = ops.duplicate_process(source, data["key"], data["name"], user)
-    db.session.commit()
     return process
 
 
@@ -101,7 +97,6 @@ class DraftItem(MethodView):
     @blp.response(200, s.DraftSchema)
     def get(self, key):
         payload = draft_payload(v.get_process(key))
-        db.session.commit()
         return payload
 
     @roles_required(Role.designer)
@@ -113,7 +108,6 @@ class DraftItem(MethodView):
         process = v.get_process(key)
         check_can_design(user, process)
         draft, errors = v.save_draft(process, data["definition"], data["revision"], user)
-        db.session.commit()
         return _draft_payload(draft, errors)
 
 
@@ -127,7 +121,6 @@ def publish(data, key):
     process = v.get_process(key)
     check_can_design(user, process)
     version = v.publish(process, user, data["note"])
-    db.session.commit()
     return version
 
 
@@ -167,7 +160,6 @@ def rollback(data, key):
     process = v.get_process(key)
     check_can_design(user, process)
     version = v.rollback(process, data["version"], user, data["note"])
-    db.session.commit()
     return version
 
 
@@ -190,7 +182,6 @@ def import_(doc, args):
     user = require_login()
     process = v.import_process(doc, user, key=args.get("key"), team=args.get("team"))
     check_can_design(user, process)
-    db.session.commit()
     return process
 
 

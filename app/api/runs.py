@@ -4,18 +4,14 @@ app.runtime.service, app.runtime.moves and app.inbound.webhooks, which ask app.p
 (invisible -> 404, not allowed -> 403 with the reason)."""
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, validate
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.api import fields
 from app.api import schemas as s
 from app.api.idempotency import idempotent
 from app.auth.access import actor, login_required_api, require_login, roles_required
-from app.errors import Conflict
 from app.extensions import db
 from app.models import Role
 from app.runtime import moves, service
@@ -26,24 +22,6 @@ blp = Blueprint("runs", __name__, description="Act on Stage Runs: complete, appr
 moves_blp = Blueprint("moves", __name__, description="Move Tasks by hand to another Process (rollback, recovery)")
 migrations_blp = Blueprint("migrations", __name__, description="Migrate running Tasks to a newer Version")
 webhooks_blp = Blueprint("webhooks", __name__, description="Inbound webhooks that start Tasks (HMAC-SHA256 signed)")
-
-
-def transactional(view):
-    """Commit once; a concurrent writer that got there first (stale lock_version) turns into 409 and
-    nothing of this request is kept (a database that is down or busy is a 503, app.errors)."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        try:
-            result = view(*args, **kwargs)
-            db.session.commit()
-            return result
-        except StaleDataError:
-            db.session.rollback()
-            raise Conflict("Another change to this Task happened at the same time; reload and retry.",
-                           {"task": ["changed concurrently"]}) from None
-
-    return wrapper
 
 
 class CompleteSchema(Schema):
@@ -75,7 +53,6 @@ def get_run(run_id):
 @login_required_api
 @blp.arguments(CompleteSchema)
 @blp.response(200, s.StageRunSchema)
-@transactional
 def complete(data, run_id):
     """Complete a pending/started/in-progress run, writing Fields (only the Stage's `writes`: else 403).
     A Stage requiring approval goes to awaiting_approval instead."""
@@ -95,7 +72,7 @@ def _decision(action: str):
 for _action in ("approve", "reject"):
     blp.route(f"/<int:run_id>/{_action}", methods=["POST"], endpoint=_action)(
         login_required_api(blp.arguments(CommentSchema)(blp.response(200, s.StageRunSchema)(
-            transactional(_decision(_action))))))
+            _decision(_action)))))
 
 
 def _simple(action: str, doc: str):
@@ -112,14 +89,13 @@ for _action, _doc in (("advance", "Pass a run's gate (manual advance, approval g
                       ("resume", "Resume a paused run."),
                       ("retry", "Retry a failed run (a new attempt).")):
     blp.route(f"/<int:run_id>/{_action}", methods=["POST"], endpoint=_action)(
-        login_required_api(blp.response(200, s.StageRunSchema)(transactional(_simple(_action, _doc)))))
+        login_required_api(blp.response(200, s.StageRunSchema)(_simple(_action, _doc))))
 
 
 @blp.route("/<int:run_id>/claim", methods=["POST"])
 @login_required_api
 @blp.arguments(ClaimSchema)
 @blp.response(200, s.StageRunSchema)
-@transactional
 def claim(data, run_id):
     """Claim a run (a pending run starts); time tracking starts now. With `assignee`: a Delegator
     assigns it to someone who may work the Stage (else 403)."""
@@ -137,7 +113,6 @@ def claim(data, run_id):
 @blp.route("/<int:run_id>/release", methods=["POST"])
 @login_required_api
 @blp.response(200, s.StageRunSchema)
-@transactional
 def release(run_id):
     """Release a claimed run (its staff time is kept); someone else's claim: Delegators only."""
     return service.release(run_id, actor(), require_login())
@@ -171,7 +146,6 @@ class MoveResultSchema(Schema):
 @login_required_api
 @moves_blp.arguments(MoveSchema)
 @moves_blp.response(200, MoveResultSchema)
-@transactional
 def move(data):
     """Move selected Tasks (ids, or a Process / Version / Stage / status filter) to a target Process
     (optionally a Stage) with a reason: open runs close as moved, the target lane starts."""
@@ -200,7 +174,6 @@ class MigrationResultSchema(Schema):
 @roles_required(Role.designer, Role.manager)
 @migrations_blp.arguments(MigrationSchema)
 @migrations_blp.response(200, MigrationResultSchema)
-@transactional
 def migrate(data):
     """Migrate running Tasks to a newer Version, mapping open Stage Runs by key. 409 (nothing changed)
     lists Tasks whose open Stages the new Version lacks and `mapping` does not cover."""
@@ -235,7 +208,6 @@ def create_webhook(data):
     from app.inbound.webhooks import create_webhook as create
 
     hook, secret = create(data, require_login())
-    db.session.commit()
     return {"key": hook.key, "name": hook.name, "process_key": hook.process_key, "split_key": hook.split_key,
             "url": f"/api/v1/webhooks/{hook.key}", "secret": secret}
 

@@ -31,7 +31,6 @@ class Splits(MethodView):
     @blp.response(201, s.SplitSchema)
     def post(self, data):
         split = ops.create_split(data, require_login())
-        db.session.commit()
         return split_payload(split)
 
 
@@ -49,5 +48,4 @@ class SplitItem(MethodView):
         """Change variant weights; Tasks already assigned keep their variant. The change is audited."""
         split = ops.get_split(key)
         ops.set_weights(split, data["weights"], require_login(), actor(), data["reason"])
-        db.session.commit()
         return split_payload(split)

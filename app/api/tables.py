@@ -25,7 +25,6 @@ class Tables(MethodView):
     @blp.response(201, TableSchema)
     def post(self, data):
         table = ops.create_table(data, actor(), require_login())
-        db.session.commit()
         return table
 
 
@@ -41,7 +40,6 @@ class TableItem(MethodView):
     @blp.response(200, TableSchema)
     def patch(self, data, key):
         table = ops.rename_table(ops.get_table(key), data["name"], actor(), require_login())
-        db.session.commit()
         return table
 
 
@@ -52,7 +50,6 @@ class Fields(MethodView):
     @blp.response(201, FieldSchema)
     def post(self, data, key):
         field = ops.add_field(ops.get_table(key), data, actor(), require_login())
-        db.session.commit()
         return field
 
 
@@ -63,11 +60,9 @@ class FieldItem(MethodView):
     @blp.response(200, FieldSchema)
     def patch(self, data, key, field_key):
         field = ops.update_field(ops.get_table(key), field_key, data, actor(), require_login())
-        db.session.commit()
         return field
 
     @roles_required(Role.designer)
     @blp.response(204)
     def delete(self, key, field_key):
         ops.delete_field(ops.get_table(key), field_key, actor(), require_login())
-        db.session.commit()

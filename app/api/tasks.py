@@ -120,5 +120,4 @@ class TaskItem(MethodView):
         open Stage Run the caller may work; anything else is refused (403) and nothing changes."""
         user = require_login()
         task = service.update_values(get_task(task_id, user), data["values"], user, actor())
-        db.session.commit()
         return FilteredTask(task, user)

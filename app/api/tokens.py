@@ -44,7 +44,6 @@ class Tokens(MethodView):
                                     expires_at=_naive_utc(data["expires_at"]), parent=g.get("api_token"))
         db.session.add(Event(type="token.issued", actor=actor(),
                              data={"token": token.id, "scope": token.scope, "parent": token.parent_id}))
-        db.session.commit()
         token.secret = secret  # transient: dumped once in this response, never stored
         return token
 
@@ -60,7 +59,6 @@ def revoke(token_id):
         raise NotFound(f"No token {token_id}.")
     revoke_token(token, user)   # someone else's token: 404, as if it did not exist
     db.session.add(Event(type="token.revoked", actor=actor(), data={"token": token.id}))
-    db.session.commit()
 
 
 @admin_blp.route("/tokens")
@@ -82,4 +80,3 @@ def revoke_any(token_id):
         raise NotFound(f"No token {token_id}.")
     revoke_token(token, require_login(), any_user=True)
     db.session.add(Event(type="token.revoked", actor=actor(), data={"token": token.id, "user": token.user_id}))
-    db.session.commit()

@@ -72,7 +72,6 @@ def _form_action(fn, ok_message: str, target=None):
     from app.builder import operations as ops  # noqa: F401
     try:
         result = fn()
-        db.session.commit()
         flash(ok_message, "info")
         return redirect(target(result) if target else url_for("builder.index"))
     except APIError as err:
@@ -141,7 +140,6 @@ def archive(key):
 def editor(key):
     process = _process(key)
     boot = _editor_boot(process)
-    db.session.commit()   # get_draft may have created the draft
     return render_template("builder/editor.html", process=process, boot=boot,
                            can_edit=can_design(current_user, process.team_id))
 

@@ -65,6 +65,16 @@ def error_list(errors) -> list[dict]:
     return [{"path": e.path, "message": e.message} for e in errors]
 
 
+def peek_draft(process: Process) -> Draft:
+    """The draft to show, without writing one: a Process that has none yet shows its current Version
+    (or an empty document) as revision 1, which `get_draft` creates on the first save."""
+    if process.draft is not None:
+        return process.draft
+    base = current_version(process)
+    return Draft(definition=copy.deepcopy(base.definition) if base else dict(EMPTY), revision=1,
+                 updated_at=clock.now())
+
+
 def get_draft(process: Process) -> Draft:
     if process.draft is None:
         base = current_version(process)

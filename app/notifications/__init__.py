@@ -1,6 +1,6 @@
 """Notifications: in-app records per user, the email outbox, @mentions and alert rules.
 
-Everything here works in the caller's transaction; emails are sent after commit (see `mail`)."""
+Everything here works in the caller's transaction; a worker sends the emails after commit (`mail`)."""
 from __future__ import annotations
 
 import re
@@ -11,6 +11,7 @@ from app import clock
 from app.extensions import db
 from app.models import Team, User
 from app.models.notifications import Notification, Outbox
+from app.notifications import mail
 from app.runtime.queue import publish_after_commit
 
 
@@ -49,7 +50,7 @@ def queue_email(to: str, subject: str, body: str, kind: str = "mail") -> Outbox:
     row = Outbox(to=to, subject=subject[:255], body=body, kind=kind, status="pending", attempts=0,
                  next_attempt_at=clock.now(), created_at=clock.now())
     db.session.add(row)
-    db.session.info["procly_mail"] = True
+    mail.deliver_after_commit()
     return row
 
 
@@ -76,7 +77,3 @@ def mentioned_users(body: str) -> list[User]:
     return out
 
 
-def init_app(app) -> None:
-    from app.notifications import mail
-
-    mail.init_app(app)

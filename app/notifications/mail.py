@@ -1,6 +1,6 @@
-"""Sending the outbox over SMTP (and alert webhooks, rows of kind "webhook", over HTTP). After a commit that wrote outbox rows, a job is enqueued for an RQ
-worker, or, when no worker is running, the request sends synchronously (`flush`). A failed send
-stays pending with exponential backoff (30s, 1m, 2m, … capped at 1h) until MAX_ATTEMPTS."""
+"""Sending the outbox over SMTP (and alert webhooks, rows of kind "webhook", over HTTP). Writing an
+outbox row queues the delivery job after commit (`deliver_after_commit`); only workers send. A failed
+send stays pending with exponential backoff (30s, 1m, 2m, … capped at 1h) until MAX_ATTEMPTS."""
 from __future__ import annotations
 
 import logging
@@ -9,11 +9,12 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 from flask import current_app
-from sqlalchemy import event, or_, select
+from sqlalchemy import or_, select
 
 from app import clock
 from app.extensions import db
 from app.models.notifications import Outbox
+from app.runtime.queue import SYSTEM_QUEUE, enqueue_once_after_commit
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -103,43 +104,9 @@ def _have_worker() -> bool:
         return False
 
 
-def flush() -> None:
-    """Call after a commit that may have written outbox rows: hand them to a worker if one runs,
-    else send them now, in this request."""
-    if not db.session.info.pop("procly_mail_committed", False):
-        return
-    if _have_worker():
-        from app.runtime.queue import SYSTEM_QUEUE, queue
-
-        queue(SYSTEM_QUEUE).enqueue("app.notifications.mail.deliver_job", result_ttl=0)
-    else:
-        deliver_due()
-
-
-def _after_commit(session) -> None:
-    if session.info.pop("procly_mail", False):
-        from flask import has_request_context
-
-        if has_request_context():
-            session.info["procly_mail_committed"] = True
-        else:  # a job (worker) wrote mail: hand it to the queue
-            try:
-                from app.runtime.queue import SYSTEM_QUEUE, queue
-
-                queue(SYSTEM_QUEUE).enqueue("app.notifications.mail.deliver_job", result_ttl=0)
-            except Exception:  # noqa: BLE001 - rows stay pending
-                log.exception("could not enqueue outbox delivery")
-
-
-def init_app(app) -> None:
-    if not event.contains(db.session, "after_commit", _after_commit):
-        event.listen(db.session, "after_commit", _after_commit)
-
-    @app.teardown_request
-    def _flush_mail(exc):
-        # requests that wrote outbox rows and committed: send (or hand over) before the response ends
-        if exc is None and db.session.info.get("procly_mail_committed"):
-            try:
-                flush()
-            except Exception:  # noqa: BLE001 - rows stay pending and are retried
-                log.exception("outbox flush failed")
+def deliver_after_commit() -> None:
+    """Hand the outbox to a worker once the current transaction commits (once per transaction): the
+    delivery job goes through the after-commit queue like every other job. A request never sends
+    mail or calls a webhook itself; if the enqueue is lost (Redis down) or no worker runs yet, the
+    periodic `outbox` job (app.runtime.periodic) sends what is due."""
+    enqueue_once_after_commit("app.notifications.mail.deliver_job", queue_name=SYSTEM_QUEUE)

@@ -11,6 +11,7 @@ from app import clock
 from app.extensions import db
 from app.models import Event
 from app.models.notifications import Outbox
+from app.notifications.mail import deliver_after_commit
 
 TIMEOUT = 10
 KIND = "webhook"
@@ -25,7 +26,7 @@ def queue_webhook(url: str, payload: dict) -> Outbox:
     row = Outbox(to=url, subject=str(payload.get("type", "alert"))[:255], body=json.dumps(payload, default=str),
                  kind=KIND, status="pending", attempts=0, next_attempt_at=clock.now(), created_at=clock.now())
     db.session.add(row)
-    db.session.info["procly_mail"] = True   # hand over after commit, exactly like email
+    deliver_after_commit()   # a worker sends it after commit, exactly like email
     return row
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app import permissions
 from app.errors import APIError
+from app.infra.transaction import own_transaction
 from app.extensions import db, limiter
 from app.models import Field, StageRun
 from app.models.portal import MagicLink
@@ -42,6 +43,7 @@ def _ip() -> str:
 
 @bp.get("/t/<token>")
 @limiter.limit("10/minute;60/hour", key_func=_ip)
+@own_transaction("following an emailed link is a counted, audited use of a capability, refusals included")
 def open_link(token: str):
     link = links.use(token, request.remote_addr)
     db.session.commit()
@@ -119,7 +121,6 @@ def submit(run_id: int):
         details = {k.removeprefix("values."): v for k, v in (exc.details or {}).items()} \
             if isinstance(exc.details, dict) else {}
         return _render(link, errors=details or {"_": [exc.message]}, submitted=submitted, status=exc.status)
-    db.session.commit()
     return redirect(url_for("portal.home", done=run_id))
 
 
@@ -137,7 +138,6 @@ def decide(run_id: int):
     except APIError as exc:
         db.session.rollback()
         return _render(link, errors={"_": [exc.message]}, status=exc.status)
-    db.session.commit()
     return redirect(url_for("portal.home"))
 
 
@@ -154,5 +154,4 @@ def comment(run_id: int):
     except APIError as exc:
         db.session.rollback()
         return _render(link, errors={"_": [exc.message]}, status=exc.status)
-    db.session.commit()
     return redirect(url_for("portal.home") + f"#run-{run_id}")

@@ -59,6 +59,12 @@ def enqueue_after_commit(func: str, *args, job_id: str | None = None, at: dateti
     _pending("procly_jobs").append((func, args, job_id, at, queue_name))
 
 
+def enqueue_once_after_commit(func: str, *, queue_name: str = QUEUE) -> None:
+    """`func()` once after this transaction commits, however many times it is asked for."""
+    if not any(job[0] == func and not job[1] for job in _pending("procly_jobs")):
+        enqueue_after_commit(func, queue_name=queue_name)
+
+
 def publish_after_commit(event_name: str, payload: dict, room: str) -> None:
     """A real-time message for browsers in `room`, sent after commit (ids and statuses only)."""
     _pending("procly_messages").append((event_name, payload, room))

@@ -44,7 +44,6 @@ def login_post():
         return render_template("web/login.html", email=email), 401
     login_user(user)
     db.session.add(Event(type="user.login", actor=f"user:{user.id}", data={"ip": request.remote_addr}))
-    db.session.commit()
     response = make_response(redirect(safe_next(request.args.get("next", ""))))
     throttle.remember_device(response, user.id)
     return response
@@ -66,7 +65,6 @@ def logout():
     user = current_user._get_current_object()
     end_sessions(user)
     db.session.add(Event(type="user.logout", actor=f"user:{user.id}", data={}))
-    db.session.commit()
     logout_user()
     return redirect(url_for("web.login"))
 
@@ -123,7 +121,6 @@ def create_token():
         flash(getattr(exc, "message", "Choose read, write or admin as the scope."), "error")
         return _tokens_page(status=422)
     db.session.add(Event(type="token.issued", actor=f"user:{user.id}", data={"token": token.id, "scope": token.scope}))
-    db.session.commit()
     return _tokens_page(secret=secret, status=201)
 
 
@@ -139,7 +136,6 @@ def revoke(token_id: int):
     except APIError as exc:
         abort(exc.status, exc.message)
     db.session.add(Event(type="token.revoked", actor=f"user:{user.id}", data={"token": token.id}))
-    db.session.commit()
     flash(f'Token "{token.name}" revoked; tokens it created stop working too.', "ok")
     return redirect(url_for("account.tokens"))
 
@@ -170,7 +166,6 @@ def change_password():
         return render_template("web/password.html"), 422
     set_password(user, new)  # every other session of this user ends here
     db.session.add(Event(type="user.password_changed", actor=f"user:{user.id}", data={}))
-    db.session.commit()
     login_user(user)  # this browser stays signed in, with the new session version
     flash("Password changed. You were signed out everywhere else.", "ok")
     return redirect(url_for("account.password"))

@@ -73,13 +73,12 @@ def _require(run: StageRun, action: str) -> None:
 
 
 def _queue_action(run_id: int, action: str, perform):
-    """Permission-check a queue action on a run, perform it, commit, and go back."""
+    """Permission-check a queue action on a run, perform it, and go back (the request commits)."""
     _require(_run_or_404(run_id), action)
     try:
         perform()
     except APIError as exc:
         return _fail(exc, url_for("worklist.index"))
-    db.session.commit()
     return _back(url_for("worklist.index"))
 
 
@@ -104,7 +103,6 @@ def reassign(run_id):
         assignee = operations.reassign(run, request.form.get("assignee", ""), _user(), actor())
     except APIError as exc:
         return _fail(exc, url_for("worklist.index"))
-    db.session.commit()
     flash(f"Assigned to {assignee.name}.", "info")
     return _back(url_for("worklist.index"))
 
@@ -150,7 +148,6 @@ def act(run_id):
                     comment=request.form.get("comment", "")[:2000])
     except APIError as exc:
         return _fail(exc, back)
-    db.session.commit()
     return _back(back)
 
 
@@ -170,7 +167,6 @@ def save_values(task_id):
             service.update_values(task, values, _user(), actor(), allowed=writable)
         except APIError as exc:
             return _fail(exc, url_for("worklist.task", task_id=task_id))
-        db.session.commit()
         flash("Saved.", "info")
     return redirect(url_for("worklist.task", task_id=task_id))
 
@@ -187,7 +183,6 @@ def move(task_id):
                    reason=request.form.get("reason", ""), actor=actor(), user=user)
     except APIError as exc:
         return _fail(exc, url_for("worklist.task", task_id=task_id))
-    db.session.commit()
     return redirect(url_for("worklist.task", task_id=task_id))
 
 
@@ -202,7 +197,6 @@ def comment(run_id):
                             actor=actor(), user=_user())
     except APIError as exc:
         return _fail(exc, url_for("worklist.task", task_id=run.task_id))
-    db.session.commit()
     return redirect(url_for("worklist.task", task_id=run.task_id) + f"#run-{run_id}")
 
 
@@ -216,7 +210,6 @@ def invite(task_id):
                                     by=_user(), actor=actor())
     except APIError as exc:
         return _fail(exc, url_for("worklist.task", task_id=task_id))
-    db.session.commit()
     url = url_for("portal.open_link", token=secret, _external=True)
     flash(f"Invitation sent to {link.participant.email}. Personal link (shown once): {url}", "info")
     return redirect(url_for("worklist.task", task_id=task_id))
@@ -230,7 +223,6 @@ def revoke(link_id):
         abort(404)
     _task_or_404(link.task_id)
     links.revoke(link, actor())
-    db.session.commit()
     return redirect(url_for("worklist.task", task_id=link.task_id))
 
 
@@ -268,7 +260,6 @@ def notifications_page():
 @login_required
 def notifications_read():
     operations.mark_read(_user(), request.form.get("id"))
-    db.session.commit()
     return redirect(url_for("worklist.notifications_page"))
 
 
@@ -330,7 +321,6 @@ def alerts_add():
         db.session.rollback()
         return _alert_page(process.key, errors=exc.details if isinstance(exc.details, dict) else {"_": [exc.message]},
                            form=form, status=exc.status)
-    db.session.commit()
     flash("Alert rule added.", "info")
     return redirect(url_for("worklist.alerts_page", process=process.key))
 
@@ -344,6 +334,5 @@ def alerts_delete(rule_id):
         abort(exc.status)
     key = db.session.get(Process, rule.process_id).key
     alerts.delete_rule(rule, actor())
-    db.session.commit()
     flash("Alert rule deleted.", "info")
     return redirect(url_for("worklist.alerts_page", process=key))

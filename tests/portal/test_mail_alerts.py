@@ -56,13 +56,20 @@ def test_invitation_delivered(app, smtp, new_task, users):
     assert row.status == "sent" and row.attempts == 1 and row.sent_at
 
 
-def test_request_sends_after_commit_without_worker(app, smtp, new_task, web_login, client):
+def test_request_hands_mail_to_a_worker_after_commit(app, smtp, new_task, web_login, client):
+    """A request never sends mail itself: after its commit the delivery job is queued, a worker sends."""
+    from app.runtime.queue import SYSTEM_QUEUE, queue
+    from app.runtime.worker import make_worker
     from tests.helpers import csrf
 
     task = new_task()
     web_login("staff@procly.local")
     r = client.post(f"/queue/tasks/{task.id}/invite", data={"csrf_token": csrf(client), "email": "p@example.com"})
     assert r.status_code == 302
+    assert smtp.messages == []
+    assert db.session.scalar(select(Outbox)).status == "pending"
+    assert [j.func_name for j in queue(SYSTEM_QUEUE).jobs] == ["app.notifications.mail.deliver_job"]
+    make_worker(app).work(burst=True)
     assert [m.rcpt_tos for m in smtp.messages] == [["p@example.com"]]
 
 

@@ -1,0 +1,2 @@
+"""Ground-layer infrastructure every layer may use: the transaction boundary of requests
+(`transaction`); the after-commit queue of jobs, messages and Events (`queue`)."""
