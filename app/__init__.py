@@ -31,7 +31,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     headers.init_app(app)
 
     from app.auth import access
-    from app.runtime import queue
+    from app.infra import queue
     access.init_app(app)
     queue.init_app(app)
 

@@ -5,6 +5,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.vocab.refs import ROLE_NAMES
+
 procly = AppGroup("procly", help="Procly administration.")
 
 
@@ -23,7 +25,7 @@ def demo_command(tasks: int) -> None:
 @procly.command("create-user")
 @click.argument("email")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["admin", "designer", "staff", "manager"]), default="staff")
+@click.option("--role", type=click.Choice(ROLE_NAMES), default="staff")
 @click.password_option()
 def create_user(email: str, name: str, role: str, password: str) -> None:
     """Create a user (the password policy applies: 12+ characters, not a common password)."""

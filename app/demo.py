@@ -9,8 +9,9 @@ from app.auth.passwords import hash_password
 from app.builder import operations as process_ops
 from app.builder import versioning
 from app.extensions import db
-from app.models import Process, Split, Table, Team, User
+from app.models import Table, Team, User
 from app.tables.operations import create_table
+from app.lookups import find_process, find_split
 
 PASSWORD = "procly-demo-2026"
 USERS = [  # email, name, role, teams
@@ -144,10 +145,10 @@ def load_demo(tasks: int = 40) -> list[tuple[str, str]]:
     defs = definitions()
     created = []
     for key, name, team in PROCESSES:
-        if db.session.scalar(select(Process).where(Process.key == key)) is None:
+        if find_process(key) is None:
             created.append(process_ops.create_process(
                 {"key": key, "name": name, "description": "", "table": "clients", "team": team}, admin))
-    if db.session.scalar(select(Split).where(Split.key == "intake-ab")) is None:
+    if find_split("intake-ab") is None:
         from app.splits import create_split
 
         create_split({"key": "intake-ab", "name": "Intake A/B", "table": "clients", "team": "Intake",

@@ -11,7 +11,7 @@ import redis.exceptions
 from flask import Flask, current_app, jsonify, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa_exc
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, default_exceptions
 
 from app.extensions import db
 
@@ -61,6 +61,7 @@ CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_fo
 OUTAGES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, sa_exc.OperationalError,
            sa_exc.TimeoutError)
 log = logging.getLogger(__name__)
+HTML_STATUSES = {code: default_exceptions[code] for code in (401, 403, 404, 409, 422)}
 
 
 def http_error_response(error: HTTPException):
@@ -135,6 +136,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(APIError)
     def _api_error(err: APIError):
         _rollback_quietly()  # an operation may have flushed part of its work: none of it survives
+        if not wants_json() and err.status in HTML_STATUSES:
+            # a page: the same decision, as the HTML error page of its status (abort(404, message))
+            return HTML_STATUSES[err.status](err.message)
         resp = jsonify(error_body(err.code, err.message, err.details))
         resp.status_code = err.status
         return resp

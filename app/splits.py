@@ -4,16 +4,14 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app import clock, permissions
-from app.errors import Conflict, Invalid, NotFound
+from app import lookups
+from app.errors import Conflict, Invalid
 from app.extensions import db
-from app.models import Event, Process, Split, SplitAssignment, SplitVariant, Table, Task, Team, User
+from app.lookups import find_process
+from app.models import Event, Split, SplitAssignment, SplitVariant, Table, Task, Team, User
 
 
-def get_split(key: str) -> Split:
-    split = db.session.scalar(select(Split).where(Split.key == key))
-    if split is None:
-        raise NotFound(f'No split "{key}".')
-    return split
+get_split = lookups.get_split
 
 
 def check_can_edit(user: User, split: Split) -> None:
@@ -23,7 +21,7 @@ def check_can_edit(user: User, split: Split) -> None:
 def _variants(table_id: int, rows: list[dict]) -> list[SplitVariant]:
     out, errors = [], {}
     for i, row in enumerate(rows):
-        process = db.session.scalar(select(Process).where(Process.key == row["process"]))
+        process = find_process(row["process"])
         if process is None:
             errors[f"variants[{i}].process"] = [f'no such process "{row["process"]}"']
             continue

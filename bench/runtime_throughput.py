@@ -150,7 +150,7 @@ def procly_run(app, tasks: int, workers: int, env: dict) -> dict:
     from app.extensions import db
     from app.models import Event, StageRun, StageTimer, Task, TaskVisit
     from app.runtime import service
-    from app.runtime.queue import QUEUE, redis_conn
+    from app.infra.queue import QUEUE, redis_conn
 
     with app.app_context():
         for model in (Event, StageTimer, StageRun, TaskVisit, Task):

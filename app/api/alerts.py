@@ -2,42 +2,18 @@
 Admins, and designers of the Team owning the Process, list and change them."""
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, validate
+from marshmallow import Schema
 from sqlalchemy import select
 
 from app import alerts as ops
-from app.api import fields
+from app.alerts.schemas import AlertRuleSchema, AlertRuleUpdateSchema
+from app import fields
 from app.auth.access import actor, login_required_api, require_login
 from app.extensions import db
 from app.models import Process
 from app.models.notifications import AlertRule
 
 blp = Blueprint("alerts", __name__, description="Alert rules: who hears about failures, SLA breaches and more")
-
-TARGET_HELP = ("in_app/email: role refs (owner, user:<email>, team:<name>, role:<role>), email also plain "
-               "addresses; webhook: http(s) URLs. Empty (in_app/email): the alert's own recipients.")
-
-
-class AlertRuleSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    process = fields.String(required=True, metadata={"description": "key of the Process"})
-    event_type = fields.String(required=True, validate=validate.OneOf(ops.EVENT_TYPES))
-    severity = fields.String(load_default="warning", validate=validate.OneOf(ops.SEVERITIES))
-    channel = fields.String(load_default="in_app", validate=validate.OneOf(ops.CHANNELS))
-    target = fields.List(fields.String(validate=validate.Length(max=500)), load_default=list,
-                         validate=validate.Length(max=20), metadata={"description": TARGET_HELP})
-    active = fields.Boolean(load_default=True, truthy={True}, falsy={False})
-    created_at = fields.DateTime(dump_only=True)
-
-
-class AlertRuleUpdateSchema(Schema):
-    event_type = fields.String(validate=validate.OneOf(ops.EVENT_TYPES))
-    severity = fields.String(validate=validate.OneOf(ops.SEVERITIES))
-    channel = fields.String(validate=validate.OneOf(ops.CHANNELS))
-    target = fields.List(fields.String(validate=validate.Length(max=500)), validate=validate.Length(max=20),
-                         metadata={"description": TARGET_HELP})
-    active = fields.Boolean(truthy={True}, falsy={False})
-
 
 class AlertRuleQuerySchema(Schema):
     process = fields.String(metadata={"description": "only this Process's rules"})

@@ -14,8 +14,8 @@ from flask import Flask, current_app, request
 from werkzeug.routing import IntegerConverter
 
 from app.errors import APIError
+from app.fields import INT_MAX
 
-INT_MAX = 2**31 - 1
 DEFAULT_MAX_JSON_DEPTH = 64
 
 

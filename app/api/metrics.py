@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, validate
 
-from app.api import fields
+from app import fields
 from app.metrics import ab, report
 from app.metrics import queries as q
 from app.models import Role

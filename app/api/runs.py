@@ -8,7 +8,7 @@ from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, validate
 
-from app.api import fields
+from app import fields
 from app.api import schemas as s
 from app.api.idempotency import idempotent
 from app.auth.access import actor, login_required_api, require_login, roles_required
@@ -16,6 +16,7 @@ from app.extensions import db
 from app.models import Role
 from app.runtime import moves, service
 from app.inbound.webhooks import caller_scope as webhook_scope
+from app.vocab.statuses import TaskStatus
 
 blp = Blueprint("runs", __name__, description="Act on Stage Runs: complete, approve, reject, advance, "
                                               "pause, resume, retry, claim, release")
@@ -133,7 +134,7 @@ class MoveSchema(Schema):
     process = fields.String(load_default=None, metadata={"description": "select: Tasks in this Process"})
     version = fields.Integer(load_default=None, metadata={"description": "select: on this Version (needs process)"})
     stage = fields.String(load_default=None, metadata={"description": "select: with an open run of this Stage"})
-    status = fields.String(load_default="running")
+    status = fields.String(load_default=TaskStatus.running)
     target = fields.Nested(MoveTargetSchema, required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 

@@ -1,8 +1,9 @@
 """Request and response schemas of the REST API (they also generate the OpenAPI document)."""
 from marshmallow import Schema, validate
 
-from app.api import fields
+from app import fields
 from app.models import FieldType, Role
+from app.vocab.statuses import TaskStatus
 
 KEY = validate.Regexp(r"^[a-z][a-z0-9_-]{0,63}$", error="must be a lowercase key: letters, digits, - and _")
 NAME = validate.Length(min=1, max=120)
@@ -186,7 +187,7 @@ class TaskDetailSchema(TaskSchema):
 class TaskQuerySchema(Schema):
     process = fields.String()
     version = fields.Integer()
-    status = fields.String(validate=validate.OneOf(["running", "completed", "cancelled"]))
+    status = fields.String(validate=validate.OneOf([s.value for s in TaskStatus]))
     stage = fields.String(metadata={"description": "Tasks with an open Stage Run in this Stage"})
     needs_attention = fields.Boolean()
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))

@@ -13,7 +13,7 @@ from app import permissions
 from app.errors import NotFound
 from app.extensions import db
 from app.models import Process, Role, StageRun, Task, Version
-from app.models.tasks import OPEN_STATUSES
+from app.vocab.statuses import OPEN as OPEN_STATUSES
 from app.runtime import service
 
 blp = Blueprint("tasks", __name__, description="Tasks: rows moving through Stages")

@@ -5,10 +5,8 @@
 """
 from __future__ import annotations
 
-import datetime
 import hashlib
 import json
-import re
 from typing import Any
 
 import marshmallow as ma
@@ -16,23 +14,15 @@ from marshmallow import fields as f
 from marshmallow import validate as v
 
 from app.stages import get as stage_type_of
+from app.vocab import durations, refs
+from app.vocab.durations import DURATION_RE
+from app.vocab.refs import ROLE_NAMES
 
 __all__ = ["StageSchema", "RouteSchema", "DefinitionSchema", "parse_duration", "normalize",
            "content_hash", "error_paths", "start_spec", "DURATION_RE", "ROLE_NAMES"]
 
 SLUG_RE = r"^[a-z][a-z0-9_]*$"
-DURATION_RE = re.compile(r"^(\d+)([smhd])$")
-ROLE_NAMES = ("admin", "designer", "staff", "manager")
-_ROLE_REF = re.compile(r"^(user:[^@\s:]+@[^@\s]+\.[^@\s]+|team:\S.*|role:(%s))$" % "|".join(ROLE_NAMES))
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def parse_duration(s: str) -> datetime.timedelta:
-    """``"48h"`` -> ``timedelta(hours=48)``; raises ValueError on anything else."""
-    match = DURATION_RE.match(s or "")
-    if not match:
-        raise ValueError(f"not a duration: {s!r}")
-    return datetime.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+parse_duration = durations.parse
 
 
 def Slug(**kw: Any) -> f.String:
@@ -45,10 +35,10 @@ def Duration(**kw: Any) -> f.String:
 
 def _role_ref(automation: bool):
     def check(value: str) -> None:
-        if value == "automation":
+        if value == refs.AUTOMATION:
             if not automation:
                 raise ma.ValidationError('"automation" is only allowed for responsible.')
-        elif not _ROLE_REF.match(value):
+        elif not refs.is_valid(value):
             raise ma.ValidationError(
                 'Not a valid role reference (user:<email>, team:<name>, role:<admin|designer|staff|manager>'
                 + (" or automation)." if automation else ")."))

@@ -10,6 +10,7 @@ from app.builder.versioning import EMPTY, get_draft
 from app.errors import Conflict, Invalid
 from app.extensions import db
 from app.models import Draft, Event, Process, Table, Team, User
+from app.lookups import find_process
 
 
 def _team(name: str, user: User) -> Team:
@@ -21,7 +22,7 @@ def _team(name: str, user: User) -> Team:
 
 
 def _unique_key(key: str) -> None:
-    if db.session.scalar(select(Process.id).where(Process.key == key)):
+    if find_process(key) is not None:
         raise Conflict(f'A process "{key}" already exists.', {"key": ["already exists"]})
 
 

@@ -8,18 +8,16 @@ from __future__ import annotations
 import json
 import time
 
-from flask import current_app, request
+from flask import request
+
+from app.infra.redis import connection
+from app.lookups import find_process
 
 TTL = 90
 
 
 def _redis():
-    import redis
-
-    ext = current_app.extensions
-    if "procly_presence_redis" not in ext:
-        ext["procly_presence_redis"] = redis.Redis.from_url(current_app.config["REDIS_URL"], decode_responses=True)
-    return ext["procly_presence_redis"]
+    return connection(decode=True)
 
 
 def users_in(key: str) -> list[dict]:
@@ -51,7 +49,7 @@ def init_app(app) -> None:
         key = (data or {}).get("process", "") if isinstance(data, dict) else ""
         if not current_user.is_authenticated or not isinstance(key, str):
             return {"ok": False}
-        if db.session.scalar(select(Process.id).where(Process.key == key)) is None:
+        if find_process(key) is None:
             return {"ok": False, "error": "not_found"}
         r = _redis()
         entry = {"id": current_user.id, "name": current_user.name, "ts": time.time()}

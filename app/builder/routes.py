@@ -11,27 +11,20 @@ from app.errors import APIError
 from app.extensions import db
 from app.models import Process, Role, Split, Table, Team, Version
 from app.models.tasks import StageRun, StageRunStatus, Task
+from app.vocab import statuses
+from app.vocab.statuses import TaskStatus
+from app import lookups
 
 bp = Blueprint("builder", __name__, url_prefix="/builder")
 
-LIVE_STATUSES = {
-    "waiting": (StageRunStatus.pending, StageRunStatus.blocked, StageRunStatus.gated, StageRunStatus.paused,
-                StageRunStatus.waiting_on_participant),
-    "in_progress": (StageRunStatus.started, StageRunStatus.in_progress),
-    "awaiting_approval": (StageRunStatus.awaiting_approval,),
-    "failed": (StageRunStatus.failed,),
-}
+LIVE_STATUSES = statuses.LIVE
 
 
 def _designer() -> bool:
     return current_user.role in (Role.admin, Role.designer)
 
 
-def _process(key: str) -> Process:
-    process = db.session.scalar(select(Process).where(Process.key == key))
-    if process is None:
-        abort(404)
-    return process
+_process = lookups.get_process   # 404 (an HTML page for pages: app.errors)
 
 
 @bp.get("")
@@ -43,7 +36,7 @@ def index():
         q = q.where(Process.archived_at.is_(None))
     processes = db.session.scalars(q).all()
     running = dict(db.session.execute(
-        select(Task.process_id, func.count()).where(Task.status == "running").group_by(Task.process_id)).all())
+        select(Task.process_id, func.count()).where(Task.status == TaskStatus.running).group_by(Task.process_id)).all())
     last = dict(db.session.execute(
         select(Version.process_id, func.max(Version.published_at)).group_by(Version.process_id)).all())
     rows = []
@@ -170,7 +163,7 @@ def counts(key):
     rows = db.session.execute(
         select(StageRun.stage_key, StageRun.status, func.count())
         .join(Task, Task.id == StageRun.task_id)
-        .where(StageRun.process_id == process.id, Task.process_id == process.id, Task.status == "running",
+        .where(StageRun.process_id == process.id, Task.process_id == process.id, Task.status == TaskStatus.running,
                StageRun.finished_at.is_(None) | (StageRun.status == StageRunStatus.failed))
         .group_by(StageRun.stage_key, StageRun.status)).all()
     bucket_of = {s: b for b, statuses in LIVE_STATUSES.items() for s in statuses}
@@ -186,9 +179,7 @@ def counts(key):
 @bp.get("/splits/<key>")
 @login_required
 def split_editor(key):
-    split = db.session.scalar(select(Split).where(Split.key == key))
-    if split is None:
-        abort(404)
+    split = lookups.get_split(key)
     editable = permissions.allowed(current_user._get_current_object(), "split.weights", split)
     return render_template("builder/split.html", split=split, can_edit=editable)
 
@@ -196,9 +187,7 @@ def split_editor(key):
 @bp.get("/tables/<key>")
 @login_required
 def table_editor(key):
-    table = db.session.scalar(select(Table).where(Table.key == key))
-    if table is None:
-        abort(404)
+    table = lookups.get_table(key)
     return render_template("builder/table.html", table=table,
                            can_edit=permissions.allowed(current_user._get_current_object(), "table.edit", table))
 

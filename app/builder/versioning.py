@@ -11,25 +11,16 @@ from app import clock, permissions
 from app.builder.definition import content_hash
 from app.builder.expressions import FieldInfo
 from app.builder.validation import Context, validate_definition, validate_for_publish
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import Conflict, Invalid
 from app.extensions import db
 from app.models import Draft, Event, Process, Split, Table, Team, User, Version
+from app import lookups
+from app.lookups import find_process
 
 EMPTY = {"stages": [], "routes": []}
 
 
-def get_process(key: str) -> Process:
-    process = db.session.scalar(select(Process).where(Process.key == key))
-    if process is None:
-        raise NotFound(f'No process "{key}".')
-    return process
-
-
-def get_version(process: Process, number: int) -> Version:
-    version = db.session.scalar(select(Version).where(Version.process_id == process.id, Version.number == number))
-    if version is None:
-        raise NotFound(f'Process "{process.key}" has no Version {number}.')
-    return version
+get_process, get_version = lookups.get_process, lookups.get_version
 
 
 def current_version(process: Process) -> Version | None:
@@ -189,7 +180,7 @@ def import_process(doc: dict, user: User | None, *, key: str | None = None, team
         raise Invalid(f'Not a Procly process export (expected "format": "{EXPORT_FORMAT}").', {"format": ["unknown"]})
     meta, tmeta = doc.get("process") or {}, doc.get("table") or {}
     key = key or meta.get("key")
-    if not key or db.session.scalar(select(Process.id).where(Process.key == key)):
+    if not key or find_process(key) is not None:
         raise Conflict(f'A process "{key}" already exists; import it under another key.', {"key": ["already exists"]})
     team_row = db.session.scalar(select(Team).where(Team.name == (team or meta.get("team"))))
     if team_row is None:

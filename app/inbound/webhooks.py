@@ -24,6 +24,7 @@ from app.errors import APIError, Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.models import Event, Process, Split, User
 from app.models.webhooks import Webhook
+from app.lookups import find_process, find_split
 
 HEADER = "X-Procly-Signature"
 _KEY = re.compile(r"^[a-z][a-z0-9_-]{1,63}$")
@@ -43,11 +44,11 @@ def create_webhook(data: dict, user: User) -> tuple[Webhook, str]:
     if bool(process_key) == bool(split_key):
         raise Invalid("Give exactly one of process or split.", {"process": ["give process or split"]})
     if process_key:
-        target = db.session.scalar(select(Process).where(Process.key == process_key))
+        target = find_process(process_key)
         if target is None:
             raise Invalid(f'No process "{process_key}".', {"process": ["no such process"]})
     else:
-        target = db.session.scalar(select(Split).where(Split.key == split_key))
+        target = find_split(split_key)
         if target is None:
             raise Invalid(f'No split "{split_key}".', {"split": ["no such split"]})
     permissions.check(user, "webhook.create", target)

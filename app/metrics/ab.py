@@ -3,17 +3,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import select
-
 from app.errors import NotFound
-from app.extensions import db
 from app.metrics import queries as q
 from app.metrics import stats
 from app.models import Split
+from app.lookups import find_split
 
 
 def compare(split_key: str, f: q.Filters, stage_key: str | None = None) -> dict:
-    split = db.session.scalar(select(Split).where(Split.key == split_key))
+    split = find_split(split_key)
     if split is None:
         raise NotFound(f'No Split "{split_key}".')
     variants = list(split.variants)

@@ -10,6 +10,7 @@ from app.errors import Invalid, NotFound
 from app.extensions import db
 from app.metrics import queries as q
 from app.models import Process, Split, SplitVariant, Version
+from app.lookups import find_process
 
 CHARTS = ("throughput", "lead_times", "stages", "wip", "rates", "routes")
 
@@ -34,7 +35,7 @@ def filters_from(args: dict) -> q.Filters:
     now = clock.now()
     f = q.Filters(now=now)
     if args.get("process"):
-        proc = db.session.scalar(select(Process).where(Process.key == args["process"]))
+        proc = find_process(args["process"])
         if proc is None:
             raise NotFound(f'No Process "{args["process"]}".')
         f.process_id = proc.id

@@ -10,13 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
 from app.extensions import db
-
-
-class Role(StrEnum):
-    admin = "admin"
-    designer = "designer"
-    staff = "staff"
-    manager = "manager"
+from app.vocab.refs import Role
 
 
 team_members = SATable(

@@ -2,48 +2,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-
 from sqlalchemy import ForeignKey, Index, String, Text, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
 from app.extensions import db
 from app.models.types import JSONType
+from app.vocab.statuses import OPEN, StageRunStatus, TaskStatus, VisitOutcome
 
-
-class TaskStatus(StrEnum):
-    running = "running"
-    completed = "completed"
-    cancelled = "cancelled"
-
-
-class StageRunStatus(StrEnum):
-    pending = "pending"                    # ready, waiting for a person or a worker to start it
-    blocked = "blocked"                    # start_when does not hold yet
-    gated = "gated"                        # held at its gate (approval / condition / manual advance)
-    started = "started"
-    in_progress = "in_progress"
-    paused = "paused"
-    awaiting_approval = "awaiting_approval"
-    waiting_on_participant = "waiting_on_participant"
-    completed = "completed"
-    failed = "failed"
-    skipped = "skipped"
-    moved = "moved"                        # closed because a Route moved the Task elsewhere
-    cancelled = "cancelled"
-
-
-OPEN_STATUSES = (
-    "pending", "blocked", "gated", "started", "in_progress", "paused",
-    "awaiting_approval", "waiting_on_participant",
-)
-
-
-class VisitOutcome(StrEnum):
-    completed = "completed"
-    moved = "moved"
-    cancelled = "cancelled"
+OPEN_STATUSES = tuple(sorted(OPEN))   # the older name of app.vocab.statuses.OPEN
+__all__ = ["StageRunStatus", "TaskStatus", "VisitOutcome", "OPEN_STATUSES"]
 
 
 class Task(db.Model):

@@ -12,14 +12,16 @@ from app.extensions import db
 from app.models import Team, User
 from app.models.notifications import Notification, Outbox
 from app.notifications import mail
-from app.runtime.queue import publish_after_commit
+from app.vocab import refs as role_refs
+from app.infra.queue import publish_after_commit
 
 
 def users_for(refs) -> list[User]:
     """Active users named by role refs (user:<email>, team:<name>, role:<r>)."""
     found: dict[int, User] = {}
-    for ref in refs or ():
-        kind, _, name = str(ref).partition(":")
+    for text in refs or ():
+        ref = role_refs.parse(text)
+        kind, name = (ref.kind, ref.value) if ref else (None, None)
         if kind == "user":
             rows = db.session.scalars(select(User).where(func.lower(User.email) == name.lower()))
         elif kind == "team":

@@ -14,7 +14,7 @@ from sqlalchemy import or_, select
 from app import clock
 from app.extensions import db
 from app.models.notifications import Outbox
-from app.runtime.queue import SYSTEM_QUEUE, enqueue_once_after_commit
+from app.infra.queue import SYSTEM_QUEUE, enqueue_once_after_commit
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -84,7 +84,7 @@ def _schedule_retry() -> None:
                             .order_by(Outbox.next_attempt_at).limit(1))
     if nxt is None or not _have_worker():
         return
-    from app.runtime.queue import SYSTEM_QUEUE, at_utc, queue
+    from app.infra.queue import SYSTEM_QUEUE, at_utc, queue
 
     try:
         queue(SYSTEM_QUEUE).enqueue_at(at_utc(max(nxt, clock.now())), "app.notifications.mail.deliver_job",
@@ -96,7 +96,7 @@ def _schedule_retry() -> None:
 def _have_worker() -> bool:
     from rq import Worker
 
-    from app.runtime.queue import redis_conn
+    from app.infra.queue import redis_conn
 
     try:
         return Worker.count(connection=redis_conn()) > 0

@@ -6,21 +6,47 @@ from __future__ import annotations
 
 import json
 import time
+from urllib.parse import urlsplit
 
 from app import clock
 from app.extensions import db
 from app.models import Event
 from app.models.notifications import Outbox
+from app.notifications import egress
 from app.notifications.mail import deliver_after_commit
 
 TIMEOUT = 10
 KIND = "webhook"
+MAX_URL = 254  # an outbox row's `to`
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` may not receive webhooks (None = fine): absolute http(s) only, with a host that is not
+    a literal private/loopback address or a local name (names are checked again when resolved, at
+    delivery: app.notifications.egress)."""
+    url = (url or "").strip()
+    if not url:
+        return "a URL is required"
+    if len(url) > MAX_URL:
+        return f"at most {MAX_URL} characters"
+    if any(c.isspace() for c in url) or any(ord(c) < 32 for c in url):
+        return "no spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return "not a valid URL"
+    if parts.scheme not in ("http", "https"):
+        return "only http:// and https:// URLs"
+    if not parts.hostname:
+        return "the URL needs a host"
+    if parts.username or parts.password:
+        return "no credentials in the URL"
+    return egress.literal_problem(parts.hostname)
 
 
 def queue_webhook(url: str, payload: dict) -> Outbox:
-    from app.alerts import webhook_url_problem
-
-    problem = webhook_url_problem(url)
+    problem = url_problem(url)
     if problem:
         raise ValueError(f"refusing webhook URL {url!r}: {problem}")
     row = Outbox(to=url, subject=str(payload.get("type", "alert"))[:255], body=json.dumps(payload, default=str),
@@ -32,10 +58,7 @@ def queue_webhook(url: str, payload: dict) -> Outbox:
 
 def post(url: str, payload: dict) -> int:
     """POST JSON; returns the HTTP status (raises on network errors and refused destinations)."""
-    from app.alerts import webhook_url_problem
-    from app.notifications import egress
-
-    problem = webhook_url_problem(url)
+    problem = url_problem(url)
     if problem:
         raise egress.BlockedDestination(f"refusing webhook URL: {problem}")
     return egress.post(url, json.dumps(payload, default=str).encode(),

@@ -9,7 +9,7 @@ from app import clock, notifications, permissions
 from app.errors import Invalid
 from app.extensions import db
 from app.models import Comment, Event, StageRun, Thread
-from app.runtime.queue import publish_after_commit
+from app.infra.queue import publish_after_commit
 
 
 def thread_of(run: StageRun, create: bool = False) -> Thread | None:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ApiToken, Process, Split, Table, Task, Team, Version
-from app.models.tasks import OPEN_STATUSES
+from app.vocab.statuses import OPEN as OPEN_STATUSES
 from app.permissions.decisions import ALLOW, Decision, forbid, hide, rule
 from app.permissions.refs import (is_admin, is_staff, manager_of, matches, member_of, privileged_for, roles_in,
                                   stage_for, stage_visible, team_of)

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Field, Process, StageRun, Version
+from app.vocab import refs as role_refs
 
 
 # --- kinds of caller ----------------------------------------------------------------------------
@@ -86,18 +87,23 @@ def version_teams() -> dict[int, int]:
 
 # --- role references and RAID -----------------------------------------------------------------------
 
-def refs_of(user) -> set[str]:
-    """The role refs that name a staff user."""
-    refs = {f"user:{user.email.lower()}", f"role:{user.role}"}
-    refs.update(f"team:{t.name}" for t in user.teams)
-    return refs
+refs_of = role_refs.of_user
 
 
 def matches(user, refs) -> bool:
-    if not is_staff(user):
-        return False
-    mine = refs_of(user)
-    return any(r in mine or (r.startswith("user:") and r.lower() in mine) for r in refs or ())
+    """Does one of `refs` name this staff user (app.vocab.refs.matches; participants and the system never)?"""
+    return is_staff(user) and role_refs.matches(user, refs)
+
+
+def approvers_of(stage: dict, run_status: str) -> list[str]:
+    """Who may decide a run's approval: the gate's approvers at an approval gate, the Stage's
+    approval approvers when awaiting approval, plus the Stage's RAID Approver role in both cases."""
+    refs: list[str] = list((stage.get("roles") or {}).get("approver") or [])
+    if run_status == "gated" and stage.get("gate"):
+        refs += list(stage["gate"].get("approvers") or [])
+    else:
+        refs += list((stage.get("approval") or {}).get("approvers") or [])
+    return refs
 
 
 def approver_refs(stage: dict) -> list[str]:

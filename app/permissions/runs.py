@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from app.models import StageRun
 from app.permissions.decisions import ALLOW, Decision, forbid, hide, rule
-from app.permissions.refs import (is_participant, is_staff, manager_of, matches, privileged_for, roles_in,
+from app.permissions.refs import (approvers_of, is_participant, is_staff, manager_of, matches, privileged_for, roles_in,
                                   stage_for, stage_visible, team_of)
 from app.permissions.tasks import can_see_task
 
@@ -58,8 +58,6 @@ def _participant(link, run: StageRun, operation: str, values: dict | None) -> De
 
 
 def _who_decides(user, run: StageRun, stage: dict, team: int | None, operation: str) -> Decision:
-    from app.runtime.roles import approvers_of
-
     refs = approvers_of(stage, run.status)
     if not (privileged_for(user, team) or (matches(user, refs) if refs else manager_of(user, team))):
         named = ", ".join(refs) or "the owning Team's managers"

@@ -14,10 +14,11 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import StageRun, Task
-from app.models.tasks import OPEN_STATUSES
+from app.vocab.statuses import OPEN as OPEN_STATUSES
 from app.permissions.refs import (_definition, all_field_keys, approver_refs, definition_of, is_admin, is_participant,
                                   is_staff, matches, privileged_for, roles_in, stage_for, stage_visible, team_of,
                                   version_teams)
+from app.vocab.statuses import TaskStatus
 
 
 def _stages(task: Task) -> list[dict]:
@@ -88,7 +89,7 @@ def writable_fields(actor, run: StageRun) -> set[str]:
     Run right now."""
     from app.models.portal import Participant
 
-    if run.status not in OPEN_STATUSES or run.task.status != "running":
+    if run.status not in OPEN_STATUSES or run.task.status != TaskStatus.running:
         return set()
     stage = stage_for(run)
     writes = set(stage.get("writes") or [])
@@ -106,7 +107,7 @@ def writable_fields(actor, run: StageRun) -> set[str]:
 def task_writable_fields(user, task: Task) -> set[str]:
     """Fields the user may write on the Task through any open Stage Run of its current Process."""
     keys: set[str] = set()
-    if task.status != "running" or not can_see_task(user, task):
+    if task.status != TaskStatus.running or not can_see_task(user, task):
         return keys
     for run in current_runs(task):
         keys |= writable_fields(user, run)

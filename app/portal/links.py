@@ -17,6 +17,7 @@ from app.models.portal import MagicLink, Participant
 from app.runtime.shell import resume_from_participant as shell_resume
 from app.runtime.shell import wait_on_participant as shell_wait
 from app.tables.values import EMAIL
+from app.vocab.statuses import TaskStatus
 
 DEFAULT_DAYS = 7
 
@@ -36,7 +37,7 @@ def invite(task: Task, email: str, *, name: str = "", by=None, actor: str = "sys
     if not EMAIL.match(email):
         raise Invalid("Give the participant's email address, like name@example.com.",
                       {"email": ["must be an email address like name@example.com"]})
-    if task.status != "running":
+    if task.status != TaskStatus.running:
         raise Invalid(f"Task {task.id} is {task.status}; nobody can be invited to it.", {"task": [task.status]})
     participant = db.session.scalar(select(Participant).where(func.lower(Participant.email) == email.lower()))
     if participant is None:

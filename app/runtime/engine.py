@@ -10,11 +10,11 @@ decisions, in order, in one transaction.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, replace
 from collections.abc import Callable, Iterable
 
 from app.runtime.states import DONE, IllegalTransition, check
+from app.vocab.durations import seconds as duration_seconds
 
 
 @dataclass(frozen=True)
@@ -138,18 +138,6 @@ class ConditionFailed:
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-_DURATION = re.compile(r"^(\d+)([smhd])$")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def duration_seconds(text: str) -> int:
-    """Seconds in a definition duration such as "10s", "30m", "48h", "7d"."""
-    match = _DURATION.match(text.strip()) if isinstance(text, str) else None
-    if not match:
-        raise ValueError(f"invalid duration {text!r}: expected <n><s|m|h|d>")
-    return int(match.group(1)) * _UNIT[match.group(2)]
-
 
 def _stage(definition: dict, key: str) -> dict:
     for stage in definition["stages"]:

@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import StageRun
 from app.runtime import engine
 from app.runtime.shell import Transition, evaluate, lock_task, stage_context, stage_of
+from app.vocab.statuses import TaskStatus
 
 log = logging.getLogger(__name__)
 EAGER_LIMIT = 100  # automated Stages one job may perform in a row before handing off to the queue
@@ -40,7 +41,7 @@ def is_conflict(exc: Exception) -> bool:
 def _retrying(fn, *args):
     """Run fn in a transaction; a lost race (stale lock_version, SQLite busy, PG deadlock) retries.
     An unreachable database raises at once: RQ retries the whole job with backoff
-    (app.runtime.queue.retry_policy), and the sweep re-enqueues anything left over."""
+    (app.infra.queue.retry_policy), and the sweep re-enqueues anything left over."""
     for attempt in range(8):
         try:
             result = fn(*args)
@@ -77,7 +78,7 @@ def _run_stage(run_id: int, attempt: int) -> str:
     queue_: list[StageRun] = [run]
     while queue_ and performed < EAGER_LIMIT:
         current = queue_.pop(0)
-        if current.status != "pending" or t.task.status != "running" or current.id not in t.runs:
+        if current.status != "pending" or t.task.status != TaskStatus.running or current.id not in t.runs:
             continue
         _perform(t, current)
         performed += 1
@@ -128,7 +129,7 @@ def _perform(t: Transition, run: StageRun) -> None:
         return
     visit = t.visit
     t.apply(engine.complete(t.definition, t.view(), run.id, evaluate=evaluate))
-    if writes and t.task.status == "running" and t.visit is visit:
+    if writes and t.task.status == TaskStatus.running and t.visit is visit:
         # the Stage changed Fields: Process-level condition Routes (no source Stage) are due too
         t.apply(engine.advance(t.definition, t.view(), evaluate=evaluate, fields_changed=True))
 
@@ -140,7 +141,7 @@ def fire_timer(timer_id: int) -> str:
     result = fire_due_timer(timer_id)
     if result == "early":
         from app.models import StageTimer
-        from app.runtime.queue import SYSTEM_QUEUE, at_utc, queue, retry_policy
+        from app.infra.queue import SYSTEM_QUEUE, at_utc, queue, retry_policy
 
         due = db.session.get(StageTimer, timer_id).due_at
         db.session.rollback()

@@ -8,6 +8,8 @@ from app.errors import Invalid
 from app.extensions import db
 from app.models import Process, Split, Version
 from app.runtime import states
+from app.vocab.statuses import TaskStatus
+from app.lookups import find_process, find_split
 
 
 def resolve_target(process_key: str | None, split_key: str | None, task_key: str):
@@ -16,13 +18,13 @@ def resolve_target(process_key: str | None, split_key: str | None, task_key: str
 
     variant_id = None
     if split_key:
-        split = db.session.scalar(select(Split).where(Split.key == split_key))
+        split = find_split(split_key)
         if split is None:
             raise Invalid(f'No split "{split_key}".', {"split": ["no such split"]})
         variant = assign(split, task_key)
         process, number, variant_id = variant.process, variant.version, variant.id
     else:
-        process = db.session.scalar(select(Process).where(Process.key == process_key))
+        process = find_process(process_key)
         if process is None:
             raise Invalid(f'No process "{process_key}".', {"process": ["no such process"]})
         number = None
@@ -61,7 +63,7 @@ def move(t, *, process_key: str | None, split_key: str | None, stage_key: str | 
     t.automated.extend(inner.automated)
     t.runs, t.visit = inner.runs, inner.visit
     db.session.flush()
-    from app.runtime.queue import publish_after_commit
+    from app.infra.queue import publish_after_commit
 
     publish_after_commit("task.changed", {"task": t.task.id, "process": from_process, "status": "moved"},
                          room=f"process:{from_process}")
@@ -70,7 +72,7 @@ def move(t, *, process_key: str | None, split_key: str | None, stage_key: str | 
 # --- moving Tasks by hand (rollback and recovery) ---------------------------------------------
 
 def select_tasks(*, task_ids: list[int] | None = None, process: str | None = None, version: int | None = None,
-                 stage: str | None = None, status: str | None = "running", user=None) -> list[int]:
+                 stage: str | None = None, status: str | None = TaskStatus.running, user=None) -> list[int]:
     """Ids of the Tasks a manual move selects: an explicit list, or a filter on Process / Version /
     open Stage / Task status (running by default). A filter selects only Tasks `user` may see;
     listed ids are checked one by one when they move (an invisible one: 404)."""
@@ -85,7 +87,7 @@ def select_tasks(*, task_ids: list[int] | None = None, process: str | None = Non
         if versions is not None:
             q = q.where(Task.version_id.in_(versions or [-1]))
     if process:
-        proc = db.session.scalar(select(Process).where(Process.key == process))
+        proc = find_process(process)
         if proc is None:
             raise Invalid(f'No process "{process}".', {"process": ["no such process"]})
         q = q.where(Task.process_id == proc.id)
@@ -106,11 +108,11 @@ def select_tasks(*, task_ids: list[int] | None = None, process: str | None = Non
 def _targets(process_key: str | None, split_key: str | None) -> list[Process]:
     """The Processes a move may land in: the target Process, or every variant of the target Split."""
     if split_key:
-        split = db.session.scalar(select(Split).where(Split.key == split_key))
+        split = find_split(split_key)
         if split is None:
             raise Invalid(f'No split "{split_key}".', {"target.split": ["no such split"]})
         return [v.process for v in split.variants]
-    process = db.session.scalar(select(Process).where(Process.key == process_key))
+    process = find_process(process_key)
     if process is None:
         raise Invalid(f'No process "{process_key}".', {"target.process": ["no such process"]})
     return [process]
@@ -147,7 +149,7 @@ def move_tasks(task_ids: list[int], *, process_key: str | None, split_key: str |
     moved: list[int] = []
     for task_id in task_ids:
         task = lock_task(task_id)
-        if task.status != "running":
+        if task.status != TaskStatus.running:
             raise Invalid(f"Task {task_id} is {task.status}; only running Tasks move.", {"task_ids": [task_id]},
                           status=409, code="conflict")
         t = Transition(task, actor=actor)
@@ -172,7 +174,7 @@ def migrate_tasks(process_key: str, to_version: int, mapping: dict[str, str] | N
     from app.runtime.service import _queue_automated
     from app.runtime.shell import Transition, _definition, evaluate, lock_task
 
-    process = db.session.scalar(select(Process).where(Process.key == process_key))
+    process = find_process(process_key)
     if process is None:
         raise Invalid(f'No process "{process_key}".', {"process": ["no such process"]})
     permissions.check(user, "process.migrate", process)
@@ -186,7 +188,7 @@ def migrate_tasks(process_key: str, to_version: int, mapping: dict[str, str] | N
     bad_targets = sorted(v for v in mapping.values() if v not in new_keys)
     if bad_targets:
         raise Invalid("The mapping names Stages the new Version lacks.", {"mapping": bad_targets})
-    q = select(Task.id).where(Task.process_id == process.id, Task.status == "running",
+    q = select(Task.id).where(Task.process_id == process.id, Task.status == TaskStatus.running,
                               Task.version_id != target.id)
     if task_ids:
         q = q.where(Task.id.in_(task_ids))

@@ -22,7 +22,7 @@ from sqlalchemy import or_, select
 from app import clock
 from app.extensions import db
 from app.models import StageRun, StageTimer
-from app.runtime.queue import QUEUE, SYSTEM_QUEUE, enqueue_after_commit, redis_conn
+from app.infra.queue import QUEUE, SYSTEM_QUEUE, enqueue_after_commit, redis_conn
 
 log = logging.getLogger(__name__)
 GRACE = 5          # seconds: a run committed this recently may still have its enqueue in flight

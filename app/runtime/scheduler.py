@@ -18,7 +18,7 @@ from rq.cron import CronScheduler
 from rq.scheduler import RQScheduler
 
 from app.runtime import periodic
-from app.runtime.queue import QUEUES, SYSTEM_QUEUE
+from app.infra.queue import QUEUES, SYSTEM_QUEUE
 
 log = logging.getLogger(__name__)
 

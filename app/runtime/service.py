@@ -14,9 +14,11 @@ from app.extensions import db
 from app.models import Process, Split, StageRun, Task, User
 from app.runtime import engine, states
 from app.runtime.moves import resolve_target
-from app.runtime.queue import enqueue_after_commit
+from app.infra.queue import enqueue_after_commit
 from app.runtime.shell import Transition, enter_process, evaluate, lock_task, run_job_id, stage_context, stage_of
 from app.tables.values import validate_values
+from app.vocab.statuses import TaskStatus
+from app.lookups import find_process, find_split
 
 
 def _fields(table_id: int) -> dict:
@@ -34,9 +36,9 @@ def _queue_automated(t: Transition) -> None:
 def _check_start(data: dict, user: User | None, prefix: str) -> None:
     """The caller may start Tasks on the target and set these values (the definition's `start`)."""
     if data.get("split"):
-        target, operation = db.session.scalar(select(Split).where(Split.key == data["split"])), "split.start"
+        target, operation = find_split(data["split"]), "split.start"
     else:
-        target, operation = db.session.scalar(select(Process).where(Process.key == data["process"])), "process.start"
+        target, operation = find_process(data["process"]), "process.start"
     if target is not None:   # an unknown target is refused by resolve_target with its own error
         permissions.check(user, operation, target, values=data.get("values") or {}, prefix=prefix)
 
@@ -60,7 +62,7 @@ def start_task(data: dict, user: User | None, actor: str, *, prefix: str = "") -
             return existing, False
     now = clock.now()
     task = Task(key=key, table_id=process.table_id, values=values, process_id=process.id, version_id=version.id,
-                origin_process_id=process.id, split_id=None, variant_id=variant_id, status="running",
+                origin_process_id=process.id, split_id=None, variant_id=variant_id, status=TaskStatus.running,
                 created_by_id=user.id if user else None, created_at=now, updated_at=now)
     if variant_id is not None:
         from app.models import SplitVariant
@@ -69,7 +71,7 @@ def start_task(data: dict, user: User | None, actor: str, *, prefix: str = "") -
     db.session.add(task)
     db.session.flush()   # a concurrent create of the same key fails here (unique per origin Process)
     t = enter_process(task, process, version, variant_id=variant_id, actor=actor)
-    t.event("task.created", after="running", key=key, variant=variant_id)
+    t.event("task.created", after=TaskStatus.running, key=key, variant=variant_id)
     t.finish()
     _queue_automated(t)
     return task, True
@@ -105,7 +107,7 @@ def update_values(task: Task, values: dict, user: User | None, actor: str, *, al
     if user is not None:
         allowed = permissions.task_writable_fields(user, task)
     task = lock_task(task.id)
-    if task.status != "running":
+    if task.status != TaskStatus.running:
         raise Invalid(f"Task {task.id} is {task.status}; its Fields can no longer change.", {"task": [task.status]})
     t = Transition(task, actor=actor)
     clean, errors = validate_values(_fields(task.table_id), values, allowed=allowed)

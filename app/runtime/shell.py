@@ -21,7 +21,8 @@ from app.extensions import db
 from app.models import Process, StageRun, Task, TaskVisit, Version
 from app.models.portal import MagicLink
 from app.runtime import engine, states, timers
-from app.runtime.queue import enqueue_after_commit, publish_after_commit, record_event
+from app.infra.queue import enqueue_after_commit, publish_after_commit, record_event
+from app.vocab.statuses import TaskStatus
 
 
 def evaluate(expr: str, values: dict) -> bool | engine.Undecided:
@@ -125,7 +126,7 @@ class Transition:
     # --- events ---------------------------------------------------------------------------------
     def event(self, type_: str, run: StageRun | None = None, before: str | None = None,
               after: str | None = None, **data) -> None:
-        # a plain row, written with the transaction's other Events in one executemany (app.runtime.queue)
+        # a plain row, written with the transaction's other Events in one executemany (app.infra.queue)
         row = {"type": type_, "task_id": self.task.id, "stage_run_id": run.id if run else None,
                "process_id": self.task.process_id, "actor": self.actor, "from_status": before,
                "to_status": after, "data": data, "created_at": clock.now()}
@@ -272,7 +273,7 @@ class Transition:
         self.task.status = "completed"
         self.task.finished_at = now
         self.visit.left_at, self.visit.outcome = now, "completed"
-        self.event("task.completed", before="running", after="completed")
+        self.event("task.completed", before=TaskStatus.running, after="completed")
 
     # --- after applying ----------------------------------------------------------------------------
     def finish(self) -> None:
@@ -299,7 +300,7 @@ def enter_process(task: Task, process: Process, version: Version, *, variant_id:
                   stage_key: str | None = None) -> Transition:
     """Open a new visit of `process` for the Task and start its lane (or a named Stage)."""
     task.process_id, task.version_id = process.id, version.id
-    task.status, task.finished_at = "running", None
+    task.status, task.finished_at = TaskStatus.running, None
     visit = TaskVisit(task_id=task.id, process_id=process.id, version_id=version.id, variant_id=variant_id,
                       entered_at=clock.now())
     db.session.add(visit)

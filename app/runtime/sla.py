@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable, Literal
 
-from app.runtime.engine import duration_seconds
+from app.vocab.durations import seconds as duration_seconds
 
 TimerKind = Literal["due", "reminder", "escalation"]
 _ORDER = {"reminder": 0, "escalation": 1, "due": 2}  # at one instant: remind, escalate, then breach

@@ -1,9 +1,9 @@
-"""The Stage Run state machine: one explicit transition table over status strings.
-
-Kept as plain strings (matching app.models.tasks.StageRunStatus) so this module
-stays importable without the ORM; every status change in the app is checked here.
-"""
+"""The Stage Run state machine: one explicit transition table over the statuses of
+app.vocab.statuses (str enums, so plain strings compare equal). No ORM; every status change in the
+app is checked here."""
 from __future__ import annotations
+
+from app.vocab.statuses import DONE, OPEN, TERMINAL
 
 _CLOSE = ("moved", "cancelled")  # any open run may be closed by a Route or a cancellation
 
@@ -31,10 +31,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 STATUSES = frozenset(TRANSITIONS)
-OPEN = frozenset({"pending", "blocked", "gated", "started", "in_progress", "paused",
-                  "awaiting_approval", "waiting_on_participant"})
-DONE = frozenset({"completed", "skipped"})  # what successors wait for
-TERMINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
+__all__ = ["TRANSITIONS", "STATUSES", "OPEN", "DONE", "TERMINAL", "IllegalTransition", "can", "check"]
 
 
 class IllegalTransition(ValueError):

@@ -9,7 +9,7 @@ from app import clock
 from app.extensions import db
 from app.models import Event, StageRun, StageTimer
 from app.runtime import sla
-from app.runtime.queue import SYSTEM_QUEUE, enqueue_after_commit, publish_after_commit
+from app.infra.queue import SYSTEM_QUEUE, enqueue_after_commit, publish_after_commit
 
 EVENT_TYPES = {"due": "sla.breached", "reminder": "sla.reminder", "escalation": "sla.escalated"}
 

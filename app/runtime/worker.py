@@ -24,7 +24,7 @@ import uuid
 from redis.exceptions import RedisError
 from rq import SimpleWorker
 
-from app.runtime.queue import QUEUES
+from app.infra.queue import QUEUES
 from app.runtime.recovery import ALIVE_KEY, ALIVE_TTL
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class AppWorker(SimpleWorker):
 
 
 def make_worker(app, name: str | None = None) -> AppWorker:
-    from app.runtime.queue import redis_conn
+    from app.infra.queue import redis_conn
 
     with app.app_context():
         conn = redis_conn()
@@ -166,7 +166,7 @@ class Supervisor:
     """Keeps `count` worker processes running and drives the scheduler, every TICK seconds."""
 
     def __init__(self, app, count: int):
-        from app.runtime.queue import redis_conn
+        from app.infra.queue import redis_conn
         from app.runtime.scheduler import Scheduler
 
         with app.app_context():
@@ -231,7 +231,7 @@ def run_workers(app, *, burst: bool = False, count: int = 1) -> int:
     the periodic jobs and due delayed jobs once, then work in this process until the queues are empty."""
     configure_logging()
     if burst:
-        from app.runtime.queue import redis_conn
+        from app.infra.queue import redis_conn
         from app.runtime.scheduler import Scheduler
 
         with app.app_context():

@@ -10,13 +10,10 @@ from app import permissions
 from app.errors import Conflict, Invalid, NotFound
 from app.extensions import db
 from app.models import Event, Field, Table, Team
+from app import lookups
 
 
-def get_table(key: str) -> Table:
-    table = db.session.scalar(select(Table).where(Table.key == key))
-    if table is None:
-        raise NotFound(f'No table "{key}".')
-    return table
+get_table = lookups.get_table
 
 
 def _check_options(type_: str, options: dict, path: str) -> None:

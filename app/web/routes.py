@@ -16,6 +16,7 @@ from app.auth.tokens import issue_token, revoke_token
 from app.errors import APIError
 from app.extensions import db
 from app.models import ApiToken, Event, Process, Role, Scope, Task, User
+from app.vocab.statuses import TaskStatus
 
 bp = Blueprint("web", __name__)
 
@@ -74,7 +75,7 @@ def logout():
 def home():
     processes = db.session.scalars(select(Process).where(Process.archived_at.is_(None)).order_by(Process.name)).all()
     running = dict(db.session.execute(
-        select(Task.process_id, func.count()).where(Task.status == "running").group_by(Task.process_id)
+        select(Task.process_id, func.count()).where(Task.status == TaskStatus.running).group_by(Task.process_id)
     ).all())
     return render_template("web/home.html", processes=processes, running=running, user=current_user)
 

@@ -11,10 +11,11 @@ from app.extensions import db
 from app.models import Event, Field, Process, StageRun, Table, Task, TaskVisit, User
 from app.models.notifications import Notification
 from app.models.portal import MagicLink
-from app.models.tasks import OPEN_STATUSES
+from app.vocab import statuses
 from app.notifications import threads
+from app.vocab.statuses import TaskStatus
 
-QUEUE_STATUSES = [s for s in OPEN_STATUSES if s != "blocked"]
+QUEUE_STATUSES = list(statuses.QUEUE)
 # what a person may do to a run, by its status (app.permissions then filters by role)
 ACTIONS = {
     "pending": ["complete", "pause"], "started": ["complete", "pause"], "in_progress": ["complete", "pause"],
@@ -28,7 +29,7 @@ def my_work(user, *, process: str = "", stage: str = "", status: str = "") -> li
     matches is decided in SQL (permissions.queue_condition); Python only labels why."""
     q = (select(StageRun, Task).join(Task, Task.id == StageRun.task_id)
          .join(TaskVisit, TaskVisit.id == StageRun.visit_id)
-         .where(StageRun.status.in_(QUEUE_STATUSES), Task.status == "running", TaskVisit.left_at.is_(None),
+         .where(StageRun.status.in_(QUEUE_STATUSES), Task.status == TaskStatus.running, TaskVisit.left_at.is_(None),
                 permissions.queue_condition(user)))
     if process:
         q = q.join(Process, Process.id == StageRun.process_id).where(Process.key == process)
@@ -96,8 +97,8 @@ def task_page(user, task: Task) -> dict:
     links = db.session.scalars(select(MagicLink).where(MagicLink.task_id == task.id).order_by(MagicLink.id)).all()
     return dict(task=task, fields=fields, readable=readable, writable=writable, values=task.values or {},
                 visits=visits, processes=processes, runs=run_info, events=events, links=links,
-                now=clock.now(), can_move=task.status == "running" and permissions.allowed(user, "task.move", task),
-                can_invite=task.status == "running")
+                now=clock.now(), can_move=task.status == TaskStatus.running and permissions.allowed(user, "task.move", task),
+                can_invite=task.status == TaskStatus.running)
 
 
 def display(v) -> str:

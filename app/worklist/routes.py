@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app import alerts, exports, notifications, permissions
+from app.alerts.schemas import form_input
 from app.auth.access import actor
 from app.errors import APIError
 from app.extensions import db, limiter
@@ -316,7 +317,7 @@ def alerts_add():
         abort(exc.status)
     form = {k: request.form.get(k, "") for k in ("event_type", "severity", "channel", "target")}
     try:
-        alerts.create_rule(process, dict(form), actor())
+        alerts.create_rule(process, form_input(request.form), actor())
     except APIError as exc:
         db.session.rollback()
         return _alert_page(process.key, errors=exc.details if isinstance(exc.details, dict) else {"_": [exc.message]},

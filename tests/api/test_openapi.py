@@ -101,7 +101,7 @@ def test_timestamps_in_the_document_are_date_times(spec):
 
 
 def test_api_schemas_use_the_api_fields():
-    """app.api.fields.DateTime dumps the UTC offset and Integer is bounded: a schema that imported
+    """app.fields.DateTime dumps the UTC offset and Integer is bounded: a schema that imported
     marshmallow's own would silently lose both."""
     import importlib
     import pkgutil

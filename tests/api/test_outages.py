@@ -68,7 +68,7 @@ def test_writes_with_redis_down_answer_truthfully_and_the_sweep_enqueues_later(a
     from app.extensions import db
     from app.models import Task
     from app.runtime import recovery
-    from app.runtime.queue import QUEUE
+    from app.infra.queue import QUEUE
 
     publish(world.api.designer, "intake", {"stages": [
         {"key": "collect", "name": "Collect", "type": "basic", "writes": ["name", "budget"]}, COMPUTE], "routes": []})

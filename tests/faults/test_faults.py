@@ -196,7 +196,7 @@ def _busy_on(conn, job_id: str, seconds: float) -> int:
 def _sigkill_inside_a_job(system, ids):
     """Lock the row of a Task whose first job has not run yet, so that the worker performing that job
     blocks inside it; SIGKILL that worker process; release the lock."""
-    from app.runtime.queue import redis_conn
+    from app.infra.queue import redis_conn
 
     engine = create_engine(system["pg"].url)
     with engine.connect() as conn:
@@ -212,7 +212,7 @@ def _sigkill_inside_a_job(system, ids):
 
 
 def _flushall(system, ids):
-    from app.runtime.queue import redis_conn
+    from app.infra.queue import redis_conn
 
     redis_conn().flushall()
     return time.time()

@@ -58,7 +58,7 @@ def test_invitation_delivered(app, smtp, new_task, users):
 
 def test_request_hands_mail_to_a_worker_after_commit(app, smtp, new_task, web_login, client):
     """A request never sends mail itself: after its commit the delivery job is queued, a worker sends."""
-    from app.runtime.queue import SYSTEM_QUEUE, queue
+    from app.infra.queue import SYSTEM_QUEUE, queue
     from app.runtime.worker import make_worker
     from tests.helpers import csrf
 

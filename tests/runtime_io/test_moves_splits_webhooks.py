@@ -132,11 +132,11 @@ def test_webhook_starts_a_task_with_a_valid_signature_only(world, client):
 
 
 def test_roles_matcher(world):
-    from app.runtime.roles import matches
+    from app.vocab.refs import matches
 
     assert matches(world.approver, ["team:Compliance"])
     assert matches(world.approver, ["user:APPROVER@x.test"])
     assert matches(world.staff, ["role:staff"])
     assert not matches(world.staff, ["team:Compliance", "role:manager", "user:approver@x.test"])
-    assert matches(world.admin, [])
+    assert matches(world.admin, [], admins=True) and not matches(world.admin, [])
     assert not matches(None, ["role:staff"])

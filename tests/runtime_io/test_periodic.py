@@ -58,7 +58,7 @@ def test_periodic_jobs_run_every_interval_in_two_workers_and_survive_flushall(wo
     from rq.registry import FailedJobRegistry
 
     from app.models import StageTimer
-    from app.runtime.queue import QUEUE, SYSTEM_QUEUE, queue, redis_conn
+    from app.infra.queue import QUEUE, SYSTEM_QUEUE, queue, redis_conn
 
     world.process("review", [st("check", sla={"reminders": ["4s"], "due": "1h"})])
     env = {"PROCLY_SWEEP_INTERVAL": "1", "PROCLY_ROLLUP_INTERVAL": "2", "PROCLY_OUTBOX_INTERVAL": "2"}
@@ -121,7 +121,7 @@ def test_a_sigkilled_supervisor_takes_its_worker_processes_down(world):
 
     from rq import Worker
 
-    from app.runtime.queue import redis_conn
+    from app.infra.queue import redis_conn
 
     proc = _flask_worker(world.app, "--count", "2")
     try:

@@ -98,7 +98,7 @@ def test_sla_4h_with_escalation_after_2h(world, frozen):
 
 def test_sla_7_days_reminders_survive_flushall(world, frozen):
     from app.models import StageTimer
-    from app.runtime.queue import SYSTEM_QUEUE, queue, redis_conn
+    from app.infra.queue import SYSTEM_QUEUE, queue, redis_conn
     from app.runtime.recovery import HORIZON
 
     world.process("compliance", [st("review", sla={"due": "7d", "reminders": ["24h", "72h"]})])
@@ -185,7 +185,7 @@ def test_sigkill_of_a_worker_inside_a_job_every_task_finishes_exactly_once(world
     run whose job died: every Task finishes with exactly the Stage Runs and Events of a calm run."""
     from app.models import Task
     from app.runtime import service
-    from app.runtime.queue import redis_conn
+    from app.infra.queue import redis_conn
 
     world.process("lane", LANE)
     reference = world.start("lane")
@@ -215,7 +215,7 @@ def test_sigkill_of_a_worker_inside_a_job_every_task_finishes_exactly_once(world
 def stuck_runs(world) -> str:
     """Open Stage Runs of unfinished Tasks, with what Redis says of their job (for failure messages)."""
     from app.models import StageRun, Task
-    from app.runtime.queue import redis_conn
+    from app.infra.queue import redis_conn
 
     world.db.session.rollback()
     rows = world.db.session.execute(select(StageRun.id, StageRun.task_id, StageRun.stage_key, StageRun.status,
@@ -247,7 +247,7 @@ def _later(seconds: int):
 def test_sweep_recovers_a_job_popped_by_a_worker_killed_before_it_started(world):
     """SIGKILL between RQ's BLMOVE (the id moves to the queue's ":intermediate" list) and its "started"
     bookkeeping: the job hash still says "queued" but no queue holds the id any more."""
-    from app.runtime.queue import queue, redis_conn
+    from app.infra.queue import queue, redis_conn
     from app.runtime.recovery import GRACE
 
     world.process("lane", LANE)
@@ -265,7 +265,7 @@ def test_sweep_recovers_a_job_popped_by_a_worker_killed_before_it_started(world)
 
 def test_sweep_recovers_a_run_whose_enqueue_was_lost_after_commit(world):
     """SIGKILL after COMMIT but before the after-commit enqueue (or Redis lost the job)."""
-    from app.runtime.queue import queue, redis_conn
+    from app.infra.queue import queue, redis_conn
 
     world.process("lane", LANE)
     tid = world.start("lane")
@@ -281,7 +281,7 @@ def test_sweep_leaves_a_live_workers_job_alone_and_recovers_a_dead_ones(world):
     refreshes it every few seconds); SIGKILL stops the refresh, the key expires, the run is re-enqueued."""
     from rq.job import Job
 
-    from app.runtime.queue import queue, redis_conn
+    from app.infra.queue import queue, redis_conn
     from app.runtime.recovery import ALIVE_KEY
 
     world.process("lane", LANE)

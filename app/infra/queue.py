@@ -14,21 +14,18 @@ from rq import Queue, Retry
 from sqlalchemy import event, insert
 
 from app.extensions import db
+from app.infra.redis import connection
 
 log = logging.getLogger(__name__)
 QUEUE = "procly"                 # automated Stage Runs
 SYSTEM_QUEUE = "procly-system"   # timers, periodic work, outbox: workers take these first
 QUEUES = (SYSTEM_QUEUE, QUEUE)
 FAILURE_TTL = 7 * 86400
-_redis: dict[str, Redis] = {}
 
 
 def redis_conn() -> Redis:
-    url = current_app.config["REDIS_URL"]
-    if url not in _redis:
-        # bounded waits: a Redis that is down answers ConnectionError at once, one that hangs a TimeoutError
-        _redis[url] = Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30, health_check_interval=15)
-    return _redis[url]
+    """The app's Redis client (app.infra.redis), as RQ wants it (bytes)."""
+    return connection()
 
 
 def queue(name: str = QUEUE) -> Queue:

@@ -1,4 +1,4 @@
-"""The marshmallow fields of the API's schemas: `from app.api import fields` instead of marshmallow's.
+"""The marshmallow fields of the API's schemas: `from app import fields` instead of marshmallow's.
 
 Two differ from marshmallow's own, so every schema gets them without thinking about it:
 - `DateTime`: timestamps are stored as naive UTC; the API says so, RFC 3339 with "+00:00".
@@ -14,7 +14,7 @@ from marshmallow import fields as _ma
 from marshmallow import validate
 from marshmallow.fields import *  # noqa: F401,F403  (the rest of marshmallow's fields, unchanged)
 
-from app.api.limits import INT_MAX
+INT_MAX = 2**31 - 1   # ids are 32-bit columns: anything larger names no row
 
 
 class DateTime(_ma.DateTime):
