@@ -6,6 +6,15 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.vocab.refs import ROLE_NAMES
+from app.demo import PASSWORD, load_demo
+from app.auth.passwords import hash_password, password_problem
+from app.extensions import db
+from app.models import User
+from sqlalchemy import func, select
+from app.auth.passwords import password_problem, set_password
+from app.runtime.worker import run_workers
+from app.notifications.jobs import deliver_due
+from app.metrics import rollup
 
 procly = AppGroup("procly", help="Procly administration.")
 
@@ -14,7 +23,6 @@ procly = AppGroup("procly", help="Procly administration.")
 @click.option("--tasks", default=120, show_default=True, help="how many demo Tasks to start")
 def demo_command(tasks: int) -> None:
     """Load the client-intake example (idempotent) and print the demo logins."""
-    from app.demo import PASSWORD, load_demo
 
     logins = load_demo(tasks=tasks)
     click.echo(f"Demo logins (password for all: {PASSWORD}):")
@@ -29,9 +37,6 @@ def demo_command(tasks: int) -> None:
 @click.password_option()
 def create_user(email: str, name: str, role: str, password: str) -> None:
     """Create a user (the password policy applies: 12+ characters, not a common password)."""
-    from app.auth.passwords import hash_password, password_problem
-    from app.extensions import db
-    from app.models import User
 
     _refuse_weak(password_problem(password))
     db.session.add(User(email=email.lower(), name=name, role=role, password_hash=hash_password(password)))
@@ -44,11 +49,6 @@ def create_user(email: str, name: str, role: str, password: str) -> None:
 @click.password_option()
 def set_password_command(email: str, password: str) -> None:
     """Set a user's password; every session they have open ends."""
-    from sqlalchemy import func, select
-
-    from app.auth.passwords import password_problem, set_password
-    from app.extensions import db
-    from app.models import User
 
     user = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
     if user is None:
@@ -69,7 +69,6 @@ def _refuse_weak(problem: str | None) -> None:
 @click.option("--count", default=1, show_default=True, help="worker processes to start")
 def worker_command(burst: bool, count: int) -> None:
     """Run N supervised worker processes plus the scheduler (delayed jobs, periodic work)."""
-    from app.runtime.worker import run_workers
 
     raise SystemExit(run_workers(current_app._get_current_object(), burst=burst, count=count))
 
@@ -78,7 +77,6 @@ def worker_command(burst: bool, count: int) -> None:
 @click.option("--limit", default=100, show_default=True, help="at most this many deliveries")
 def outbox_command(limit: int) -> None:
     """Send due outbox deliveries (email and alert webhooks) now."""
-    from app.notifications.jobs import deliver_due
 
     result = deliver_due(limit=limit)
     click.echo(f"sent {result['sent']}, failed {result['failed']}")
@@ -89,7 +87,6 @@ def outbox_command(limit: int) -> None:
 @click.option("--all", "everything", is_flag=True, help="rebuild the whole history")
 def rollup_command(days: int | None, everything: bool) -> None:
     """Bring the dashboard metric rollups up to date (app.metrics.rollup)."""
-    from app.metrics import rollup
 
     result = rollup.rebuild() if everything else (
         rollup.rebuild(since=rollup.clock.now() - rollup.timedelta(days=days)) if days else rollup.refresh())

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+import secrets
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,7 +31,7 @@ def from_env() -> dict:
         # reverse proxies in front of Procly that set X-Forwarded-For/-Proto: the client address (sign-in
         # throttling, audit) and https detection (HSTS) come from their headers; 0 = none, trust no header
         "PROXY_COUNT": int(os.environ.get("PROCLY_PROXY_COUNT", "0")),
-        # CPU time one CEL condition may use before it is stopped (app.builder.cel_eval)
+        # CPU time one CEL condition may use before it is stopped (app.cel.evaluate)
         "CEL_BUDGET_MS": float(os.environ.get("PROCLY_CEL_BUDGET_MS", "50")),
     }
 
@@ -63,7 +64,6 @@ DEFAULTS = {
 
 def _dev_secret(instance: Path) -> str:
     """A per-install random secret kept in the instance folder, so dev sessions survive restarts."""
-    import secrets
 
     instance.mkdir(parents=True, exist_ok=True)
     path = instance / "secret_key"

@@ -6,12 +6,21 @@ import random
 from sqlalchemy import select
 
 from app.auth.passwords import hash_password
-from app.builder import operations as process_ops
-from app.builder import versioning
+from app.processes import operations as process_ops
+from app.processes import versioning
 from app.extensions import db
 from app.models import Table, Team, User
 from app.tables.operations import create_table
 from app.lookups import find_process, find_split
+from app.splits import create_split
+from datetime import timedelta
+from app import clock
+from app.tasks.operations import act, create_task
+from app.models import StageRun, Task
+from app import stages
+from app.models import StageRun
+from app.runtime import jobs
+from app.runtime.context import definition, stage_of
 
 PASSWORD = "procly-demo-2026"
 USERS = [  # email, name, role, teams
@@ -149,7 +158,6 @@ def load_demo(tasks: int = 40) -> list[tuple[str, str]]:
             created.append(process_ops.create_process(
                 {"key": key, "name": name, "description": "", "table": "clients", "team": team}, admin))
     if find_split("intake-ab") is None:
-        from app.splits import create_split
 
         create_split({"key": "intake-ab", "name": "Intake A/B", "table": "clients", "team": "Intake",
                       "variants": [{"key": "legacy", "process": "intake", "version": None, "weight": 80},
@@ -165,10 +173,6 @@ def load_demo(tasks: int = 40) -> list[tuple[str, str]]:
 def _demo_tasks(count: int, admin: User) -> None:
     """Start `count` leads on the Spam filter and play a fortnight of work on them, on a moved
     clock, so queues, timelines and dashboards have something real to show."""
-    from datetime import timedelta
-
-    from app import clock
-    from app.runtime.service import act, create_task
 
     rnd = random.Random(7)
     start = clock.now() - timedelta(days=14)
@@ -212,7 +216,6 @@ def _demo_tasks(count: int, admin: User) -> None:
 
 
 def _open_run(task_id: int, stage_key: str):
-    from app.models import StageRun, Task
 
     task = db.session.get(Task, task_id)
     db.session.refresh(task)
@@ -223,14 +226,10 @@ def _open_run(task_id: int, stage_key: str):
 
 def _run_automated() -> None:
     """Perform pending automated Stage Runs right here (the demo needs no worker running)."""
-    from app import stages
-    from app.models import StageRun
-    from app.runtime import jobs
-    from app.runtime.shell import _definition, stage_of
 
     for _ in range(20):
         runs = db.session.scalars(select(StageRun).where(StageRun.status == "pending")).all()
-        todo = [r for r in runs if stages.get(stage_of(_definition(r.version_id), r.stage_key)["type"]).automated]
+        todo = [r for r in runs if stages.get(stage_of(definition(r.version_id), r.stage_key)["type"]).automated]
         if not todo:
             return
         for run in todo:

@@ -31,3 +31,8 @@ class Integer(_ma.Integer):
 
 
 Int = Integer
+
+
+# validators of the keys and names every object has (Tables, Fields, Processes, Splits, tokens)
+KEY = validate.Regexp(r"^[a-z][a-z0-9_-]{0,63}$", error="must be a lowercase key: letters, digits, - and _")
+NAME = validate.Length(min=1, max=120)

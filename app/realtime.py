@@ -7,37 +7,20 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import current_app
-from flask_socketio import SocketIO
-
-_emitters: dict[str, SocketIO] = {}
-
-
-def _emitter() -> SocketIO:
-    url = current_app.config["REDIS_URL"]
-    if url not in _emitters:
-        _emitters[url] = SocketIO(message_queue=url)
-    return _emitters[url]
-
-
-def emit_many(messages: list[tuple[str, dict, str]]) -> None:
-    if current_app.config.get("REALTIME_DISABLED"):
-        return
-    em = _emitter()
-    for name, payload, room in messages:
-        em.emit(name, payload, to=room, namespace="/")
-
+from flask_login import current_user
+from flask_socketio import join_room
+from app.extensions import socketio
+from flask import request
+from app import permissions
+from app.extensions import db
+from app.models import Process, Task
 
 def init_app(app) -> None:
     """Socket.IO handlers: a signed-in browser joins rooms it may see (`process:<id>`, `task:<id>`,
     `user:<id>`, `dashboards`). Permission for a room is decided by `may_join`."""
-    from flask_login import current_user
-    from flask_socketio import join_room
-
-    from app.extensions import socketio
 
     @socketio.on("connect")
     def _connect(auth=None):
-        from flask import request
 
         if not origin_allowed(request.headers.get("Origin")):
             return False  # another site's page using the signed-in user's cookie (cross-site WebSocket hijacking)
@@ -82,9 +65,6 @@ def may_join(user, room: str) -> bool:
     if not (ident.isascii() and ident.isdigit() and len(ident) < 16):
         return False
     if kind in ("process", "task"):
-        from app import permissions
-        from app.extensions import db
-        from app.models import Process, Task
 
         obj = db.session.get(Process if kind == "process" else Task, int(ident))
         who = getattr(user, "_get_current_object", lambda: user)()    # the User behind current_user

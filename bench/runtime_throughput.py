@@ -109,7 +109,7 @@ def setup_app(db_url: str, redis_url: str, instance: str):
     os.environ.update(_env(db_url, redis_url, instance))
     from flask_migrate import upgrade
 
-    from app import create_app
+    from app.factory import create_app
     from app.extensions import db
 
     app = create_app({"RATELIMIT_ENABLED": False})
@@ -126,7 +126,7 @@ def setup_app(db_url: str, redis_url: str, instance: str):
 
 def _world() -> None:
     from app.auth.passwords import hash_password
-    from app.builder import operations, versioning
+    from app.processes import operations, versioning
     from app.extensions import db
     from app.models import Team, User
     from app.tables.operations import create_table
@@ -149,7 +149,7 @@ def procly_run(app, tasks: int, workers: int, env: dict) -> dict:
 
     from app.extensions import db
     from app.models import Event, StageRun, StageTimer, Task, TaskVisit
-    from app.runtime import service
+    from app.tasks import operations as service
     from app.infra.queue import QUEUE, redis_conn
 
     with app.app_context():

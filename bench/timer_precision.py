@@ -32,7 +32,7 @@ def main() -> None:
     from flask_migrate import upgrade
     from sqlalchemy import func, select
 
-    from app import create_app
+    from app.factory import create_app
     from app.extensions import db
     from app.models import Event, StageRun, StageTimer
     from tests.faults.test_faults import _settled, _start, _world

@@ -70,7 +70,7 @@ def database_url(tmp_root):
 def _app(tmp_root, redis_url, database_url):
     from flask_migrate import upgrade
 
-    from app import create_app
+    from app.factory import create_app
 
     app = create_app({
         "TESTING": True,
@@ -96,9 +96,9 @@ def app(_app):
     ctx.push()
     yield _app
     from app.metrics import rollup_read
-    from app.runtime.shell import _definition
+    from app.runtime.context import definition as version_definitions
 
-    _definition.cache_clear()  # Version ids are reused once the tables are emptied
+    version_definitions.cache_clear()  # Version ids are reused once the tables are emptied
     rollup_read.clear_cache()       # keyed by ids and counts, which the next test's rows may repeat
     db.session.remove()
     with db.engine.begin() as conn:
@@ -283,7 +283,7 @@ def new_task(demo):
 
     def make(values=None, process="intake"):
         from app.extensions import db
-        from app.runtime import service
+        from app.tasks import operations as service
 
         task = service.create_task({"process": process, "values": values or {"name": "Jo Client"}}, None, "system")
         db.session.commit()

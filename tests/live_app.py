@@ -9,7 +9,7 @@ import os
 
 from werkzeug.serving import make_server
 
-from app import create_app
+from app.factory import create_app
 
 app = create_app(json.loads(os.environ["PROCLY_TEST_OVERRIDES"]))
 server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.infra.queue import publish_after_commit
 from app.models import AlertRule, Event, Process, StageRun, Task, User
 from app.notifications import outbound_webhook
+from app.runtime import signals
 
 
 def raise_alert(task: Task, type_: str, message: str, *, run: StageRun | None = None,
@@ -150,3 +151,18 @@ def _remind(task: Task, run: StageRun, text: str) -> None:
                                   f"{text}\n\n{base}/queue/tasks/{task.id}\n", kind="reminder")
 
 
+
+
+def _on_alert(task: Task, *, type_: str, message: str, run: StageRun | None = None,
+              recipients: list[str] | None = None) -> None:
+    raise_alert(task, type_, message, run=run, recipients=recipients)
+
+
+def _on_event_recorded(row: dict) -> None:
+    on_event(row)
+
+
+def init_app(app) -> None:
+    """Listen to the engine (app.runtime.signals): its alerts, and every Event it records."""
+    signals.alert.connect(_on_alert)
+    signals.event_recorded.connect(_on_event_recorded)

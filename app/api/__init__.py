@@ -5,6 +5,8 @@ from flask_smorest import Api
 
 from app.api.schemas import ApiErrorSchema
 from app.errors import handle_http_exception
+from app.api import limits
+from app.api import processes, runs, splits, tables, tasks, tokens, metrics, alerts
 
 
 # documented on every operation where they can happen (flask-smorest adds 422 for arguments itself)
@@ -55,14 +57,12 @@ def schema_name(schema) -> str:
 
 
 def init_app(app) -> None:
-    from app.api import limits
 
     limits.init_app(app)  # before any route is added: it sets the `int` converter
     api.init_app(app, spec_kwargs={"security": SECURITY,
                                    "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("sessionCookie", {"type": "apiKey", "in": "cookie", "name": "session"})
-    from app.api import processes, runs, splits, tables, tasks, tokens, metrics, alerts
 
     for module in (tables, processes, splits, tasks, tokens, runs, metrics, alerts):
         for bp in getattr(module, "blueprints", (module.blp,)):

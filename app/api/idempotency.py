@@ -7,7 +7,7 @@ both exist or neither does. A retry with the same key and request replays the st
 (`Idempotent-Replayed: true`) and creates nothing; the same key with another request is a 422
 naming the header. Two concurrent requests with one key: the unique constraint picks the winner;
 the loser's transaction is rolled back and it replays the winner's response. The same goes for a
-unique Task key (app.runtime.service.start_task): the loser answers with the winner's Task.
+unique Task key (app.tasks.operations.start_task): the loser answers with the winner's Task.
 
 Keys live IDEMPOTENCY_TTL_HOURS (default 24); `purge_expired_idempotency_keys()` deletes older ones
 (for a periodic job); an expired key that is still stored counts as unused."""
@@ -19,7 +19,7 @@ from functools import wraps
 from typing import Callable
 
 from flask import current_app, jsonify, request
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app import clock
@@ -27,6 +27,8 @@ from app.errors import APIError
 from app.extensions import db
 from app.infra.transaction import OWN
 from app.models import IdempotencyKey
+from app.models.idempotency import purge_expired as purge_expired_idempotency_keys  # noqa: F401
+from app.auth.access import require_login
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
@@ -126,12 +128,5 @@ def idempotent(scope: Callable[..., str]):
 
 def caller_scope(**_kwargs) -> str:
     """The signed-in user (or the user of the API token)."""
-    from app.auth.access import require_login
 
     return f"user:{require_login().id}"
-
-
-def purge_expired_idempotency_keys(now=None) -> int:
-    """Delete expired keys; returns how many. Flushes only: the calling job commits."""
-    result = db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at <= (now or clock.now())))
-    return result.rowcount or 0

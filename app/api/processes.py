@@ -5,39 +5,16 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from app.api import schemas as s
-from app.auth.access import check_can_design, login_required_api, require_login, roles_required
-from app.builder import operations as ops
-from app.builder import versioning as v
+from app.auth.access import login_required_api, require_login, roles_required
+from app.permissions import check_can_design
+from app.processes import operations as ops
+from app.processes import versioning as v
 from app import stages
+from app.processes.queries import draft_payload, draft_view, process_list
 from app.extensions import db
-from app.models import Process, Role
+from app.models import Role
 
 blp = Blueprint("processes", __name__, description="Processes, drafts and immutable Versions")
-
-
-def _draft_payload(draft, errors):
-    return {"definition": draft.definition, "revision": draft.revision,
-            "updated_by": draft.updated_by.name if draft.updated_by else None,
-            "updated_at": draft.updated_at, "errors": v.error_list(errors)}
-
-
-def draft_payload(process: Process) -> dict:
-    """The draft with its current validation errors (GET /draft; inlined in the editor page)."""
-    draft = v.peek_draft(process)   # a read: never creates the draft (the first save does)
-    _, errors = v.validate_definition(draft.definition, v.context_for(process))
-    return _draft_payload(draft, errors)
-
-
-def process_list(archived: bool = False) -> list[Process]:
-    """Processes by name; archived ones only when asked (GET /processes; the editor page)."""
-    q = select(Process).order_by(Process.name)
-    if not archived:
-        q = q.where(Process.archived_at.is_(None))
-    return db.session.scalars(q).all()
-
-
-def stage_types_payload() -> list[dict]:
-    return stages.current().describe()
 
 
 @blp.route("")
@@ -108,7 +85,7 @@ class DraftItem(MethodView):
         process = v.get_process(key)
         check_can_design(user, process)
         draft, errors = v.save_draft(process, data["definition"], data["revision"], user)
-        return _draft_payload(draft, errors)
+        return draft_view(draft, errors)
 
 
 @blp.route("/<key>/publish", methods=["POST"])
@@ -190,4 +167,4 @@ def import_(doc, args):
 @blp.response(200, s.StageTypeSchema(many=True))
 def stage_types():
     """Every registered stage type with the JSON Schema of its config (the builder renders forms from it)."""
-    return stage_types_payload()
+    return stages.current().describe()

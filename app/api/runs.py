@@ -1,6 +1,6 @@
 """/api/v1/runs (act on Stage Runs), /api/v1/moves and /api/v1/migrations (move Tasks by hand,
 migrate Versions) and /api/v1/webhooks (inbound, HMAC-signed Task starts). Thin views over
-app.runtime.service, app.runtime.moves and app.inbound.webhooks, which ask app.permissions themselves
+app.tasks.operations, app.tasks.moves and app.inbound.webhooks, which ask app.permissions themselves
 (invisible -> 404, not allowed -> 403 with the reason)."""
 from __future__ import annotations
 
@@ -14,9 +14,14 @@ from app.api.idempotency import idempotent
 from app.auth.access import actor, login_required_api, require_login, roles_required
 from app.extensions import db
 from app.models import Role
-from app.runtime import moves, service
+from app.tasks import moves
+from app.tasks import operations as service
 from app.inbound.webhooks import caller_scope as webhook_scope
 from app.vocab.statuses import TaskStatus
+from app.errors import NotFound
+from app.models import User
+from app.inbound.webhooks import create_webhook as create
+from app.inbound.webhooks import HEADER, receive
 
 blp = Blueprint("runs", __name__, description="Act on Stage Runs: complete, approve, reject, advance, "
                                               "pause, resume, retry, claim, release")
@@ -100,8 +105,6 @@ for _action, _doc in (("advance", "Pass a run's gate (manual advance, approval g
 def claim(data, run_id):
     """Claim a run (a pending run starts); time tracking starts now. With `assignee`: a Delegator
     assigns it to someone who may work the Stage (else 403)."""
-    from app.errors import NotFound
-    from app.models import User
 
     assignee = None
     if data.get("assignee"):
@@ -206,7 +209,6 @@ class WebhookSchema(Schema):
 @webhooks_blp.response(201, WebhookSchema)
 def create_webhook(data):
     """Create an inbound webhook for a Process or Split. The secret is in this response only."""
-    from app.inbound.webhooks import create_webhook as create
 
     hook, secret = create(data, require_login())
     return {"key": hook.key, "name": hook.name, "process_key": hook.process_key, "split_key": hook.split_key,
@@ -224,7 +226,6 @@ def create_webhook(data):
 def inbound(key):
     """Start a Task from a signed call (body {"key"?, "values"}). 401 on a missing or bad signature.
     A `key` already started in the target Process answers 200 with that Task (nothing changes)."""
-    from app.inbound.webhooks import HEADER, receive
 
     task, created = receive(key, request.get_data(cache=True), request.headers.get(HEADER))
     return task, 201 if created else 200

@@ -12,26 +12,19 @@ from app.models import Role, Split
 blp = Blueprint("splits", __name__, description="Weighted, sticky A/B Splits")
 
 
-def split_payload(split: Split) -> dict:
-    shares = ops.shares(split)
-    return {"key": split.key, "name": split.name, "table": split.table.key, "team": split.team.name,
-            "variants": [{"key": v.key, "process": v.process.key, "version": v.version, "weight": v.weight,
-                          "share": shares[v.key]} for v in split.variants]}
-
-
 @blp.route("")
 class Splits(MethodView):
     @login_required_api
     @blp.response(200, s.SplitSchema(many=True))
     def get(self):
-        return [split_payload(x) for x in db.session.scalars(select(Split).order_by(Split.name))]
+        return [ops.split_payload(x) for x in db.session.scalars(select(Split).order_by(Split.name))]
 
     @roles_required(Role.designer)
     @blp.arguments(s.SplitSchema)
     @blp.response(201, s.SplitSchema)
     def post(self, data):
         split = ops.create_split(data, require_login())
-        return split_payload(split)
+        return ops.split_payload(split)
 
 
 @blp.route("/<key>")
@@ -39,7 +32,7 @@ class SplitItem(MethodView):
     @login_required_api
     @blp.response(200, s.SplitSchema)
     def get(self, key):
-        return split_payload(ops.get_split(key))
+        return ops.split_payload(ops.get_split(key))
 
     @roles_required(Role.designer, Role.manager)
     @blp.arguments(s.WeightsSchema)
@@ -48,4 +41,4 @@ class SplitItem(MethodView):
         """Change variant weights; Tasks already assigned keep their variant. The change is audited."""
         split = ops.get_split(key)
         ops.set_weights(split, data["weights"], require_login(), actor(), data["reason"])
-        return split_payload(split)
+        return ops.split_payload(split)

@@ -14,7 +14,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import Process, Role, StageRun, Task, Version
 from app.vocab.statuses import OPEN as OPEN_STATUSES
-from app.runtime import service
+from app.tasks import operations as service
 
 blp = Blueprint("tasks", __name__, description="Tasks: rows moving through Stages")
 EXISTING = "a Task with this `key` was already started in that Process: that Task (nothing changed)"

@@ -9,7 +9,7 @@ from flask_login import current_user
 from app.auth.tokens import scope_covers, user_for_token
 from app.errors import APIError, Forbidden
 from app.extensions import csrf, db, login_manager
-from app.models import ApiToken, Process, Role, Scope, User
+from app.models import ApiToken, Role, Scope, User
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -132,15 +132,3 @@ def login_required_api(view):
         return view(*args, **kwargs)
 
     return wrapper
-
-
-def can_design(user: User, team_id: int) -> bool:
-    """Designers edit and publish only the Processes (and Splits) of their Teams; admins all."""
-    if user.role == Role.admin:
-        return True
-    return user.role == Role.designer and team_id in user.team_ids
-
-
-def check_can_design(user: User, process: Process) -> None:
-    if not can_design(user, process.team_id):
-        raise Forbidden(f'You may not change process "{process.key}": it belongs to another team.')

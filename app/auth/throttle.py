@@ -24,6 +24,7 @@ from limits.errors import StorageError
 from redis.exceptions import RedisError
 
 from app.extensions import limiter
+from limits.storage import MemoryStorage
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,6 @@ def _counting(use):
     except (RedisError, StorageError, OSError) as exc:
         log.warning("sign-in throttling on in-memory counters: Redis unreachable (%s)", exc)
         if _memory is None:
-            from limits.storage import MemoryStorage
 
             _memory = type(limiter.limiter)(MemoryStorage())
         return use(_memory)

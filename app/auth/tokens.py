@@ -14,6 +14,7 @@ from app.errors import Forbidden, Invalid
 from app.extensions import db
 from app.models import ApiToken, Role, Scope, User
 from app.models.accounts import SCOPE_ORDER
+from app import permissions
 
 PREFIX = "prc_"
 
@@ -61,7 +62,6 @@ def user_for_token(secret: str) -> tuple[User, ApiToken] | None:
 def revoke_token(token: ApiToken, who, *, any_user: bool = False) -> None:
     """Revoke a token (its children die with it, checked at use). `who` may revoke their own tokens;
     with `any_user`, an admin anyone's (app.permissions decides; None is the system)."""
-    from app import permissions
 
     permissions.check(who, "token.revoke_any" if any_user else "token.revoke", token)
     if token.revoked_at is None:

@@ -9,7 +9,10 @@ import json
 import time
 
 from flask import request
+from flask_login import current_user
+from flask_socketio import emit, join_room, leave_room
 
+from app.extensions import socketio
 from app.infra.redis import connection
 from app.lookups import find_process
 
@@ -34,13 +37,6 @@ def users_in(key: str) -> list[dict]:
 
 
 def init_app(app) -> None:
-    from flask_login import current_user
-    from flask_socketio import emit, join_room, leave_room
-    from sqlalchemy import select
-
-    from app.extensions import db, socketio
-    from app.models import Process
-
     def broadcast(key: str) -> None:
         emit("builder:presence", {"process": key, "users": users_in(key)}, to=f"draft:{key}")
 

@@ -5,15 +5,21 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from app import permissions
-from app.auth.access import can_design
+from app import lookups, permissions, stages
+from app.permissions import can_design, check_can_design
+from app.builder import presence
 from app.errors import APIError
 from app.extensions import db
 from app.models import Process, Role, Split, Table, Team, Version
 from app.models.tasks import StageRun, StageRunStatus, Task
+from app.processes import operations as ops
+from app.processes.queries import draft_payload, process_list
+from app.processes.schemas import DraftSchema, DuplicateSchema, ProcessCreateSchema, ProcessSchema, StageTypeSchema
+from app.splits import split_payload
+from app.splits.schemas import SplitSchema
+from app.tables.schemas import TableSchema
 from app.vocab import statuses
 from app.vocab.statuses import TaskStatus
-from app import lookups
 
 bp = Blueprint("builder", __name__, url_prefix="/builder")
 
@@ -62,7 +68,6 @@ def index():
 
 
 def _form_action(fn, ok_message: str, target=None):
-    from app.builder import operations as ops  # noqa: F401
     try:
         result = fn()
         flash(ok_message, "info")
@@ -80,14 +85,11 @@ def _form_action(fn, ok_message: str, target=None):
 @bp.post("/create")
 @login_required
 def create():
-    from app.builder import operations as ops
-
     if not _designer():
         abort(403)
     f = request.form
     data = {"key": f.get("key", "").strip(), "name": f.get("name", "").strip(), "description": "",
             "table": f.get("table", ""), "team": f.get("team", "")}
-    from app.api.schemas import ProcessCreateSchema
     errors = ProcessCreateSchema().validate(data)
     if errors:
         flash("Could not create the process: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items()),
@@ -100,15 +102,11 @@ def create():
 @bp.post("/<key>/duplicate")
 @login_required
 def duplicate(key):
-    from app.auth.access import check_can_design
-    from app.builder import operations as ops
-
     source = _process(key)
     new_key, name = request.form.get("key", "").strip(), request.form.get("name", "").strip()
 
     def run():
         check_can_design(current_user, source)
-        from app.api.schemas import DuplicateSchema
         errs = DuplicateSchema().validate({"key": new_key, "name": name})
         if errs:
             raise APIError("Invalid key or name.", errs)
@@ -120,8 +118,6 @@ def duplicate(key):
 @bp.post("/<key>/archive")
 @login_required
 def archive(key):
-    from app.builder import operations as ops
-
     process = _process(key)
     archived = request.form.get("restore") != "1"
     return _form_action(lambda: ops.set_archived(process, archived, current_user._get_current_object()),
@@ -138,17 +134,14 @@ def editor(key):
 
 
 def _editor_boot(process: Process) -> dict:
-    """What the editor's boot used to fetch in five API calls, dumped by the same schemas, so that
-    opening the editor makes no round trip (issue 4: a 60-Stage Process opens in under 300 ms)."""
-    from app.api import schemas as s
-    from app.api.processes import draft_payload, process_list, stage_types_payload
-    from app.api.splits import split_payload
-
-    return {"types": s.StageTypeSchema(many=True).dump(stage_types_payload()),
-            "table": s.TableSchema().dump(process.table),
-            "processes": s.ProcessSchema(many=True).dump(process_list()),
-            "draft": s.DraftSchema().dump(draft_payload(process)),
-            "splits": s.SplitSchema(many=True).dump(
+    """What the editor's boot used to fetch in five API calls, dumped by the same schemas as the API's
+    GETs, so that opening the editor makes no round trip (issue 4: a 60-Stage Process opens in under
+    300 ms). A read: it creates nothing (the draft is peeked)."""
+    return {"types": StageTypeSchema(many=True).dump(stages.current().describe()),
+            "table": TableSchema().dump(process.table),
+            "processes": ProcessSchema(many=True).dump(process_list()),
+            "draft": DraftSchema().dump(draft_payload(process)),
+            "splits": SplitSchema(many=True).dump(
                 [split_payload(x) for x in db.session.scalars(select(Split).order_by(Split.name))])}
 
 
@@ -194,6 +187,4 @@ def table_editor(key):
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    from app.builder import presence
-
     presence.init_app(app)

@@ -22,9 +22,10 @@ from sqlalchemy import select
 from app import clock, permissions
 from app.errors import APIError, Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
-from app.models import Event, Process, Split, User
+from app.models import Event, User
 from app.models.webhooks import Webhook
 from app.lookups import find_process, find_split
+from app.tasks.operations import start_task
 
 HEADER = "X-Procly-Signature"
 _KEY = re.compile(r"^[a-z][a-z0-9_-]{1,63}$")
@@ -83,7 +84,6 @@ def caller_scope(key: str) -> str:
 def receive(key: str, body: bytes, signature: str | None):
     """Verify the signature and start the Task: (Task, created). A `key` already started in the
     target Process answers with that Task (created False), as POST /tasks does."""
-    from app.runtime.service import start_task
 
     hook = verify(key, body, signature)
     try:

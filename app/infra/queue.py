@@ -14,7 +14,9 @@ from rq import Queue, Retry
 from sqlalchemy import event, insert
 
 from app.extensions import db
+from app.infra import realtime
 from app.infra.redis import connection
+from app.models import Event
 
 log = logging.getLogger(__name__)
 QUEUE = "procly"                 # automated Stage Runs
@@ -76,7 +78,6 @@ def record_event(row: dict) -> None:
 def _write_events(session, *_args) -> None:
     rows = session.info.pop("procly_events", None)
     if rows:
-        from app.models import Event
 
         session.connection().execute(insert(Event.__table__), rows)  # executemany (insertmanyvalues)
 
@@ -99,10 +100,8 @@ def _flush(session) -> None:
             log.warning("enqueue after commit failed (%s: %s); %d job(s) left to the sweep", type(exc).__name__,
                         exc, len(jobs), exc_info=not isinstance(exc, RedisError))
     if messages:
-        from app.realtime import emit_many
-
         try:
-            emit_many(messages)
+            realtime.emit_many(messages)
         except Exception as exc:  # noqa: BLE001 - live updates are best effort; the data is committed
             LOST["messages"] += len(messages)
             log.warning("real-time publish after commit failed (%s: %s); %d message(s) dropped",

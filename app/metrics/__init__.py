@@ -1,4 +1,4 @@
 """Metrics for managers' dashboards: SQL aggregations (queries), A/B statistics (stats), A/B view (ab)."""
-from app.metrics.queries import Filters
+from app.metrics.sql import Filters
 
 __all__ = ["Filters"]

@@ -6,7 +6,6 @@ from dataclasses import replace
 from app.errors import NotFound
 from app.metrics import queries as q
 from app.metrics import stats
-from app.models import Split
 from app.lookups import find_split
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from app import clock
+from app.metrics import rollup as r
 
 
 def rollup(day: str | None = None, days: int | None = None) -> dict:
     """Incremental refresh (default), or a rebuild from `day` (ISO date) / the last `days` days."""
-    from app.metrics import rollup as r
 
     if day or days:
         since = datetime.fromisoformat(day) if day else clock.now() - timedelta(days=days)

@@ -11,6 +11,7 @@ from app.extensions import db
 from app.metrics import queries as q
 from app.models import Process, Split, SplitVariant, Version
 from app.lookups import find_process
+from app.metrics import rollup_read
 
 CHARTS = ("throughput", "lead_times", "stages", "wip", "rates", "routes")
 
@@ -64,7 +65,6 @@ def describe(f: q.Filters) -> dict:
 
 
 def dashboard(f: q.Filters) -> dict:
-    from app.metrics import rollup_read
 
     with rollup_read.shared():
         return _dashboard(f)

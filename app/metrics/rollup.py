@@ -144,7 +144,7 @@ def _run_aggs(s):
             func.count(case((and_(s.c.appr.is_not(None), s.c.approval_status == "rejected"), 1))).label("rejected")]
 
 
-def _hist(s, measures, group):
+def histogram(s, measures, group):
     """(group…, measure, bucket, n): one pass over `s`, each row paired with every measure."""
     ms = union_all(*[select(literal(m).label("measure")) for m in measures]).subquery() if len(measures) > 1 \
         else select(literal(measures[0]).label("measure")).subquery()
@@ -179,7 +179,7 @@ def _recompute_hours(kind: str, where, watermark: datetime, bulk: bool = False) 
     db.session.execute(insert(MR).from_select(names, agg))
     hg = group(hs)
     inner = select(*hg, *[hs.c[m] for m in measures]).subquery()
-    h = _hist(inner, measures, group_h).subquery()
+    h = histogram(inner, measures, group_h).subquery()
     db.session.execute(insert(MH).from_select(
         ["grain", "period_start", *KEYS, "measure", "bucket", "n"],
         select(literal("hour"), h.c.period_start, *[h.c[k] for k in KEYS], h.c.measure, h.c.bucket, h.c.n)))
@@ -200,7 +200,7 @@ def _resum_days(where_hour) -> None:
         .group_by(hday, *[MH.c[k] for k in KEYS], MH.c.measure, MH.c.bucket)))
 
 
-def _floor(t: datetime, step: timedelta) -> datetime:
+def floor_to(t: datetime, step: timedelta) -> datetime:
     if step == DAY:
         return t.replace(hour=0, minute=0, second=0, microsecond=0)
     return t.replace(minute=0, second=0, microsecond=0)
@@ -212,7 +212,7 @@ def rebuild(since: datetime | None = None, now: datetime | None = None) -> dict:
     if since is None:
         first = db.session.scalar(select(func.min(V.c.entered_at)))
         since = first or w
-    since = _floor(since, DAY)
+    since = floor_to(since, DAY)
     st = state()
     if st is not None and since > st.since:
         refresh(now=w)        # bring the older part to the same watermark first
@@ -254,7 +254,7 @@ def refresh(now: datetime | None = None) -> dict:
             db.session.execute(delete(t).where(t.c.grain == "hour", t.c.process_id == pid, t.c.period_start == h))
         _recompute_hours("visit", [V.c.process_id == pid, V.c.entered_at >= h, V.c.entered_at < h + HOUR], w)
         _recompute_hours("run", [R.c.process_id == pid, R.c.ready_at >= h, R.c.ready_at < h + HOUR], w)
-        days.add((pid, _floor(h, DAY)))
+        days.add((pid, floor_to(h, DAY)))
     for pid, d in days:
         for t in (MR, MH):
             db.session.execute(delete(t).where(t.c.grain == "day", t.c.process_id == pid, t.c.period_start == d))

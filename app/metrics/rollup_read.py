@@ -16,15 +16,16 @@ from functools import lru_cache
 from sqlalchemy import DateTime, Integer, bindparam, case, cast, func, null, select, union_all
 
 from app.extensions import db
-from app.metrics.queries import sql
-from app.metrics.rollup import (DAY, HOUR, KINDS, MH, MR, RUN_COLS, VISIT_COLS, R, V, _floor, _hist, bucket_bounds,
+from app.metrics.sql import sql
+from app.metrics.rollup import (DAY, HOUR, KINDS, MH, MR, RUN_COLS, VISIT_COLS, R, V, floor_to, histogram, bucket_bounds,
                                 state)
 from app.models import MetricRollupState
 from app.models.rollups import COUNT_COLUMNS, FLOAT_COLUMNS
+from app.models import Process
 
 
 def _ceil(t: datetime, step: timedelta) -> datetime:
-    f = _floor(t, step)
+    f = floor_to(t, step)
     return f if f == t else f + step
 
 
@@ -36,11 +37,11 @@ def plan(start: datetime, end: datetime, st: MetricRollupState) -> dict | None:
     rollup knows of it, and the rest is live."""
     s_h = _ceil(start, HOUR)
     to_now = end >= st.watermark
-    e_h = _ceil(end, HOUR) if to_now else _floor(end, HOUR)
+    e_h = _ceil(end, HOUR) if to_now else floor_to(end, HOUR)
     if s_h >= e_h or s_h < st.since:
         return None
     s_d = _ceil(s_h, DAY)
-    e_d = _ceil(e_h, DAY) if to_now else _floor(e_h, DAY)
+    e_d = _ceil(e_h, DAY) if to_now else floor_to(e_h, DAY)
     if s_d < e_d:
         days, hours = [(s_d, e_d)], [(s_h, s_d), (e_d, e_h)]
     else:
@@ -96,7 +97,6 @@ def _raw_where(kind: str, shape: tuple, span: str) -> list:
 
 
 def _params(f, p: dict, st: MetricRollupState) -> dict:
-    from app.models import Process
 
     params = {"now": f.now, "watermark": st.watermark, "lo_core": p["core"][0], "hi_core": p["core"][1],
               "process_id": f.process_id, "version_id": f.version_id, "variant_id": f.variant_id,
@@ -126,7 +126,7 @@ def _raw_statement(kind: str, shape: tuple, n_raw: int, dialect: str):   # diale
     if kind == "visit":
         cols.append(func.count(case((s.c.left_at.is_(None), 1))).label("running"))
     counts = select(*g, *cols, *[null().label(c) for c in ("measure", "bucket", "n")]).group_by(*g)
-    h = _hist(s, measures, lambda src: _key_cols(src, kind)).subquery()
+    h = histogram(s, measures, lambda src: _key_cols(src, kind)).subquery()
     hist = select(*_key_cols(h, kind), *[null().label(c.name) for c in cols], h.c.measure, h.c.bucket, h.c.n)
     return union_all(counts, hist)
 
@@ -293,7 +293,7 @@ def _rolled(f, kind: str, p: dict) -> Acc:
                 periods[(grain, r[0])] = periods.get((grain, r[0]), ()) + (tuple(r[1:]),)
     if not periods:
         return Acc()
-    latest = max(_floor(ps, DAY) for _, ps in periods)
+    latest = max(floor_to(ps, DAY) for _, ps in periods)
     stable = sorted(gp for gp in periods if gp[1] < latest)
     stable_key = (kind, fvals, tuple((gp, periods[gp]) for gp in stable))
     part = _STABLE.get(stable_key)

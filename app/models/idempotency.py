@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy import Index, String, UniqueConstraint, delete
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import clock
@@ -28,3 +28,9 @@ class IdempotencyKey(db.Model):
     response: Mapped[dict | list] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     expires_at: Mapped[datetime]
+
+
+def purge_expired(now=None) -> int:
+    """Delete expired keys (the periodic `purge` job); returns how many. Flushes only: the job commits."""
+    result = db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at <= (now or clock.now())))
+    return result.rowcount or 0

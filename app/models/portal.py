@@ -35,3 +35,16 @@ class MagicLink(db.Model):
     last_used_at: Mapped[datetime | None]
     participant: Mapped[Participant] = relationship()
     task = relationship("Task")
+
+    @staticmethod
+    def refusal(link: MagicLink | None) -> str | None:
+        """Why a link may not be used now (None = usable): unknown, revoked, expired or closed."""
+        if link is None:
+            return "unknown"
+        if link.revoked_at is not None:
+            return "revoked"
+        if link.expires_at <= clock.now():
+            return "expired"
+        if link.task is None or link.task.status == "cancelled":
+            return "closed"
+        return None

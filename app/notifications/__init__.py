@@ -11,7 +11,7 @@ from app import clock
 from app.extensions import db
 from app.models import Team, User
 from app.models.notifications import Notification, Outbox
-from app.notifications import mail
+from app.notifications import outbox
 from app.vocab import refs as role_refs
 from app.infra.queue import publish_after_commit
 
@@ -52,7 +52,7 @@ def queue_email(to: str, subject: str, body: str, kind: str = "mail") -> Outbox:
     row = Outbox(to=to, subject=subject[:255], body=body, kind=kind, status="pending", attempts=0,
                  next_attempt_at=clock.now(), created_at=clock.now())
     db.session.add(row)
-    mail.deliver_after_commit()
+    outbox.deliver_after_commit()
     return row
 
 

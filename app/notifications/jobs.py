@@ -4,6 +4,8 @@ one of the worker's periodic jobs (app.runtime.periodic, every OUTBOX_INTERVAL s
 from __future__ import annotations
 
 import logging
+from app.extensions import db
+from app.notifications import mail
 
 log = logging.getLogger(__name__)
 
@@ -11,8 +13,6 @@ log = logging.getLogger(__name__)
 def deliver_due(limit: int = 100) -> dict:
     """Send due pending outbox rows (mail and webhooks), committing after each. Never raises:
     a failure stays pending with backoff. Returns {"sent": n, "failed": n}."""
-    from app.extensions import db
-    from app.notifications import mail
 
     try:
         return mail.deliver_due(limit=limit)

@@ -1,20 +1,23 @@
-"""Sending the outbox over SMTP (and alert webhooks, rows of kind "webhook", over HTTP). Writing an
-outbox row queues the delivery job after commit (`deliver_after_commit`); only workers send. A failed
-send stays pending with exponential backoff (30s, 1m, 2m, … capped at 1h) until MAX_ATTEMPTS."""
+"""Sending the outbox over SMTP (and alert webhooks, rows of kind "webhook", over HTTP), in a worker
+only (writing a row queues the delivery job after commit: app.notifications.outbox). A failed send
+stays pending with exponential backoff (30s, 1m, 2m, … capped at 1h) until MAX_ATTEMPTS."""
 from __future__ import annotations
 
 import logging
 import smtplib
+import time
 from datetime import timedelta
 from email.message import EmailMessage
 
 from flask import current_app
+from rq import Worker
 from sqlalchemy import or_, select
 
 from app import clock
 from app.extensions import db
 from app.models.notifications import Outbox
-from app.infra.queue import SYSTEM_QUEUE, enqueue_once_after_commit
+from app.infra.queue import SYSTEM_QUEUE, at_utc, queue, redis_conn
+from app.notifications import outbound_webhook
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -26,9 +29,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _send(row: Outbox) -> None:
-    if row.kind == "webhook":
-        from app.notifications import outbound_webhook
-
+    if row.kind == outbound_webhook.KIND:
         outbound_webhook.send(row)
         return
     cfg = current_app.config
@@ -45,8 +46,6 @@ def _send(row: Outbox) -> None:
 def deliver_due(limit: int = 100, budget: float = 60.0) -> dict:
     """Send pending outbox rows whose time has come; commit after each; stop after `budget`
     seconds (the rest waits for the next run, well within the periodic lease). Returns counts."""
-    import time
-
     stop_at = time.monotonic() + budget
     now = clock.now()
     rows = db.session.scalars(select(Outbox).where(Outbox.status == "pending", or_(
@@ -84,8 +83,6 @@ def _schedule_retry() -> None:
                             .order_by(Outbox.next_attempt_at).limit(1))
     if nxt is None or not _have_worker():
         return
-    from app.infra.queue import SYSTEM_QUEUE, at_utc, queue
-
     try:
         queue(SYSTEM_QUEUE).enqueue_at(at_utc(max(nxt, clock.now())), "app.notifications.mail.deliver_job",
                            job_id=f"outbox-retry-{int(nxt.timestamp())}", result_ttl=0)
@@ -94,19 +91,7 @@ def _schedule_retry() -> None:
 
 
 def _have_worker() -> bool:
-    from rq import Worker
-
-    from app.infra.queue import redis_conn
-
     try:
         return Worker.count(connection=redis_conn()) > 0
     except Exception:  # noqa: BLE001
         return False
-
-
-def deliver_after_commit() -> None:
-    """Hand the outbox to a worker once the current transaction commits (once per transaction): the
-    delivery job goes through the after-commit queue like every other job. A request never sends
-    mail or calls a webhook itself; if the enqueue is lost (Redis down) or no worker runs yet, the
-    periodic `outbox` job (app.runtime.periodic) sends what is due."""
-    enqueue_once_after_commit("app.notifications.mail.deliver_job", queue_name=SYSTEM_QUEUE)

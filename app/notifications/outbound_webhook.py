@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Event
 from app.models.notifications import Outbox
 from app.notifications import egress
-from app.notifications.mail import deliver_after_commit
+from app.notifications.outbox import deliver_after_commit
 
 TIMEOUT = 10
 KIND = "webhook"

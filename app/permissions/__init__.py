@@ -3,7 +3,7 @@ API token), a portal participant (a magic link) or the system (jobs, Routes: Non
 Stage Runs, Fields, Processes, Tables, Splits, webhooks and tokens they may read and change.
 
 - `decide(who, operation, obj, **context)` is the one decision function (decisions.py); every
-  operation (app.runtime.service, app.runtime.moves, app.tables.operations, app.splits,
+  operation (app.tasks.operations, app.tasks.moves, app.tables.operations, app.splits,
   app.inbound.webhooks, app.builder) calls `check(...)` itself, so no surface (REST API, pages, CSV, portal,
   Socket.IO) can forget it. Invisible -> 404, visible but not allowed -> 403 with the reason.
 - refs.py: who is who (role references, Stage visibility, RAID roles, privileged users);
@@ -18,7 +18,7 @@ from app.permissions.decisions import RULES, Decision, allowed, check, decide
 from app.permissions.objects import may_start
 from app.permissions.participants import (PortalStage, participant_fields, participant_stages, participant_view,
                                           portal_stage)
-from app.permissions.refs import (all_field_keys, approver_refs, definition_of, is_admin, is_participant, is_staff,
+from app.permissions.refs import (all_field_keys, approver_refs, can_design, check_can_design, definition_of, is_admin, is_participant, is_staff,
                                   is_system, manager_of, matches, privileged_for, refs_of, roles_in, stage_for,
                                   stage_visible, team_of)
 from app.permissions.runs import four_eyes, may_work
@@ -34,7 +34,7 @@ def can_act(user, run, action: str) -> bool:
 
 __all__ = ["RULES", "Decision", "allowed", "check", "decide", "can_act", "may_start", "PortalStage",
            "participant_fields", "participant_stages", "participant_view", "portal_stage", "all_field_keys",
-           "approver_refs", "definition_of", "is_admin", "is_participant", "is_staff", "is_system", "manager_of",
+           "approver_refs", "can_design", "check_can_design", "definition_of", "is_admin", "is_participant", "is_staff", "is_system", "manager_of",
            "matches", "privileged_for", "refs_of", "roles_in", "stage_for", "stage_visible",
            "team_of", "four_eyes", "may_work", "can_see_task", "current_runs", "filter_values", "queue_condition",
            "queue_roles", "stage_index", "task_writable_fields", "visible_fields", "visible_runs",

@@ -5,7 +5,7 @@
 - A Process's live activity (its Socket.IO room, the builder's live counts) is for whoever may see
   its Tasks: admins, members of the owning Team, and anyone who sees one of its Stages.
 - Starting Tasks: the Process definition's `start.roles` (default: the owning Team), admins and the
-  owning Team's designers; a start sets only `start.writes` (see app.builder.definition.start_spec).
+  owning Team's designers; a start sets only `start.writes` (see app.definitions.definition.start_spec).
   Through a Split: the same on every variant.
 - Moving Tasks by hand: on the source Task, its Process's privileged users, the owning Team's
   managers or a Responsible of one of its open Stage Runs; on the target Process, its privileged
@@ -24,6 +24,7 @@ from app.permissions.decisions import ALLOW, Decision, forbid, hide, rule
 from app.permissions.refs import (is_admin, is_staff, manager_of, matches, member_of, privileged_for, roles_in,
                                   stage_for, stage_visible, team_of)
 from app.permissions.tasks import can_see_task, current_runs, task_writable_fields
+from app.definitions.definition import start_spec
 
 
 def _signed_in(who, what: str) -> Decision | None:
@@ -88,7 +89,6 @@ def _version(process: Process, number: int | None = None) -> Version | None:
 
 def may_start(user, process: Process, version: Version | None = None) -> tuple[bool, list[str], list[str]]:
     """(allowed by roles, roles, writes) of a start in `process` on `version` (default: current)."""
-    from app.builder.definition import start_spec
 
     version = version or _version(process)
     if version is None:

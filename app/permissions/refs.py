@@ -5,8 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Field, Process, StageRun, Version
+from app.errors import Forbidden
+from app.models import Field, Process, Role, StageRun, Version
+from app.runtime import context
 from app.vocab import refs as role_refs
+from app.models.portal import MagicLink
+from app.models import User
 
 
 # --- kinds of caller ----------------------------------------------------------------------------
@@ -17,14 +21,12 @@ def is_system(who) -> bool:
 
 
 def is_participant(who) -> bool:
-    from app.models.portal import MagicLink
 
     return isinstance(who, MagicLink)
 
 
 def is_staff(who) -> bool:
     """A signed-in (or bearer-token) active User."""
-    from app.models import User
 
     return isinstance(who, User) and bool(getattr(who, "is_authenticated", False)) and who.active
 
@@ -38,8 +40,6 @@ def privileged_for(user, team_id: int | None) -> bool:
     user sees every Stage and Field of that Process and may work every Stage Run of it."""
     if not is_staff(user):
         return False
-    from app.auth.access import can_design
-
     return is_admin(user) or (team_id is not None and can_design(user, team_id))
 
 
@@ -61,15 +61,8 @@ def team_of(obj) -> int | None:
 
 # --- definitions ----------------------------------------------------------------------------------
 
-def _definition(version_id: int) -> dict:
-    # the runtime's process-wide cache of immutable Version documents
-    from app.runtime.shell import _definition as cached
-
-    return cached(version_id)
-
-
-def definition_of(obj) -> dict:
-    return _definition(obj.version_id)
+definition = context.definition          # the runtime's process-wide cache of immutable Version documents
+definition_of = context.definition_of
 
 
 def stage_for(run: StageRun) -> dict:
@@ -143,3 +136,16 @@ def roles_in(user, stage: dict, team_id: int | None = None) -> set[str]:
         found.add("responsible")  # nobody named: any staff who sees it may work it
     return found
 
+
+# --- designers ----------------------------------------------------------------------------------
+
+def can_design(user, team_id: int) -> bool:
+    """Designers edit and publish only the Processes (and Splits) of their Teams; admins all."""
+    if user.role == Role.admin:
+        return True
+    return user.role == Role.designer and team_id in user.team_ids
+
+
+def check_can_design(user, process: Process) -> None:
+    if not can_design(user, process.team_id):
+        raise Forbidden(f'You may not change process "{process.key}": it belongs to another team.')

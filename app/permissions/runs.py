@@ -16,7 +16,8 @@
   completed (within the Stage's writes), approvals decided when the approval names them."""
 from __future__ import annotations
 
-from app.models import StageRun
+from app.models import MagicLink, StageRun
+from app.permissions.participants import portal_stage
 from app.permissions.decisions import ALLOW, Decision, forbid, hide, rule
 from app.permissions.refs import (approvers_of, is_participant, is_staff, manager_of, matches, privileged_for, roles_in,
                                   stage_for, stage_visible, team_of)
@@ -38,10 +39,7 @@ def _verb(operation: str) -> str:
 
 
 def _participant(link, run: StageRun, operation: str, values: dict | None) -> Decision:
-    from app.permissions.participants import portal_stage
-    from app.portal.links import check as link_problem
-
-    ps = portal_stage(link, run) if link_problem(link) is None else None
+    ps = portal_stage(link, run) if MagicLink.refusal(link) is None else None
     if ps is None:
         return hide(f"No stage run {run.id}.")
     if operation in ("run.view", "run.comment"):

@@ -15,10 +15,13 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import StageRun, Task
 from app.vocab.statuses import OPEN as OPEN_STATUSES
-from app.permissions.refs import (_definition, all_field_keys, approver_refs, definition_of, is_admin, is_participant,
+from app.permissions.refs import (all_field_keys, definition, approver_refs, definition_of, is_admin, is_participant,
                                   is_staff, matches, privileged_for, roles_in, stage_for, stage_visible, team_of,
                                   version_teams)
+from app.runtime.shell import open_visit
 from app.vocab.statuses import TaskStatus
+from app.models.portal import Participant
+from sqlalchemy import and_, false, or_
 
 
 def _stages(task: Task) -> list[dict]:
@@ -40,7 +43,7 @@ def visible_version_ids(user) -> set[int] | None:
         return set()
     ids = set()
     for vid, team in version_teams().items():
-        if privileged_for(user, team) or any(stage_visible(user, s, team) for s in _definition(vid)["stages"]):
+        if privileged_for(user, team) or any(stage_visible(user, s, team) for s in definition(vid)["stages"]):
             ids.add(vid)
     return ids
 
@@ -64,8 +67,6 @@ def filter_values(values: dict | None, keys: set[str]) -> dict:
 
 
 def current_runs(task: Task) -> list[StageRun]:
-    from app.runtime.shell import open_visit
-
     visit = open_visit(task)
     if visit is None:
         return []
@@ -87,7 +88,6 @@ def visible_runs(user, task: Task) -> list[StageRun]:
 def writable_fields(actor, run: StageRun) -> set[str]:
     """Fields `actor` (a User, or a Participant / their magic link) may write through this Stage
     Run right now."""
-    from app.models.portal import Participant
 
     if run.status not in OPEN_STATUSES or run.task.status != TaskStatus.running:
         return set()
@@ -122,13 +122,13 @@ _INDEX: dict[int, tuple[dict, dict]] = {}
 def stage_index(version_id: int) -> dict[str, dict]:
     """Per Version, stage_key -> {stage, responsible refs, approver refs}; rebuilt whenever the
     runtime's definition cache hands out a different document (e.g. after its cache_clear)."""
-    definition = _definition(version_id)
+    document = definition(version_id)
     cached = _INDEX.get(version_id)
-    if cached is not None and cached[0] is definition:
+    if cached is not None and cached[0] is document:
         return cached[1]
     index = {s["key"]: {"stage": s, "responsible": tuple((s.get("roles") or {}).get("responsible") or ()),
-                        "approver": tuple(approver_refs(s))} for s in definition["stages"]}
-    _INDEX[version_id] = (definition, index)
+                        "approver": tuple(approver_refs(s))} for s in document["stages"]}
+    _INDEX[version_id] = (document, index)
     return index
 
 
@@ -137,7 +137,6 @@ def queue_condition(user):
     `queue_roles` + `stage_visible`: on a Stage they see, runs they are Responsible for (named, via a
     Team or role) or have claimed, except while awaiting approval; runs awaiting approval when they
     are an Approver. Role refs are matched once per (Version, Stage), never per run."""
-    from sqlalchemy import and_, false, or_
 
     visible: dict[int, list[str]] = {}
     responsible: dict[int, list[str]] = {}

@@ -16,8 +16,8 @@ from app.extensions import db, limiter
 from app.models import Field, StageRun
 from app.models.portal import MagicLink
 from app.notifications import threads
-from app.portal import links
-from app.runtime import service
+from app.participants import links
+from app.tasks import operations as service
 from app.tables.values import validate_values
 from app.stages import InputKind, StageContext, StageType, get as stage_type_of
 

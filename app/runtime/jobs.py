@@ -19,8 +19,12 @@ from app import stages
 from app.extensions import db
 from app.models import StageRun
 from app.runtime import engine
-from app.runtime.shell import Transition, evaluate, lock_task, stage_context, stage_of
+from app.runtime.context import evaluate, stage_context, stage_of
+from app.runtime.shell import Transition, lock_task
 from app.vocab.statuses import TaskStatus
+from app.models import StageTimer
+from app.infra.queue import SYSTEM_QUEUE, at_utc, queue, retry_policy
+from app.runtime import timers
 
 log = logging.getLogger(__name__)
 EAGER_LIMIT = 100  # automated Stages one job may perform in a row before handing off to the queue
@@ -86,15 +90,11 @@ def _run_stage(run_id: int, attempt: int) -> str:
         queue_.extend(t.automated)
         t.automated = []
         if len(queue_) > 1:
-            from app.runtime.service import _queue_automated
-
             t.automated = queue_[1:]
-            _queue_automated(t)
+            t.queue_automated()
             queue_ = queue_[:1]
     t.automated = queue_
-    from app.runtime.service import _queue_automated
-
-    _queue_automated(t)
+    t.queue_automated()
     t.finish()
     return f"performed {performed}"
 
@@ -140,8 +140,6 @@ def fire_timer(timer_id: int) -> str:
     while it runs would let RQ's clean-up of this job delete the new schedule."""
     result = fire_due_timer(timer_id)
     if result == "early":
-        from app.models import StageTimer
-        from app.infra.queue import SYSTEM_QUEUE, at_utc, queue, retry_policy
 
         due = db.session.get(StageTimer, timer_id).due_at
         db.session.rollback()
@@ -152,6 +150,5 @@ def fire_timer(timer_id: int) -> str:
 
 
 def fire_due_timer(timer_id: int) -> str:
-    from app.runtime import timers
 
     return _retrying(timers.fire, timer_id)

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import clock
 from app.extensions import db
-from app.models import PeriodicLease
+from app.models import PeriodicLease, idempotency
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +114,7 @@ def run(name: str) -> dict:
 
 def purge() -> dict:
     """Delete what has expired: Idempotency-Key records past their TTL."""
-    from app.api.idempotency import purge_expired_idempotency_keys
-
-    return {"idempotency_keys": purge_expired_idempotency_keys()}
+    return {"idempotency_keys": idempotency.purge_expired()}
 
 
 def status() -> list[dict]:

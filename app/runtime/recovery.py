@@ -23,6 +23,8 @@ from app import clock
 from app.extensions import db
 from app.models import StageRun, StageTimer
 from app.infra.queue import QUEUE, SYSTEM_QUEUE, enqueue_after_commit, redis_conn
+from app.runtime import jobs, timers
+from datetime import datetime, timezone
 
 log = logging.getLogger(__name__)
 GRACE = 5          # seconds: a run committed this recently may still have its enqueue in flight
@@ -35,7 +37,6 @@ STUCK_SCHEDULED = 30  # seconds past its time a scheduled job counts as lost (no
 
 def sweep() -> dict:
     """One pass. Returns what it did: {"fired", "rescheduled", "requeued"}."""
-    from app.runtime import jobs, timers
 
     now = clock.now()
     soon = list(db.session.scalars(select(StageTimer).where(
@@ -126,7 +127,6 @@ def _text(value) -> str | None:
 
 
 def _utc(score: float):
-    from datetime import datetime, timezone
 
     return datetime.fromtimestamp(score, timezone.utc).replace(tzinfo=None)
 

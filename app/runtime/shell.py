@@ -1,82 +1,23 @@
 """The I/O shell around the pure engine: load a Task's state, ask the engine, apply its decisions
 (Stage Runs, Events, visits, timers) in the caller's transaction, and defer jobs and messages
-until commit. Nothing here commits; `app.runtime.service` and the jobs own the transaction."""
+until commit. Nothing here commits; `app.tasks.operations` and the jobs own the transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import lru_cache
 
-import marshmallow as ma
-from flask import current_app, has_app_context
 from sqlalchemy import insert, select
 from sqlalchemy.orm import make_transient_to_detached
 
-from app import clock
-from app.alerts import on_event
-from app import stages
-from app.builder import expressions
+from app import clock, stages
 from app.errors import Invalid
 from app.extensions import db
-from app.models import Process, StageRun, Task, TaskVisit, Version
-from app.models.portal import MagicLink
-from app.runtime import engine, states, timers
 from app.infra.queue import enqueue_after_commit, publish_after_commit, record_event
+from app.lookups import find_process, find_split
+from app.models import Process, StageRun, Task, TaskVisit, Version
+from app.runtime import engine, signals, states, timers, variants
+from app.runtime.context import definition_of, evaluate, stage_context, stage_of
 from app.vocab.statuses import TaskStatus
-
-
-def evaluate(expr: str, values: dict) -> bool | engine.Undecided:
-    """CEL condition; one that errors (e.g. compares a missing Field) counts as false. One stopped by
-    its CPU-time budget (CEL_BUDGET_MS) or over the size limits is Undecided: it counts as false too,
-    and the engine reports it (a condition.failed Event) and flags the Task."""
-    try:
-        return expressions.evaluate(expr, values, budget_ms=budget_ms())
-    except (expressions.BudgetExceeded, expressions.TooComplex) as exc:
-        return engine.Undecided(str(exc))
-    except expressions.ExpressionError:
-        return False
-
-
-def budget_ms() -> float:
-    config = current_app.config if has_app_context() else {}
-    return float(config.get("CEL_BUDGET_MS", expressions.DEFAULT_BUDGET_MS))
-
-
-@lru_cache(maxsize=4096)
-def _definition(version_id: int) -> dict:
-    # Versions are immutable, so caching their documents per process is safe.
-    return db.session.get(Version, version_id).definition
-
-
-def definition_of(task: Task) -> dict:
-    return _definition(task.version_id)
-
-
-def stage_of(definition: dict, key: str) -> dict:
-    return next(s for s in definition["stages"] if s["key"] == key)
-
-
-def participant_invited(task_id: int) -> bool:
-    """Is a participant invited to this Task right now (an unrevoked, unexpired magic link)?"""
-    return db.session.scalar(select(MagicLink.id).where(
-        MagicLink.task_id == task_id, MagicLink.revoked_at.is_(None), MagicLink.expires_at > clock.now()
-    ).limit(1)) is not None
-
-
-def stage_context(task: Task, run: StageRun, stage: dict, type_: stages.StageType, *,
-                  strict: bool = True) -> stages.StageContext:
-    """What a stage type's hooks see of a run: the Stage, its loaded config, only its readable Fields.
-    A config its type no longer accepts raises (`strict`) or is passed as it is."""
-    values, config = task.values or {}, stage.get("config") or {}
-    try:
-        config = stages.loaded_config(type_, config)
-    except ma.ValidationError:
-        if strict:
-            raise
-    return stages.StageContext(stage=stage, config=config,
-                               values={k: values.get(k) for k in stage.get("reads") or ()}, task_id=task.id,
-                               run_id=run.id, attempt=run.attempt, budget_ms=budget_ms(),
-                               invited=lambda: participant_invited(task.id))
 
 
 def lock_task(task_id: int) -> Task:
@@ -131,7 +72,7 @@ class Transition:
                "process_id": self.task.process_id, "actor": self.actor, "from_status": before,
                "to_status": after, "data": data, "created_at": clock.now()}
         record_event(row)
-        on_event(row)  # alert rules (no query unless the event type is alertable)
+        signals.event_recorded.send(row)  # app.alerts.on_event listens (no query unless alertable)
         self.changed = True
 
     def set_status(self, run: StageRun, to: str, **data) -> None:
@@ -168,7 +109,7 @@ class Transition:
         for d in decisions:
             getattr(self, "_" + type(d).__name__)(d)
 
-    def _new_run(self, key: str, status: str) -> StageRun:
+    def new_run(self, key: str, status: str) -> StageRun:
         """INSERT the run with Core (one statement, its id back) instead of add + flush: a flush would
         also write every pending change of the transaction and costs ~4x the statement itself."""
         now = clock.now()
@@ -187,11 +128,12 @@ class Transition:
         return run
 
     def _StartStage(self, d: engine.StartStage) -> None:
-        run = self._new_run(d.stage_key, d.status)
+        run = self.new_run(d.stage_key, d.status)
         if d.status == "pending":
-            self._ready(run)
+            self.ready(run)
 
-    def _ready(self, run: StageRun) -> None:
+    def ready(self, run: StageRun) -> None:
+        """A run became ready (pending): its SLA starts, and its stage type says who does the work."""
         stage = stage_of(self.definition, run.stage_key)
         run.ready_at = clock.now()
         timers.schedule(run, stage.get("sla"), "stage")
@@ -208,7 +150,7 @@ class Transition:
 
     def _SkipStage(self, d: engine.SkipStage) -> None:
         if d.run_id is None:
-            self._new_run(d.stage_key, "skipped")
+            self.new_run(d.stage_key, "skipped")
         else:
             self.set_status(self.runs[d.run_id], "skipped")
 
@@ -216,7 +158,7 @@ class Transition:
         run = self.runs[d.run_id]
         self.set_status(run, d.status)
         if d.status == "pending":
-            self._ready(run)
+            self.ready(run)
 
     def _CompleteRun(self, d: engine.CompleteRun) -> None:
         run = self.runs[d.run_id]
@@ -257,14 +199,10 @@ class Transition:
     def _Escalate(self, d: engine.Escalate) -> None:
         run = self.runs.get(d.run_id)
         self.event("stage.escalated", run, to=list(d.to), reason=d.reason, stage=d.stage_key)
-        from app.alerts import raise_alert
-
-        raise_alert(self.task, "stage.escalated", d.reason, run=run, recipients=list(d.to))
+        signals.alert.send(self.task, type_="stage.escalated", message=d.reason, run=run, recipients=list(d.to))
         db.session.flush()  # the alert's ORM Event after the buffered ones, so ids keep their order
 
     def _FireRoute(self, d: engine.FireRoute) -> None:
-        from app.runtime.moves import move
-
         move(self, process_key=d.process, split_key=d.split, stage_key=d.stage,
              reason=f"route {d.route_key} ({d.reason})", route_key=d.route_key)
 
@@ -276,6 +214,12 @@ class Transition:
         self.event("task.completed", before=TaskStatus.running, after="completed")
 
     # --- after applying ----------------------------------------------------------------------------
+    def queue_automated(self) -> None:
+        """Enqueue (after commit) a job for each automated run that became ready."""
+        for run in self.automated:
+            enqueue_after_commit("app.runtime.jobs.run_stage", run.id, run.attempt, job_id=run_job_id(run))
+        self.automated = []
+
     def finish(self) -> None:
         """Bump the Task (optimistic lock), announce the change and queue automated runs."""
         if not self.changed:
@@ -319,50 +263,58 @@ def start_at(t: Transition, stage_key: str) -> None:
     target = stage_of(t.definition, stage_key)
     for stage in t.definition["stages"]:
         if stage["column"] < target["column"] or (stage["column"] == target["column"] and stage is not target):
-            t._new_run(stage["key"], "skipped")
+            t.new_run(stage["key"], "skipped")
     t.apply(engine.advance(t.definition, t.view(), evaluate=evaluate))
 
 
-# --- waiting on a participant ------------------------------------------------------------------
+# --- Routes: moving a Task to another Process -----------------------------------------------------
 
-_TO_WAITING = {"pending": ("started", "in_progress", "waiting_on_participant"),
-               "started": ("in_progress", "waiting_on_participant"),
-               "in_progress": ("waiting_on_participant",)}
+def resolve_target(process_key: str | None, split_key: str | None, task_key: str):
+    """(Process, Version, variant_id) for a target: a Process's current Version or a Split's variant."""
+    variant_id = None
+    if split_key:
+        split = find_split(split_key)
+        if split is None:
+            raise Invalid(f'No split "{split_key}".', {"split": ["no such split"]})
+        variant = variants.assign(split, task_key)
+        process, number, variant_id = variant.process, variant.version, variant.id
+    else:
+        process = find_process(process_key)
+        if process is None:
+            raise Invalid(f'No process "{process_key}".', {"process": ["no such process"]})
+        number = None
+    if process.archived_at is not None:
+        raise Invalid(f'Process "{process.key}" is archived.', {"process": ["archived"]})
+    number = number or process.current_version
+    if not number:
+        raise Invalid(f'Process "{process.key}" has no published Version yet.', {"process": ["not published"]})
+    version = db.session.scalar(select(Version).where(Version.process_id == process.id, Version.number == number))
+    return process, version, variant_id
 
 
-def wait_on_participant(task_id: int, actor: str, *, participant_id: int | None = None) -> list[StageRun]:
-    """A participant was invited: the open Stage Runs of the current Process that are ready or being
-    worked (pending / started / in progress) and whose type waits for a participant now wait on them."""
-    t = Transition(lock_task(task_id), actor=actor)
-    changed = []
-    for run in list(t.runs.values()):
-        path = _TO_WAITING.get(run.status)
-        if not path:
-            continue
+def move(t: Transition, *, process_key: str | None, split_key: str | None, stage_key: str | None, reason: str,
+         route_key: str | None = None) -> None:
+    """Close the Task's open Stage Runs here (moved), leave this visit, enter the target."""
+    process, version, variant_id = resolve_target(process_key, split_key, t.task.key)
+    if stage_key is not None:
         try:
-            stage = stage_of(t.definition, run.stage_key)
+            stage_of(version.definition, stage_key)
         except StopIteration:
-            continue
-        type_ = stages.get(stage["type"])
-        if type_ is None or not type_.waits_for_participant(stage):
-            continue
-        for status in path:
-            t.set_status(run, status, reason="participant invited", participant=participant_id)
-        changed.append(run)
-    t.finish()
-    return changed
-
-
-def resume_from_participant(run_id: int, actor: str) -> StageRun | None:
-    """Back to work (in progress) for a run that waited on the participant: their submission, or
-    staff completing it in their place. No-op for a run in any other status."""
-    run = db.session.get(StageRun, run_id)
-    if run is None or run.status != "waiting_on_participant":
-        return run
-    t = Transition(lock_task(run.task_id), actor=actor)
-    run = t.runs.get(run_id)
-    if run is not None and run.status == "waiting_on_participant":
-        t.set_status(run, "in_progress", reason="participant answered" if actor.startswith("participant:")
-                     else "resumed by staff")
-        t.finish()
-    return run
+            raise Invalid(f'Process "{process.key}" has no Stage "{stage_key}".', {"stage": ["no such stage"]}) from None
+    for run in t.runs.values():
+        if run.status in states.OPEN:
+            t.set_status(run, "moved", reason=reason)
+    now = clock.now()
+    if t.visit is not None:
+        t.visit.left_at, t.visit.outcome = now, "moved"
+        t.visit.route_key, t.visit.target_process_id = route_key, process.id
+    from_process = t.task.process_id
+    t.event("task.moved", reason=reason, route=route_key, to_process=process.key, to_stage=stage_key)
+    inner = enter_process(t.task, process, version, variant_id=variant_id or t.task.variant_id, actor=t.actor,
+                          stage_key=stage_key)
+    inner.changed = True
+    t.automated.extend(inner.automated)
+    t.runs, t.visit = inner.runs, inner.visit
+    db.session.flush()
+    publish_after_commit("task.changed", {"task": t.task.id, "process": from_process, "status": "moved"},
+                         room=f"process:{from_process}")

@@ -7,8 +7,8 @@ from sqlalchemy import update
 
 from app import clock
 from app.extensions import db
-from app.models import Event, StageRun, StageTimer
-from app.runtime import sla
+from app.models import Event, StageRun, StageTimer, Task
+from app.runtime import signals, sla
 from app.infra.queue import SYSTEM_QUEUE, enqueue_after_commit, publish_after_commit
 
 EVENT_TYPES = {"due": "sla.breached", "reminder": "sla.reminder", "escalation": "sla.escalated"}
@@ -64,11 +64,8 @@ def fire(timer_id: int) -> str:
     db.session.add(Event(type=type_, task_id=run.task_id, stage_run_id=run.id, process_id=run.process_id,
                          actor="system", data={"scope": timer.scope, "label": timer.label, "stage": run.stage_key,
                                                "due_at": timer.due_at.isoformat()}, created_at=now))
-    from app.alerts import raise_alert
-    from app.models import Task
-
-    raise_alert(db.session.get(Task, run.task_id), type_,
-                f"{timer.scope} SLA {timer.kind} ({timer.label}) on stage {run.stage_key}", run=run)
+    signals.alert.send(db.session.get(Task, run.task_id), type_=type_,
+                       message=f"{timer.scope} SLA {timer.kind} ({timer.label}) on stage {run.stage_key}", run=run)
     publish_after_commit("sla", {"task": run.task_id, "run": run.id, "kind": timer.kind},
                          room=f"process:{run.process_id}")
     return "fired"

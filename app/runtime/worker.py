@@ -12,6 +12,7 @@ What it survives, each tested on a running worker (tests/faults, docs/operations
 from __future__ import annotations
 
 import ctypes
+import importlib
 import logging
 import multiprocessing
 import os
@@ -24,8 +25,10 @@ import uuid
 from redis.exceptions import RedisError
 from rq import SimpleWorker
 
-from app.infra.queue import QUEUES
+from app.extensions import db
+from app.infra.queue import QUEUES, redis_conn
 from app.runtime.recovery import ALIVE_KEY, ALIVE_TTL
+from app.runtime.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 RESTART_BACKOFF_MAX = 30   # seconds between restarts of a worker that keeps dying at start
@@ -41,8 +44,6 @@ class AppWorker(SimpleWorker):
 
     def execute_job(self, job, queue):
         with self.app.app_context():
-            from app.extensions import db
-
             try:
                 return super().execute_job(job, queue)
             finally:
@@ -54,8 +55,6 @@ class AppWorker(SimpleWorker):
 
 
 def make_worker(app, name: str | None = None) -> AppWorker:
-    from app.infra.queue import redis_conn
-
     with app.app_context():
         conn = redis_conn()
     worker = AppWorker(list(QUEUES), connection=conn,
@@ -131,13 +130,16 @@ def wait_for_redis(conn, tolerance: float, stop: threading.Event) -> bool:
     return False
 
 
-def _child(parent_pid: int) -> None:
-    """Entry point of a spawned worker process: it dies with its supervisor."""
+FACTORY = "app.factory:create_app"
+
+
+def _child(parent_pid: int, factory: str = FACTORY) -> None:
+    """Entry point of a spawned worker process: it dies with its supervisor. It builds its app with
+    the factory named by `factory` ("module:function"): the engine does not import the entry layer."""
     _die_with_parent(parent_pid)
     configure_logging()
-    from app import create_app
-
-    raise SystemExit(serve(create_app()))
+    module, _, name = factory.partition(":")
+    raise SystemExit(serve(getattr(importlib.import_module(module), name)()))
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -166,9 +168,6 @@ class Supervisor:
     """Keeps `count` worker processes running and drives the scheduler, every TICK seconds."""
 
     def __init__(self, app, count: int):
-        from app.infra.queue import redis_conn
-        from app.runtime.scheduler import Scheduler
-
         with app.app_context():
             self.conn = redis_conn()
         self.app, self.count = app, count
@@ -231,9 +230,6 @@ def run_workers(app, *, burst: bool = False, count: int = 1) -> int:
     the periodic jobs and due delayed jobs once, then work in this process until the queues are empty."""
     configure_logging()
     if burst:
-        from app.infra.queue import redis_conn
-        from app.runtime.scheduler import Scheduler
-
         with app.app_context():
             scheduler = Scheduler(app, redis_conn())
         scheduler.tick()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from app.builder import expressions
+from app.cel import expressions
 from app.stages.base import ConfigSchema, StageContext, StageType
 
 

@@ -7,6 +7,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlparse
+from flask import current_app, has_app_context
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE = re.compile(r"^\+?[0-9 ()./-]{5,32}$")
@@ -94,7 +95,6 @@ JSON_MAX_BYTES = 64 * 1024   # default for FIELD_JSON_MAX_BYTES: one row's value
 
 
 def _json(v):
-    from flask import current_app, has_app_context
 
     cap = current_app.config.get("FIELD_JSON_MAX_BYTES", JSON_MAX_BYTES) if has_app_context() else JSON_MAX_BYTES
     size = len(json.dumps(v, separators=(",", ":"), ensure_ascii=False).encode())

@@ -9,7 +9,7 @@ from app.errors import Invalid
 from app.extensions import db
 from app.models import StageRun, User
 from app.models.notifications import Notification
-from app.runtime import service
+from app.tasks import operations as service
 
 
 def reassign(run: StageRun, email: str, user: User, actor: str) -> User:

@@ -13,9 +13,9 @@ from app.extensions import db, limiter
 from app.models import Field, Process, StageRun, Table, Task
 from app.models.portal import MagicLink
 from app.notifications import threads
-from app.portal import links
-from app.runtime import service
-from app.runtime.moves import move_tasks
+from app.participants import links
+from app.tasks import operations as service
+from app.tasks.moves import move_tasks
 from app.worklist import operations, queries
 
 bp = Blueprint("worklist", __name__, url_prefix="/queue")

@@ -7,7 +7,7 @@ import marshmallow as ma
 import pytest
 
 from app import stages as stage_types
-from app.builder.definition import content_hash, error_paths, normalize, parse_duration
+from app.definitions.definition import content_hash, error_paths, normalize, parse_duration
 
 DOC = {
     "stages": [

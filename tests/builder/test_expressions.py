@@ -1,7 +1,7 @@
 """CEL conditions: static checks and evaluation."""
 import pytest
 
-from app.builder.expressions import ExpressionError, FieldInfo, check, evaluate, evaluate_value, identifiers
+from app.cel.expressions import ExpressionError, FieldInfo, check, evaluate, evaluate_value, identifiers
 
 FIELDS = {key: FieldInfo(key, type_, {}) for key, type_ in [
     ("budget", "number"), ("name", "text"), ("email", "email"), ("eligible", "boolean"),

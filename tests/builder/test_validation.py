@@ -3,9 +3,9 @@ import copy
 
 import pytest
 
-from app.builder.definition import normalize
-from app.builder.expressions import FieldInfo
-from app.builder.validation import Context, DefinitionError, validate_definition, validate_for_publish
+from app.definitions.definition import normalize
+from app.cel.expressions import FieldInfo
+from app.definitions.validation import Context, DefinitionError, validate_definition, validate_for_publish
 
 FIELDS = {k: FieldInfo(k, t, {}) for k, t in [
     ("name", "text"), ("email", "email"), ("budget", "number"), ("location", "choice"),
@@ -176,7 +176,7 @@ def test_empty_lane_is_a_valid_draft_but_not_publishable():
 def test_start_and_four_eyes_keys():
     """`start` (who may start Tasks, which Fields a start sets) and `approval.four_eyes` are
     validated with their paths; at their defaults they are left out, so the hash does not move."""
-    from app.builder.definition import content_hash, start_spec
+    from app.definitions.definition import content_hash, start_spec
 
     doc = copy.deepcopy(GOOD)
     doc["start"] = {"roles": ["team:Intake", "boss"], "writes": ["name", "ghost"]}

@@ -17,7 +17,7 @@ def fresh_process(demo):
     """A new, empty Process on the clients table owned by Intake: returns its key."""
     from sqlalchemy import select
 
-    from app.builder import operations as ops
+    from app.processes import operations as ops
     from app.extensions import db
     from app.models import User
 

@@ -166,7 +166,7 @@ def test_staff_sees_read_only_lane_with_live_counts(demo, live_server, page, log
 
     from app.extensions import db
     from app.models import User
-    from app.runtime import service
+    from app.tasks import operations as service
 
     admin = db.session.scalar(select(User).where(User.email == "admin@procly.local"))
     service.create_task({"process": "intake", "values": {"name": "A", "email": "a@example.com"}}, admin,

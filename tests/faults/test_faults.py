@@ -54,15 +54,15 @@ def system(tmp_path_factory):
     """PostgreSQL + Redis of our own, the schema, two Processes, and the worker supervisor."""
     from flask_migrate import upgrade
 
-    from app import create_app
-    from app.runtime.shell import _definition
+    from app.factory import create_app
+    from app.runtime.context import definition as version_definitions
 
     root = tmp_path_factory.mktemp("faults")
     pg = PostgresServer().init()
     redis = RedisServer(root / "redis").start()
     app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": pg.url,
                       "REDIS_URL": redis.url, "PROCLY_INSTANCE": str(root / "instance"), "RATELIMIT_ENABLED": False})
-    _definition.cache_clear()
+    version_definitions.cache_clear()
     ctx = app.app_context()
     ctx.push()
     upgrade()
@@ -79,7 +79,7 @@ def system(tmp_path_factory):
         db.session.remove()
         db.engine.dispose()
         ctx.pop()
-        _definition.cache_clear()
+        version_definitions.cache_clear()
         ARTIFACTS.mkdir(exist_ok=True)
         (ARTIFACTS / "faults.json").write_text(json.dumps(sys_["figures"], indent=2))
         redis.stop()
@@ -88,7 +88,7 @@ def system(tmp_path_factory):
 
 
 def _world(app):
-    from app.builder import operations, versioning
+    from app.processes import operations, versioning
     from app.extensions import db
     from app.models import Team, User
     from app.tables.operations import create_table
@@ -108,7 +108,7 @@ def _world(app):
 
 def _start(n_lane: int, n_review: int) -> list[int]:
     from app.extensions import db
-    from app.runtime import service
+    from app.tasks import operations as service
 
     tasks = service.create_tasks([{"process": "lane"}] * n_lane + [{"process": "review"}] * n_review, None, "system")
     db.session.commit()

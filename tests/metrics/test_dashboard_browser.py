@@ -180,7 +180,7 @@ def test_live_refresh_on_task_changed(activity, live_server, page, login_page):
 
     from app.extensions import db
     from app.models import Process
-    from app.realtime import emit_many
+    from app.infra.realtime import emit_many
 
     login_page(page, live_server, "manager@procly.local")
     page.goto(f"{live_server}/dashboards")

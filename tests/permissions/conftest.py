@@ -31,10 +31,10 @@ SECRET_VALUES = {"name": "Jo Matrix", "email": "jo@example.com", "phone": "+1 55
 @pytest.fixture
 def matrix(demo):
     """Processes "matrix" and "hidden" on the clients Table, and a Task on each."""
-    from app.builder import operations, versioning
+    from app.processes import operations, versioning
     from app.extensions import db
     from app.models import User
-    from app.runtime import service
+    from app.tasks import operations as service
 
     admin = db.session.scalar(select(User).where(User.email == "admin@procly.local"))
     out = {}
@@ -62,9 +62,9 @@ def attack(matrix, users, make_user, api_as):
     Task on intake, review and elsewhere; an API client per person."""
     from types import SimpleNamespace
 
-    from app.builder import operations, versioning
+    from app.processes import operations, versioning
     from app.extensions import db
-    from app.runtime import service
+    from app.tasks import operations as service
     from app.tables.operations import create_table
 
     admin = users["admin"]

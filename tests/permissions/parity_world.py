@@ -83,7 +83,7 @@ class World:
         """A Task on p_<t>: `work` pending, `sign` awaiting approval, `hold` gated; `work` is put in
         progress ("working"), "paused" or "failed" for the routes that need it."""
         from app.extensions import db
-        from app.runtime import service
+        from app.tasks import operations as service
 
         task = service.create_task({"process": f"p_{t}", "values": {"name": f"N-{t}", "secret": f"S-{t}",
                                                                     "note": "n"}}, None, "system")
@@ -97,7 +97,7 @@ class World:
         return task.id
 
     def fresh_process(self, t: str) -> str:
-        from app.builder import operations
+        from app.processes import operations
         from app.extensions import db
 
         key = self.uid(f"fp-{t}-")
@@ -108,7 +108,7 @@ class World:
 
     def fresh_link(self, t: str, task_id: int | None = None) -> tuple[int, str]:
         from app.extensions import db
-        from app.portal import links
+        from app.participants import links
 
         link, secret = links.invite(db.session.get(_task_model(), task_id or self.fresh_task(t)),
                                     f"pat-{t}@example.com", by=None)
@@ -179,7 +179,7 @@ def build(app) -> World:
     """Create everything (committed) and sign everyone in."""
     from app.auth.passwords import hash_password
     from app.auth.tokens import issue_token, revoke_token
-    from app.builder import operations, versioning
+    from app.processes import operations, versioning
     from app.extensions import db
     from app.models import Team, User
     from app.splits import create_split
@@ -219,7 +219,7 @@ def build(app) -> World:
     create_webhook({"key": "w-a", "process": "p_a"}, w.users["designer_a"])
     revoked_link, w.shared["revoked_link_secret"] = w.fresh_link("b")
     from app.models.portal import MagicLink
-    from app.portal import links
+    from app.participants import links
 
     links.revoke(db.session.get(MagicLink, revoked_link), "system")
     for name, user in w.users.items():
@@ -275,9 +275,9 @@ def teardown(app) -> None:
 
     from app.extensions import db
     from app.metrics import rollup_read
-    from app.runtime.shell import _definition
+    from app.runtime.context import definition as version_definitions
 
-    _definition.cache_clear()
+    version_definitions.cache_clear()
     rollup_read.clear_cache()
     db.session.remove()
     with db.engine.begin() as conn:

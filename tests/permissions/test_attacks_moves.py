@@ -70,7 +70,7 @@ def test_page_move_uses_the_same_decision(app, attack):
 
 
 def test_migration_of_another_teams_tasks_is_refused(attack):
-    from app.builder import versioning
+    from app.processes import versioning
 
     process = db.session.scalar(select(Process).where(Process.key == "hidden"))     # team Operations
     doc = dict(versioning.current_version(process).definition)

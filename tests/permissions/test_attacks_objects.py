@@ -72,7 +72,7 @@ def test_starting_tasks_is_part_of_the_definition(attack):
 
 
 def test_start_roles_and_writes_declared_in_the_definition(attack):
-    from app.builder import versioning
+    from app.processes import versioning
     from app.models import Process
 
     process = db.session.scalar(select(Process).where(Process.key == "review"))

@@ -102,9 +102,9 @@ def test_four_eyes_no_self_approval(app, attack):
 
 
 def test_four_eyes_can_be_switched_off(attack):
-    from app.builder import versioning
+    from app.processes import versioning
     from app.models import Process
-    from app.runtime import service
+    from app.tasks import operations as service
 
     admin = attack.people["admin"]
     process = db.session.scalar(select(Process).where(Process.key == "review"))
@@ -121,9 +121,9 @@ def test_four_eyes_can_be_switched_off(attack):
 
 
 def test_approval_gate_is_passed_by_an_approver_only(attack):
-    from app.builder import versioning
+    from app.processes import versioning
     from app.models import Process
-    from app.runtime import service
+    from app.tasks import operations as service
 
     admin = attack.people["admin"]
     process = db.session.scalar(select(Process).where(Process.key == "review"))

@@ -136,7 +136,7 @@ def test_task_page_and_csv(matrix, who, client, name, make_user):
 
 def test_socket_messages_carry_no_values(matrix, who, api_as, monkeypatch):
     sent = []
-    monkeypatch.setattr("app.realtime.emit_many", lambda messages: sent.extend(messages))
+    monkeypatch.setattr("app.infra.realtime.emit_many", lambda messages: sent.extend(messages))
     api = api_as(who("approver"))
     assert api.patch(f"/api/v1/tasks/{matrix['matrix'].id}",
                      json={"values": {"notes": "socket-secret-xyz"}}).status_code == 200

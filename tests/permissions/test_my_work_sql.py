@@ -41,7 +41,7 @@ def _got(user, **kw):
 
 def _states(new_task, users, matrix):
     """Runs in many states: pending, claimed (by several people), awaiting approval, on hidden Stages."""
-    from app.runtime import service
+    from app.tasks import operations as service
 
     values = {"name": "Jo", "email": "jo@example.com", "location": "in_area", "budget": 2000,
               "documents_complete": True}

@@ -229,13 +229,13 @@ class Ctx:
         return self.w.fresh_token("admin")
 
     def draft(self):
-        from app.builder import versioning
+        from app.processes import versioning
 
         draft = versioning.get_draft(versioning.get_process(f"p_{self.t}"))
         return {"definition": draft.definition, "revision": draft.revision}
 
     def export(self):
-        from app.builder import versioning
+        from app.processes import versioning
 
         return versioning.export_process(versioning.get_process(f"p_{self.t}"))
 

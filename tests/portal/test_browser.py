@@ -16,7 +16,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 @pytest.mark.browser
 def test_queue_portal_flow(app, demo, live_server, browser, login_page, screenshot):
-    from app.runtime import service
+    from app.tasks import operations as service
 
     staff_ctx = browser.new_context(viewport={"width": 1280, "height": 800})
     page = staff_ctx.new_page()

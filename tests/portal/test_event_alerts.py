@@ -45,7 +45,7 @@ def _alerts(task):
 
 
 def _finish_collect(task, users, values=None):
-    from app.runtime import service
+    from app.tasks import operations as service
 
     service.act(_run(task, "collect").id, "complete", "user:1", user=users["staff"],
                 values=values or {"name": "Jo", "email": "jo@example.com", "location": "in_area", "budget": 2000,
@@ -54,7 +54,7 @@ def _finish_collect(task, users, values=None):
 
 
 def test_approval_rejected_alert(app, hooked, new_task, users):
-    from app.runtime import service
+    from app.tasks import operations as service
 
     task = new_task()
     _rule(task.process_id, "approval.rejected")
@@ -85,8 +85,8 @@ def test_task_moved_alert_uses_the_rules_of_the_process_left(app, hooked, new_ta
 
 
 def test_task_completed_alert_and_no_rule_no_alert(app, hooked, demo, users):
-    from app.builder import operations, versioning
-    from app.runtime import service
+    from app.processes import operations, versioning
+    from app.tasks import operations as service
 
     admin = users["admin"]
     doc = {"stages": [{"key": "only", "name": "Only", "type": "basic", "column": 0, "reads": ["name"],
@@ -142,7 +142,7 @@ def test_rule_of_another_process_does_not_fire(app, hooked, new_task, users):
     task = new_task()
     other = db.session.scalar(select(Process.id).where(Process.key == "follow-up"))
     _rule(other, "approval.rejected")
-    from app.runtime import service
+    from app.tasks import operations as service
 
     _finish_collect(task, users)
     confirm = _run(task, "confirm")

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import StageRun
 from app.models.notifications import AlertRule, Notification, Outbox
 from app.notifications import mail, threads
-from app.portal import links
+from app.participants import links
 
 
 def _free_port():
@@ -173,7 +173,7 @@ def test_mentions_notify_only_people_who_see_the_stage(app, new_task, users, mak
 
 def test_sla_reminder_goes_to_claimer_by_mail_and_in_app(app, new_task, users):
     from app.alerts import raise_alert
-    from app.runtime import service
+    from app.tasks import operations as service
 
     task = new_task()
     run = db.session.scalar(select(StageRun).where(StageRun.task_id == task.id))

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models import Event, StageRun, Task
 from app.models.portal import MagicLink
 from app.notifications import threads
-from app.portal import links
+from app.participants import links
 
 
 @pytest.fixture
@@ -167,8 +167,8 @@ def test_comments_internal_never_leak(app, invited, users):
 
 def test_participant_approver(app, demo, users):
     """A participant named as approver (user:<their email>) may approve; others see no buttons."""
-    from app.builder import operations, versioning
-    from app.runtime import service
+    from app.processes import operations, versioning
+    from app.tasks import operations as service
 
     doc = {"stages": [{"key": "sign", "name": "Sign off", "type": "basic", "reads": ["name"], "writes": [],
                        "visibility": {"internal": {"teams": [], "roles": []}, "external": "status"},

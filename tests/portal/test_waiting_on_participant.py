@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Event, StageRun
-from app.portal import links
+from app.participants import links
 from app.worklist.queries import my_work
 from tests.helpers import csrf
 
@@ -76,7 +76,7 @@ def test_staff_may_complete_in_their_place(app, new_task, users, web_login, clie
 
 
 def test_non_action_stages_do_not_wait(app, new_task, users):
-    from app.runtime import service
+    from app.tasks import operations as service
 
     task = new_task()
     service.act(_run(task, "collect").id, "complete", "user:3", user=users["staff"],

@@ -46,7 +46,7 @@ class World:
         self.api = api_as(self.staff)
 
     def process(self, key: str, stages: list, routes=(), *, team="Ops", start=None):
-        from app.builder import operations, versioning
+        from app.processes import operations, versioning
         from app.models import Process
 
         process = self.db.session.scalar(select(Process).where(Process.key == key))
@@ -59,7 +59,7 @@ class World:
         return version
 
     def start(self, process: str | None = None, values=None, *, split=None, key=None):
-        from app.runtime import service
+        from app.tasks import operations as service
 
         task = service.create_task({"process": process, "split": split, "values": values or {}, "key": key},
                                    None, "system")

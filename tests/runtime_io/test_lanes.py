@@ -216,7 +216,7 @@ def test_two_concurrent_completes_one_wins(world, _app):
     world.process("cc", [st("s"), st("t")])
     tid = world.start("cc")
     run_id = world.run(tid, "s").id
-    from app.runtime import service
+    from app.tasks import operations as service
     from app.extensions import db
     from sqlalchemy.exc import OperationalError
     from sqlalchemy.orm.exc import StaleDataError

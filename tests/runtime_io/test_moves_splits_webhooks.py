@@ -22,7 +22,7 @@ def _split(world, weights=(80, 20)):
 
 def test_split_80_20_over_2000_tasks_sticky_and_weight_changes(world):
     from app.models import Process, Split, Task
-    from app.runtime import service
+    from app.tasks import operations as service
     from app.splits import set_weights
 
     _split(world)

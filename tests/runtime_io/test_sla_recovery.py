@@ -184,7 +184,7 @@ def test_sigkill_of_a_worker_inside_a_job_every_task_finishes_exactly_once(world
     while it performs a job. The supervisor starts a new worker, the periodic sweep re-enqueues the
     run whose job died: every Task finishes with exactly the Stage Runs and Events of a calm run."""
     from app.models import Task
-    from app.runtime import service
+    from app.tasks import operations as service
     from app.infra.queue import redis_conn
 
     world.process("lane", LANE)

@@ -46,7 +46,7 @@ def violations(page) -> list[str]:
 @pytest.mark.browser
 def test_main_pages_run_under_the_csp(demo, new_task, live_server, browser, login_page, screenshot):
     from app.extensions import db
-    from app.portal import links
+    from app.participants import links
 
     task = new_task({"name": "Robin Newcomer", "budget": 5000})
     _, secret = links.invite(task, "robin@example.com", name="Robin")

@@ -66,7 +66,7 @@ def test_http_base_url_sends_no_hsts_and_a_plain_cookie(client, staff):
 
 SCRIPT = """
 import json, re
-from app import create_app
+from app.factory import create_app
 app = create_app()
 c, base = app.test_client(), "https://procly.example"
 html = c.get("/login", base_url=base).get_data(as_text=True)

@@ -61,7 +61,7 @@ def test_anonymous_sockets_are_still_refused(live_server):
 def test_process_rooms_follow_what_the_user_may_see(app, live_server, world, signed_in):
     from app.extensions import db
     from app.models import Process
-    from app.realtime import emit_many
+    from app.infra.realtime import emit_many
 
     assert publish(world.api.admin, "intake", {"stages": [stage("collect")], "routes": []}).status_code == 201
     assert publish(world.api.admin, "referral",

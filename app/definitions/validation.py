@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 import marshmallow as ma
 
 from app.stages import get as stage_type_of
-from app.builder import expressions
-from app.builder.definition import DefinitionSchema, complete, error_paths
-from app.builder.expressions import FieldInfo
+from app.cel import expressions
+from app.definitions.definition import DefinitionSchema, complete, error_paths
+from app.cel.expressions import FieldInfo
 
 __all__ = ["Context", "DefinitionError", "validate_definition", "validate_for_publish"]
 

@@ -14,10 +14,11 @@ from app.errors import Invalid
 from app.extensions import db
 from app.models import Event, Task
 from app.models.portal import MagicLink, Participant
-from app.runtime.shell import resume_from_participant as shell_resume
-from app.runtime.shell import wait_on_participant as shell_wait
+from app.runtime.participants import resume_from_participant as shell_resume
+from app.runtime.participants import wait_on_participant as shell_wait
 from app.tables.values import EMAIL
 from app.vocab.statuses import TaskStatus
+from app import permissions
 
 DEFAULT_DAYS = 7
 
@@ -30,7 +31,6 @@ def invite(task: Task, email: str, *, name: str = "", by=None, actor: str = "sys
            days: int = DEFAULT_DAYS) -> tuple[MagicLink, str]:
     """Invite a participant (by email) to a Task: a new link, and an invitation in the outbox.
     `by` must see the Task ("task.invite"); None is the system."""
-    from app import permissions
 
     permissions.check(by, "task.invite", task)
     email = (email or "").strip()
@@ -77,15 +77,7 @@ def resume_from_participant(run_id: int, actor: str):
 
 def check(link: MagicLink | None) -> str | None:
     """Why a link may not be used now (None = usable)."""
-    if link is None:
-        return "unknown"
-    if link.revoked_at is not None:
-        return "revoked"
-    if link.expires_at <= clock.now():
-        return "expired"
-    if link.task is None or link.task.status == "cancelled":
-        return "closed"
-    return None
+    return MagicLink.refusal(link)
 
 
 def use(secret: str, ip: str | None) -> MagicLink | None:

@@ -8,14 +8,15 @@ import copy
 from sqlalchemy import func, select
 
 from app import clock, permissions
-from app.builder.definition import content_hash
-from app.builder.expressions import FieldInfo
-from app.builder.validation import Context, validate_definition, validate_for_publish
+from app.definitions.definition import content_hash
+from app.cel.expressions import FieldInfo
+from app.definitions.validation import Context, validate_definition, validate_for_publish
 from app.errors import Conflict, Invalid
 from app.extensions import db
 from app.models import Draft, Event, Process, Split, Table, Team, User, Version
 from app import lookups
 from app.lookups import find_process
+from app.tables.operations import create_table
 
 EMPTY = {"stages": [], "routes": []}
 
@@ -187,7 +188,6 @@ def import_process(doc: dict, user: User | None, *, key: str | None = None, team
         raise Invalid(f'No team "{team or meta.get("team")}".', {"team": ["no such team"]})
     table = db.session.scalar(select(Table).where(Table.key == tmeta.get("key")))
     if table is None:
-        from app.tables.operations import create_table
 
         table = create_table({"key": tmeta.get("key"), "name": tmeta.get("name") or tmeta.get("key"),
                               "team_name": team_row.name, "fields": tmeta.get("fields", [])},

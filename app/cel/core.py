@@ -1,5 +1,5 @@
-"""The CEL basics shared by the checker (app.builder.expressions) and the evaluator
-(app.builder.cel_eval): parsing, errors, and the size and nesting limits an expression must keep."""
+"""The CEL basics shared by the checker (app.cel.expressions) and the evaluator
+(app.cel.evaluate): parsing, errors, and the size and nesting limits an expression must keep."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -8,7 +8,7 @@ import celpy
 import lark
 from celpy.celparser import CELParseError
 
-_ENV = celpy.Environment()
+ENV = celpy.Environment()
 
 
 class ExpressionError(Exception):
@@ -66,7 +66,7 @@ def complexity_error(expr: str, *, saving: bool = True) -> str | None:
     if len(expr) > MAX_LENGTH:
         return f"{TOO_COMPLEX}: {len(expr)} characters long, at most {MAX_LENGTH} are allowed"
     try:
-        tree = _compile(expr)
+        tree = parse_tree(expr)
     except CELParseError:
         return None  # a syntax error, reported as such by check()
     nesting, operators, macros, depth = _measure(tree)
@@ -83,9 +83,9 @@ def complexity_error(expr: str, *, saving: bool = True) -> str | None:
 
 
 @lru_cache(maxsize=2048)
-def _compile(expr: str) -> lark.Tree:
-    return _ENV.compile(expr)
+def parse_tree(expr: str) -> lark.Tree:
+    return ENV.compile(expr)
 
 
-def _syntax(exc: CELParseError) -> str:
+def syntax_message(exc: CELParseError) -> str:
     return f"syntax error at column {getattr(exc, 'column', None) or 1}"

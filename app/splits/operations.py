@@ -8,6 +8,7 @@ from app import lookups
 from app.errors import Conflict, Invalid
 from app.extensions import db
 from app.lookups import find_process
+from app.runtime import variants
 from app.models import Event, Split, SplitAssignment, SplitVariant, Table, Task, Team, User
 
 
@@ -92,20 +93,16 @@ def shares(split: Split) -> dict[str, float]:
     return {v.key: counts.get(v.id, 0) / total for v in split.variants}
 
 
-def assign(split: Split, task_key: str) -> SplitVariant:
-    """The variant for `task_key`: the recorded one if this key was assigned before (sticky even
-    if weights changed since), else a deterministic weighted choice, recorded."""
-    from app.runtime.engine import choose_variant
-
-    existing = db.session.scalar(select(SplitAssignment).where(
-        SplitAssignment.split_id == split.id, SplitAssignment.task_key == task_key))
-    by_id = {v.id: v for v in split.variants}
-    if existing is not None:
-        return by_id[existing.variant_id]
-    variant_id = choose_variant(split.key, task_key, [(v.id, v.weight) for v in split.variants])
-    db.session.add(SplitAssignment(split_id=split.id, task_key=task_key, variant_id=variant_id))
-    return by_id[variant_id]
+assign = variants.assign   # the engine assigns new Tasks (app.runtime.variants)
 
 
 def tasks_assigned(split: Split) -> int:
     return db.session.scalar(select(func.count()).select_from(Task).where(Task.split_id == split.id)) or 0
+
+
+def split_payload(split: Split) -> dict:
+    """A Split as the API and the builder show it: its variants with weights and shares so far."""
+    share = shares(split)
+    return {"key": split.key, "name": split.name, "table": split.table.key, "team": split.team.name,
+            "variants": [{"key": v.key, "process": v.process.key, "version": v.version, "weight": v.weight,
+                          "share": share[v.key]} for v in split.variants]}

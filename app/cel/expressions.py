@@ -1,5 +1,5 @@
 """CEL conditions over a Table's Fields: the static type check at save time (cel-python parses,
-never eval). Evaluation lives in app.builder.cel_eval, limits and errors in app.builder.cel_core;
+never eval). Evaluation lives in app.cel.evaluate, limits and errors in app.cel.core;
 this module is the one others import.
 
 Numbers: every numeric Field value is passed to CEL as a double, and the comparison and
@@ -14,9 +14,9 @@ from typing import Any
 import lark
 from celpy.celparser import CELParseError
 
-from app.builder.cel_core import (DEFAULT_BUDGET_MS, TOO_COMPLEX, BudgetExceeded, ExpressionError, TooComplex,
-                                  _compile, _syntax, complexity_error)
-from app.builder.cel_eval import evaluate, evaluate_value
+from app.cel.core import (DEFAULT_BUDGET_MS, TOO_COMPLEX, BudgetExceeded, ExpressionError, TooComplex,
+                                  parse_tree, syntax_message, complexity_error)
+from app.cel.evaluate import evaluate, evaluate_value
 
 __all__ = ["FieldInfo", "ExpressionError", "BudgetExceeded", "TooComplex", "check", "complexity_error",
            "evaluate", "evaluate_value", "identifiers", "DEFAULT_BUDGET_MS", "TOO_COMPLEX"]
@@ -259,9 +259,9 @@ def check(expr: str, fields: dict[str, FieldInfo], *, want: str = "bool") -> lis
     if too_complex:
         return [too_complex]
     try:
-        tree = _compile(expr)
+        tree = parse_tree(expr)
     except CELParseError as exc:
-        return [_syntax(exc)]
+        return [syntax_message(exc)]
     checker = _Checker(fields)
     kind = checker.visit(tree)
     if want == "bool" and kind not in ("bool", "dyn"):
@@ -276,9 +276,9 @@ def identifiers(expr: str) -> set[str]:
     if too_complex:
         raise TooComplex(too_complex)
     try:
-        tree = _compile(expr)
+        tree = parse_tree(expr)
     except CELParseError as exc:
-        raise ExpressionError(_syntax(exc)) from None
+        raise ExpressionError(syntax_message(exc)) from None
     checker = _Checker(None)
     checker.visit(tree)
     return set(checker.idents)

@@ -2,7 +2,7 @@
 
 Numbers: every numeric Field value is passed to CEL as a double, and the comparison and
 arithmetic operators promote int/uint operands to double when mixed with one (see
-app.builder.expressions)."""
+app.cel.expressions)."""
 from __future__ import annotations
 
 import datetime
@@ -19,8 +19,8 @@ from celpy import celtypes
 from celpy.celparser import CELParseError
 from celpy.evaluation import Evaluator, base_functions, operator_in
 
-from app.builder.cel_core import (_ENV, DEFAULT_BUDGET_MS, BudgetExceeded, ExpressionError, TooComplex, _compile,
-                                  _syntax, complexity_error)
+from app.cel.core import (ENV, DEFAULT_BUDGET_MS, BudgetExceeded, ExpressionError, TooComplex, parse_tree,
+                                  syntax_message, complexity_error)
 
 _INTS = (celtypes.IntType, celtypes.UintType)
 
@@ -71,10 +71,10 @@ def _program(expr: str) -> tuple[Any, frozenset[str]]:
     too_complex = complexity_error(expr, saving=False)
     if too_complex:
         raise TooComplex(too_complex)
-    tree = _compile(expr)
+    tree = parse_tree(expr)
     names = frozenset(str(node.children[0]) for node in tree.iter_subtrees()
                       if node.data in ("ident", "dot_ident") and node.children)
-    return _ENV.program(tree, functions=_OVERRIDES), names
+    return ENV.program(tree, functions=_OVERRIDES), names
 
 
 def _to_cel(value: Any) -> Any:
@@ -142,7 +142,7 @@ def evaluate_value(expr: str, values: dict, *, budget_ms: float = DEFAULT_BUDGET
     try:
         program, names = _program(expr)
     except CELParseError as exc:
-        raise ExpressionError(_syntax(exc)) from None
+        raise ExpressionError(syntax_message(exc)) from None
     activation = {name: _to_cel(values.get(name)) for name in names}
     evaluator = _BudgetEvaluator(program.ast, program.new_activation(), time.thread_time() + budget_ms / 1000)
     try:

@@ -1,84 +1,27 @@
-"""Moving Tasks between Processes: by a Route, or by hand (rollback and recovery)."""
+"""Moving Tasks by hand (rollback and recovery) and migrating them to another Version: the operations
+behind /api/v1/moves, /api/v1/migrations and the Task page. Each checks app.permissions, then applies
+the engine's own `move` (app.runtime.shell) in the caller's transaction."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from app import clock
-from app.errors import Invalid
+from app import permissions
+from app.errors import Conflict, Invalid
 from app.extensions import db
-from app.models import Process, Split, Version
-from app.runtime import states
-from app.vocab.statuses import TaskStatus
 from app.lookups import find_process, find_split
+from app.models import Process, StageRun, Task, Version
+from app.runtime import engine, states
+from app.runtime.context import definition, evaluate
+from app.runtime.shell import Transition, lock_task, move
+from app.vocab.statuses import TaskStatus
 
 
-def resolve_target(process_key: str | None, split_key: str | None, task_key: str):
-    """(Process, Version, variant_id) for a target: a Process's current Version or a Split's variant."""
-    from app.splits import assign
-
-    variant_id = None
-    if split_key:
-        split = find_split(split_key)
-        if split is None:
-            raise Invalid(f'No split "{split_key}".', {"split": ["no such split"]})
-        variant = assign(split, task_key)
-        process, number, variant_id = variant.process, variant.version, variant.id
-    else:
-        process = find_process(process_key)
-        if process is None:
-            raise Invalid(f'No process "{process_key}".', {"process": ["no such process"]})
-        number = None
-    if process.archived_at is not None:
-        raise Invalid(f'Process "{process.key}" is archived.', {"process": ["archived"]})
-    number = number or process.current_version
-    if not number:
-        raise Invalid(f'Process "{process.key}" has no published Version yet.', {"process": ["not published"]})
-    version = db.session.scalar(select(Version).where(Version.process_id == process.id, Version.number == number))
-    return process, version, variant_id
-
-
-def move(t, *, process_key: str | None, split_key: str | None, stage_key: str | None, reason: str,
-         route_key: str | None = None) -> None:
-    """Close the Task's open Stage Runs here (moved), leave this visit, enter the target."""
-    from app.runtime.shell import enter_process, stage_of
-
-    process, version, variant_id = resolve_target(process_key, split_key, t.task.key)
-    if stage_key is not None:
-        try:
-            stage_of(version.definition, stage_key)
-        except StopIteration:
-            raise Invalid(f'Process "{process.key}" has no Stage "{stage_key}".', {"stage": ["no such stage"]}) from None
-    for run in t.runs.values():
-        if run.status in states.OPEN:
-            t.set_status(run, "moved", reason=reason)
-    now = clock.now()
-    if t.visit is not None:
-        t.visit.left_at, t.visit.outcome = now, "moved"
-        t.visit.route_key, t.visit.target_process_id = route_key, process.id
-    from_process = t.task.process_id
-    t.event("task.moved", reason=reason, route=route_key, to_process=process.key, to_stage=stage_key)
-    inner = enter_process(t.task, process, version, variant_id=variant_id or t.task.variant_id, actor=t.actor,
-                          stage_key=stage_key)
-    inner.changed = True
-    t.automated.extend(inner.automated)
-    t.runs, t.visit = inner.runs, inner.visit
-    db.session.flush()
-    from app.infra.queue import publish_after_commit
-
-    publish_after_commit("task.changed", {"task": t.task.id, "process": from_process, "status": "moved"},
-                         room=f"process:{from_process}")
-
-
-# --- moving Tasks by hand (rollback and recovery) ---------------------------------------------
 
 def select_tasks(*, task_ids: list[int] | None = None, process: str | None = None, version: int | None = None,
                  stage: str | None = None, status: str | None = TaskStatus.running, user=None) -> list[int]:
     """Ids of the Tasks a manual move selects: an explicit list, or a filter on Process / Version /
     open Stage / Task status (running by default). A filter selects only Tasks `user` may see;
     listed ids are checked one by one when they move (an invisible one: 404)."""
-    from app import permissions
-    from app.models import StageRun, Task
-
     q = select(Task.id)
     if task_ids:
         q = q.where(Task.id.in_(task_ids))
@@ -124,11 +67,6 @@ def move_tasks(task_ids: list[int], *, process_key: str | None, split_key: str |
     Routes use: open runs close as moved, the visit is left, the target lane starts. One transaction.
     `user` needs rights on each Task ("task.move") and on the target ("process.move_into"); the
     target must work on the Task's Table. Nothing moves unless every Task may."""
-    from app import permissions
-    from app.models import Task
-    from app.runtime.service import _queue_automated
-    from app.runtime.shell import Transition, lock_task
-
     if not (reason or "").strip():
         raise Invalid("A reason is required.", {"reason": ["required"]})
     if bool(process_key) == bool(split_key):
@@ -155,7 +93,7 @@ def move_tasks(task_ids: list[int], *, process_key: str | None, split_key: str |
         t = Transition(task, actor=actor)
         move(t, process_key=process_key, split_key=split_key, stage_key=stage_key, reason=f"manual: {reason}")
         t.finish()
-        _queue_automated(t)
+        t.queue_automated()
         moved.append(task_id)
     return moved
 
@@ -167,13 +105,6 @@ def migrate_tasks(process_key: str, to_version: int, mapping: dict[str, str] | N
     claim, timers and thread. All or nothing: if any Task has an open Stage the new Version lacks
     and `mapping` does not cover, nothing changes and Conflict lists them. `user` must be allowed to
     migrate the Process ("process.migrate": its admins, designers and managers)."""
-    from app import permissions
-    from app.errors import Conflict
-    from app.models import StageRun, Task
-    from app.runtime import engine
-    from app.runtime.service import _queue_automated
-    from app.runtime.shell import Transition, _definition, evaluate, lock_task
-
     process = find_process(process_key)
     if process is None:
         raise Invalid(f'No process "{process_key}".', {"process": ["no such process"]})
@@ -198,7 +129,7 @@ def migrate_tasks(process_key: str, to_version: int, mapping: dict[str, str] | N
         task = lock_task(task_id)
         t = Transition(task, actor=actor)
         open_runs = [r for r in t.runs.values() if r.status in states.OPEN or r.status == "failed"]
-        key_map, unmapped = engine.migration_plan(_definition(task.version_id), new_def,
+        key_map, unmapped = engine.migration_plan(definition(task.version_id), new_def,
                                                   {r.stage_key for r in open_runs}, mapping)
         if unmapped:
             offending.append({"task_id": task_id, "stages": unmapped})
@@ -222,9 +153,9 @@ def migrate_tasks(process_key: str, to_version: int, mapping: dict[str, str] | N
         if open_cols:
             for stage in new_def["stages"]:
                 if stage["key"] not in current and stage["column"] < min(open_cols):
-                    t._new_run(stage["key"], "skipped")
+                    t.new_run(stage["key"], "skipped")
         t.apply(engine.advance(new_def, t.view(), evaluate=evaluate))
         t.finish()
-        _queue_automated(t)
+        t.queue_automated()
     db.session.flush()
     return [t.task.id for t, _, _ in plans]

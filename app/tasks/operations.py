@@ -11,26 +11,20 @@ from sqlalchemy import select
 from app import clock, permissions, stages
 from app.errors import APIError, Forbidden, Invalid, NotFound
 from app.extensions import db
-from app.models import Process, Split, StageRun, Task, User
+from app.models import StageRun, Task, User
 from app.runtime import engine, states
-from app.runtime.moves import resolve_target
-from app.infra.queue import enqueue_after_commit
-from app.runtime.shell import Transition, enter_process, evaluate, lock_task, run_job_id, stage_context, stage_of
+from app.runtime.context import evaluate, stage_context, stage_of
+from app.runtime.shell import Transition, enter_process, lock_task, resolve_target
 from app.tables.values import validate_values
 from app.vocab.statuses import TaskStatus
 from app.lookups import find_process, find_split
+from app.models import Field
+from app.models import SplitVariant
 
 
 def _fields(table_id: int) -> dict:
-    from app.models import Field
 
     return {f.key: f for f in db.session.scalars(select(Field).where(Field.table_id == table_id))}
-
-
-def _queue_automated(t: Transition) -> None:
-    for run in t.automated:
-        enqueue_after_commit("app.runtime.jobs.run_stage", run.id, run.attempt, job_id=run_job_id(run))
-    t.automated = []
 
 
 def _check_start(data: dict, user: User | None, prefix: str) -> None:
@@ -65,7 +59,6 @@ def start_task(data: dict, user: User | None, actor: str, *, prefix: str = "") -
                 origin_process_id=process.id, split_id=None, variant_id=variant_id, status=TaskStatus.running,
                 created_by_id=user.id if user else None, created_at=now, updated_at=now)
     if variant_id is not None:
-        from app.models import SplitVariant
 
         task.split_id = db.session.get(SplitVariant, variant_id).split_id
     db.session.add(task)
@@ -73,7 +66,7 @@ def start_task(data: dict, user: User | None, actor: str, *, prefix: str = "") -
     t = enter_process(task, process, version, variant_id=variant_id, actor=actor)
     t.event("task.created", after=TaskStatus.running, key=key, variant=variant_id)
     t.finish()
-    _queue_automated(t)
+    t.queue_automated()
     return task, True
 
 
@@ -118,7 +111,7 @@ def update_values(task: Task, values: dict, user: User | None, actor: str, *, al
     t.event("task.values_changed", before=None, after=None, fields=sorted(clean), old=before)
     t.apply(engine.advance(t.definition, t.view(), evaluate=evaluate, fields_changed=True))
     t.finish()
-    _queue_automated(t)
+    t.queue_automated()
     return task
 
 
@@ -205,13 +198,13 @@ def act(run_id: int, action: str, actor: str, *, user=None, values: dict | None 
             t.set_status(run, "pending", manual_retry=True)
             run.attempt += 1
             run.error = None
-            t._ready(run)
+            t.ready(run)
             decisions = engine.advance(t.definition, t.view(), evaluate=evaluate)
     except states.IllegalTransition as exc:
         raise _illegal(exc) from None
     t.apply(decisions)
     t.finish()
-    _queue_automated(t)
+    t.queue_automated()
     return run
 
 

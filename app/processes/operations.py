@@ -6,7 +6,7 @@ import copy
 from sqlalchemy import select
 
 from app import clock, permissions
-from app.builder.versioning import EMPTY, get_draft
+from app.processes.versioning import EMPTY, get_draft
 from app.errors import Conflict, Invalid
 from app.extensions import db
 from app.models import Draft, Event, Process, Table, Team, User

@@ -1,0 +1,70 @@
+"""The schemas of Tasks and Stage Runs: the REST API loads and dumps with them (and documents them in
+OpenAPI); the pages load their forms and dump their boot data with the same ones."""
+from marshmallow import Schema, validate
+
+from app import fields
+from app.vocab.statuses import TaskStatus
+
+
+class TaskCreateSchema(Schema):
+    process = fields.String(metadata={"description": "Process key (exactly one of process / split)"})
+    split = fields.String(metadata={"description": "Split key"})
+    key = fields.String(validate=validate.Length(min=1, max=128),
+                        metadata={"description": "your key for the Task; sticky Split assignment uses it"})
+    values = fields.Dict(load_default=dict)
+
+
+class TaskBatchSchema(Schema):
+    tasks = fields.List(fields.Nested(TaskCreateSchema), required=True, validate=validate.Length(min=1, max=1000))
+
+
+class TaskUpdateSchema(Schema):
+    values = fields.Dict(required=True)
+
+
+class StageRunSchema(Schema):
+    id = fields.Integer()
+    stage_key = fields.String()
+    status = fields.String()
+    attempt = fields.Integer()
+    ready_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+    approval_status = fields.String(allow_none=True)
+    process = fields.Function(lambda r: r.process_id)
+
+
+class TaskSchema(Schema):
+    id = fields.Integer()
+    key = fields.String()
+    process = fields.Function(lambda t: t.process.key)
+    version = fields.Function(lambda t: t.version.number)
+    variant = fields.Function(lambda t: t.variant.key if t.variant else None)
+    status = fields.String()
+    needs_attention = fields.Boolean()
+    values = fields.Dict()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+
+
+class TaskDetailSchema(TaskSchema):
+    stage_runs = fields.List(fields.Nested(StageRunSchema))
+
+
+class TaskQuerySchema(Schema):
+    process = fields.String()
+    version = fields.Integer()
+    status = fields.String(validate=validate.OneOf([s.value for s in TaskStatus]))
+    stage = fields.String(metadata={"description": "Tasks with an open Stage Run in this Stage"})
+    needs_attention = fields.Boolean()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class TaskPageSchema(Schema):
+    items = fields.List(fields.Nested(TaskSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
