@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.errors import NotFound
 from app.extensions import db
-from app.models import Process, Split, Table, Version
+from app.models import Process, Split, StageRun, Table, Task, Version
 
 
 def find_process(key: str | None) -> Process | None:
@@ -48,3 +48,17 @@ def get_version(process: Process, number: int) -> Version:
     if version is None:
         raise NotFound(f'Process "{process.key}" has no Version {number}.', {"version": ["no such version"]})
     return version
+
+
+def get_task(task_id: int) -> Task:
+    task = db.session.get(Task, task_id)
+    if task is None:
+        raise NotFound(f"No task {task_id}.")
+    return task
+
+
+def get_run(run_id: int) -> StageRun:
+    run = db.session.get(StageRun, run_id)
+    if run is None:
+        raise NotFound(f"No stage run {run_id}.")
+    return run

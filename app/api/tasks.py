@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.api import schemas as s
 from app.api.idempotency import caller_scope, idempotent
 from app.auth.access import actor, login_required_api, require_login, roles_required
-from app import permissions
+from app import lookups, permissions
 from app.errors import NotFound
 from app.extensions import db
 from app.models import Process, Role, StageRun, Task, Version
@@ -21,8 +21,8 @@ EXISTING = "a Task with this `key` was already started in that Process: that Tas
 
 
 def get_task(task_id: int, user=None) -> Task:
-    task = db.session.get(Task, task_id)
-    if task is None or (user is not None and not permissions.can_see_task(user, task)):
+    task = lookups.get_task(task_id)
+    if user is not None and not permissions.can_see_task(user, task):
         raise NotFound(f"No task {task_id}.")
     return task
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app import permissions
+from app import lookups, permissions
 from app.errors import Conflict, Invalid
 from app.extensions import db
 from app.lookups import find_process, find_split
@@ -71,10 +71,8 @@ def move_tasks(task_ids: list[int], *, process_key: str | None, split_key: str |
         raise Invalid("A reason is required.", {"reason": ["required"]})
     if bool(process_key) == bool(split_key):
         raise Invalid("Give exactly one of process or split.", {"process": ["give process or split"]})
-    tasks = [db.session.get(Task, task_id) for task_id in task_ids]
-    for task_id, task in zip(task_ids, tasks):
-        if task is None:
-            raise Invalid(f"No task {task_id}.", status=404, code="not_found")
+    tasks = [lookups.get_task(task_id) for task_id in task_ids]
+    for task in tasks:
         permissions.check(user, "task.move", task)
     targets = _targets(process_key, split_key)
     for target in targets:

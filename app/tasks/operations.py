@@ -8,8 +8,8 @@ import uuid
 
 from sqlalchemy import select
 
-from app import clock, permissions, stages
-from app.errors import APIError, Forbidden, Invalid, NotFound
+from app import clock, lookups, permissions, stages
+from app.errors import APIError, Forbidden, Invalid
 from app.extensions import db
 from app.models import StageRun, Task, User
 from app.runtime import engine, states
@@ -119,9 +119,7 @@ def update_values(task: Task, values: dict, user: User | None, actor: str, *, al
 
 def get_run(run_id: int, who=None) -> StageRun:
     """A Stage Run `who` may see (404 otherwise; None = the system)."""
-    run = db.session.get(StageRun, run_id)
-    if run is None:
-        raise NotFound(f"No stage run {run_id}.")
+    run = lookups.get_run(run_id)
     permissions.check(who, "run.view", run)
     return run
 

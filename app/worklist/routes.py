@@ -5,7 +5,7 @@ from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_t
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app import alerts, exports, notifications, permissions
+from app import alerts, exports, lookups, notifications, permissions
 from app.alerts.schemas import form_input
 from app.auth.access import actor
 from app.errors import APIError
@@ -61,9 +61,8 @@ def counts():
 
 
 def _run_or_404(run_id: int) -> StageRun:
-    run = db.session.get(StageRun, run_id)
-    if run is None or not permissions.can_see_task(_user(), run.task) \
-            or not permissions.can_act(_user(), run, "view"):
+    run = lookups.get_run(run_id)
+    if not permissions.can_see_task(_user(), run.task) or not permissions.can_act(_user(), run, "view"):
         abort(404)
     return run
 
@@ -111,8 +110,8 @@ def reassign(run_id):
 # --- Task page ------------------------------------------------------------------------------------
 
 def _task_or_404(task_id: int) -> Task:
-    task = db.session.get(Task, task_id)
-    if task is None or not permissions.can_see_task(_user(), task):
+    task = lookups.get_task(task_id)
+    if not permissions.can_see_task(_user(), task):
         abort(404)
     return task
 
