@@ -39,7 +39,7 @@ def main() -> None:
     from flask_migrate import upgrade
 
     from app import create_app
-    from tests.faults.test_faults import _check_shapes, _lateness, _settled, _start, _world
+    from tests.faults.scenario import _check_shapes, _lateness, _settled, _start, _world
 
     tmp = Path(tempfile.mkdtemp(prefix="procly-faults-"))
     pg, redis = PostgresServer().init(), RedisServer(tmp / "redis").start()
