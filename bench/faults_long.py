@@ -31,7 +31,7 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=1000)
     ap.add_argument("--reviews", type=int, default=50, help="Tasks with SLA reminders (3 timers each)")
     ap.add_argument("--kill-every", type=float, default=2.0)
-    ap.add_argument("--kill-for", type=float, default=30.0, help="seconds of SIGKILLs")
+    ap.add_argument("--kill-for", type=float, default=20.0, help="seconds of SIGKILLs")
     ap.add_argument("--db-outage", type=float, default=40.0)
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
@@ -60,9 +60,10 @@ def main() -> None:
             # 1. SIGKILL a worker process every few seconds while the Tasks run
             began = time.time()
             ids = _start(args.tasks, args.reviews)
-            kills = 0
-            while time.time() - began < args.kill_for and not _settled(ids):
-                time.sleep(args.kill_every)
+            kills, next_kill = 0, began + args.kill_every
+            while time.time() - began < args.kill_for:   # a kill every --kill-every seconds, on the clock
+                time.sleep(max(0.0, next_kill - time.time()))
+                next_kill += args.kill_every
                 kills += _kill_a_worker(redis)
             last_kill = time.time()
             wait_until(lambda: _settled(ids), 300, "every Task after the kills", every=0.5)
@@ -118,14 +119,16 @@ def _kill_a_worker(redis) -> int:
     from rq import Worker
 
     workers = Worker.all(connection=Redis.from_url(redis.url))
-    busy = [w for w in workers if w.get_state() == "busy"] or workers
-    random.shuffle(busy)
-    for w in busy:
+    random.shuffle(workers)
+    # busy ones first; a killed worker's registration lingers (often still "busy"), so try them all
+    for w in sorted(workers, key=lambda w: w.get_state() != "busy"):
         try:
             os.kill(int(w.pid), signal.SIGKILL)
+            print(f"killed worker process {w.pid}", file=sys.stderr, flush=True)
             return 1
         except (ProcessLookupError, TypeError, ValueError):
             continue
+    print(f"no live worker to kill among {len(workers)} registered", file=sys.stderr)
     return 0
 
 
