@@ -1,5 +1,6 @@
 // Split editor: one slider per variant; moving one rescales the others so the total stays 100 %.
-import { api, el } from './api.js';
+import { api } from '../lib/api.js';
+import { el } from '../lib/dom.js';
 
 const box = document.getElementById('split');
 const KEY = box.dataset.key;
