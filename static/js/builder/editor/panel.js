@@ -2,14 +2,13 @@
 // trigger, target) or the Process's start (who may start Tasks, which Fields a start sets).
 import { $, el } from '../../lib/dom.js';
 import * as model from './model.js';
+import { list } from './model.js';
 import { CAN_EDIT, KEY, errorsFor, root, stageByKey, state } from './state.js';
 import { commit, select } from './history.js';
 import { conditionEditor } from '../conditions.js';
 import { configForm, durationInput, fieldsTable, input, section, slaEditor, upd } from './form.js';
 import { deleteStage, routeChip } from './lane.js';
 import { icon } from './icons.js';
-
-const { list } = model;
 
 function renderStagePanel(s) {
   const t = state.typeByKey[s.type] || { name: s.type, icon: '?' };
