@@ -39,7 +39,7 @@ def main() -> None:
     from flask_migrate import upgrade
 
     from app import create_app
-    from tests.faults.scenario import _check_shapes, _lateness, _settled, _start, _world
+    from tests.faults.scenario import _check_shapes, _diagnose, _lateness, _settled, _start, _world
 
     tmp = Path(tempfile.mkdtemp(prefix="procly-faults-"))
     pg, redis = PostgresServer().init(), RedisServer(tmp / "redis").start()
@@ -66,7 +66,8 @@ def main() -> None:
                 next_kill += args.kill_every
                 kills += _kill_a_worker(redis)
             last_kill = time.time()
-            wait_until(lambda: _settled(ids), 300, "every Task after the kills", every=0.5)
+            wait_until(lambda: _settled(ids), 300, "every Task after the kills", every=0.5,
+                       diagnose=lambda: _diagnose({"worker": worker}, ids))
             figures["kills"] = kills
             figures["finished_after_last_kill_s"] = round(time.time() - last_kill, 1)
             figures["kill_phase_total_s"] = round(time.time() - began, 1)
@@ -80,7 +81,8 @@ def main() -> None:
             time.sleep(args.db_outage)
             pg.start()
             back = time.time()
-            wait_until(lambda: _settled(ids2), 300, "every Task after the outage", every=0.5)
+            wait_until(lambda: _settled(ids2), 300, "every Task after the outage", every=0.5,
+                       diagnose=lambda: _diagnose({"worker": worker}, ids2))
             figures["db_outage_s"] = args.db_outage
             figures["finished_after_db_back_s"] = round(time.time() - back, 1)
             _check_shapes(ids2, expected)

@@ -128,13 +128,27 @@ def _settled(ids: list[int]) -> bool:
 
 
 def _diagnose(system, ids) -> str:
-    from app.models import StageRun, Task
+    """What is left and why: open automated runs with their job in Redis, unfired timers, the leases."""
+    from app.models import PeriodicLease, StageRun, StageTimer, Task
+    from app.runtime.queue import redis_conn
+    from app.runtime.recovery import ALIVE_KEY
 
     rows = _db(lambda s: s.execute(select(StageRun.id, StageRun.task_id, StageRun.stage_key, StageRun.status,
-                                          StageRun.attempt).join(Task).where(
+                                          StageRun.attempt, StageRun.ready_at).join(Task).where(
         Task.id.in_(ids), Task.status != "completed", StageRun.automated.is_(True),
-        StageRun.finished_at.is_(None)).limit(10)).all())
-    return f"open automated runs: {rows}\n--- worker log ---\n{system['worker'].log()[-4000:]}"
+        StageRun.finished_at.is_(None)).limit(10)).all()) or []
+    conn, lines = redis_conn(), []
+    for r in rows:
+        status, worker = conn.hmget(f"rq:job:run-{r.id}-{r.attempt}", "status", "worker_name")
+        alive = bool(worker and conn.exists(ALIVE_KEY.format(worker.decode())))
+        lines.append(f"run {r.id} {r.stage_key} {r.status} attempt {r.attempt} ready {r.ready_at}: job {status} "
+                     f"worker {worker} alive {alive}")
+    unfired = _db(lambda s: s.scalar(select(func.count()).select_from(StageTimer).join(StageRun).where(
+        StageRun.task_id.in_(ids), StageTimer.fired_at.is_(None))))
+    leases = _db(lambda s: [(x.name, x.runs, str(x.finished_at), str(x.expires_at), x.result)
+                            for x in s.scalars(select(PeriodicLease))])
+    return ("open automated runs:\n" + "\n".join(lines) + f"\nunfired timers: {unfired}\nleases: {leases}"
+            f"\n--- worker log ---\n{system['worker'].log()[-3000:]}")
 
 
 def _check_shapes(ids: list[int], expected: dict) -> None:
