@@ -31,7 +31,7 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=1000)
     ap.add_argument("--reviews", type=int, default=50, help="Tasks with SLA reminders (3 timers each)")
     ap.add_argument("--kill-every", type=float, default=2.0)
-    ap.add_argument("--kill-for", type=float, default=30.0, help="seconds of SIGKILLs")
+    ap.add_argument("--kill-for", type=float, default=20.0, help="seconds of SIGKILLs")
     ap.add_argument("--db-outage", type=float, default=40.0)
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
@@ -39,7 +39,7 @@ def main() -> None:
     from flask_migrate import upgrade
 
     from app.factory import create_app
-    from tests.faults.test_faults import _check_shapes, _lateness, _settled, _start, _world
+    from tests.faults.scenario import _check_shapes, _diagnose, _lateness, _settled, _start, _world
 
     tmp = Path(tempfile.mkdtemp(prefix="procly-faults-"))
     pg, redis = PostgresServer().init(), RedisServer(tmp / "redis").start()
@@ -60,12 +60,14 @@ def main() -> None:
             # 1. SIGKILL a worker process every few seconds while the Tasks run
             began = time.time()
             ids = _start(args.tasks, args.reviews)
-            kills = 0
-            while time.time() - began < args.kill_for and not _settled(ids):
-                time.sleep(args.kill_every)
+            kills, next_kill = 0, began + args.kill_every
+            while time.time() - began < args.kill_for:   # a kill every --kill-every seconds, on the clock
+                time.sleep(max(0.0, next_kill - time.time()))
+                next_kill += args.kill_every
                 kills += _kill_a_worker(redis)
             last_kill = time.time()
-            wait_until(lambda: _settled(ids), 300, "every Task after the kills", every=0.5)
+            wait_until(lambda: _settled(ids), 300, "every Task after the kills", every=0.5,
+                       diagnose=lambda: _diagnose({"worker": worker}, ids))
             figures["kills"] = kills
             figures["finished_after_last_kill_s"] = round(time.time() - last_kill, 1)
             figures["kill_phase_total_s"] = round(time.time() - began, 1)
@@ -79,7 +81,8 @@ def main() -> None:
             time.sleep(args.db_outage)
             pg.start()
             back = time.time()
-            wait_until(lambda: _settled(ids2), 300, "every Task after the outage", every=0.5)
+            wait_until(lambda: _settled(ids2), 300, "every Task after the outage", every=0.5,
+                       diagnose=lambda: _diagnose({"worker": worker}, ids2))
             figures["db_outage_s"] = args.db_outage
             figures["finished_after_db_back_s"] = round(time.time() - back, 1)
             _check_shapes(ids2, expected)
@@ -118,14 +121,16 @@ def _kill_a_worker(redis) -> int:
     from rq import Worker
 
     workers = Worker.all(connection=Redis.from_url(redis.url))
-    busy = [w for w in workers if w.get_state() == "busy"] or workers
-    random.shuffle(busy)
-    for w in busy:
+    random.shuffle(workers)
+    # busy ones first; a killed worker's registration lingers (often still "busy"), so try them all
+    for w in sorted(workers, key=lambda w: w.get_state() != "busy"):
         try:
             os.kill(int(w.pid), signal.SIGKILL)
+            print(f"killed worker process {w.pid}", file=sys.stderr, flush=True)
             return 1
         except (ProcessLookupError, TypeError, ValueError):
             continue
+    print(f"no live worker to kill among {len(workers)} registered", file=sys.stderr)
     return 0
 
 

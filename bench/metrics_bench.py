@@ -243,7 +243,8 @@ def main() -> None:
         sys.exit("set DATABASE_URL to a PostgreSQL database (postgresql+psycopg://...)")
     from flask_migrate import upgrade
 
-    from app import clock, create_app
+    from app import clock
+    from app.factory import create_app
     from app.extensions import db
     from app.metrics import ab, report
     from app.metrics import queries as q

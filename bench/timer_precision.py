@@ -35,7 +35,7 @@ def main() -> None:
     from app.factory import create_app
     from app.extensions import db
     from app.models import Event, StageRun, StageTimer
-    from tests.faults.test_faults import _settled, _start, _world
+    from tests.faults.scenario import _settled, _start, _world
 
     tmp = Path(tempfile.mkdtemp(prefix="procly-timers-"))
     pg, redis = PostgresServer().init(), RedisServer(tmp / "redis").start()

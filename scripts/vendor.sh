@@ -14,7 +14,6 @@ files=(
   "chart.js/dist/chart.umd.min.js.map             chart.umd.min.js.map"
   "socket.io-client/dist/socket.io.min.js         socket.io.min.js"
   "socket.io-client/dist/socket.io.min.js.map     socket.io.min.js.map"
-  "htmx.org/dist/htmx.min.js                      htmx.min.js"
   "swagger-ui-dist/swagger-ui-bundle.js           swagger-ui/swagger-ui-bundle.js"
   "swagger-ui-dist/swagger-ui-standalone-preset.js swagger-ui/swagger-ui-standalone-preset.js"
   "swagger-ui-dist/swagger-ui.css                 swagger-ui/swagger-ui.css"

@@ -36,14 +36,15 @@ def queue(name: str = QUEUE) -> Queue:
 
 def retry_policy(tolerance: int | None = None) -> Retry:
     """RQ's retry for a job that raised (the database or Redis was unreachable mid-job): backoff from
-    2 s doubling to 60 s, for at least `tolerance` seconds (PROCLY_OUTAGE_TOLERANCE, default 300).
-    A Stage's own failure never raises (the engine records it), so only outages are retried."""
+    1 s doubling to 10 s, for at least `tolerance` seconds (PROCLY_OUTAGE_TOLERANCE, default 300), so
+    that a job runs again within 10 s of the database coming back. A Stage's own failure never
+    raises (the engine records it), so only outages are retried; a retry that fails again is cheap."""
     tolerance = tolerance if tolerance is not None else int(current_app.config.get("OUTAGE_TOLERANCE", 300))
-    intervals, total, step = [], 0, 2
+    intervals, total, step = [], 0, 1
     while total < tolerance:
         intervals.append(step)
         total += step
-        step = min(step * 2, 60)
+        step = min(step * 2, 10)
     return Retry(max=max(len(intervals), 1), interval=intervals or [2])
 
 

@@ -1,7 +1,7 @@
 // Point-and-click condition editor: groups ("all of" / "any of") of field / operator / value rows and
 // nested groups, written as CEL. Anything it cannot show (functions, negation, `in`…) opens in the
 // advanced (raw expression) mode.
-import { el } from './api.js';
+import { el } from '../lib/dom.js';
 
 const OPS = ['==', '!=', '<', '<=', '>', '>='];
 const NUMERIC = new Set(['number']);

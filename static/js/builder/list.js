@@ -1,5 +1,6 @@
 // Process list: import a Process from an exported JSON file (export is a plain download link).
-import { api, ApiError, el, errorLines } from './api.js';
+import { ApiError, api, errorLines } from '../lib/api.js';
+import { el } from '../lib/dom.js';
 
 // suggest a key from the name
 const create = document.getElementById('create-form');

@@ -1,36 +1,13 @@
 // Split editor: one slider per variant; moving one rescales the others so the total stays 100 %.
-import { api, el } from './api.js';
+import { api } from '../lib/api.js';
+import { el } from '../lib/dom.js';
+import { rescale, toPercent } from './weights.js';
 
 const box = document.getElementById('split');
 const KEY = box.dataset.key;
 const CAN_EDIT = box.dataset.canEdit === 'true';
 let variants = [];
 let weights = {};
-
-// distribute `rest` over `keys` proportionally to their current weights (largest remainder, integers)
-export function rescale(current, changedKey, value) {
-  value = Math.max(0, Math.min(100, Math.round(value)));
-  const others = Object.keys(current).filter((k) => k !== changedKey);
-  const rest = 100 - value;
-  const base = others.reduce((a, k) => a + current[k], 0);
-  const raw = others.map((k) => [k, base > 0 ? (current[k] * rest) / base : rest / others.length]);
-  const out = { [changedKey]: others.length ? value : 100 };
-  let given = 0;
-  raw.forEach(([k, r]) => { out[k] = Math.floor(r); given += out[k]; });
-  raw.sort((a, b) => (b[1] % 1) - (a[1] % 1)).slice(0, rest - given).forEach(([k]) => { out[k] += 1; });
-  return out;
-}
-
-function toPercent(ws) {
-  const total = Object.values(ws).reduce((a, b) => a + b, 0);
-  const keys = Object.keys(ws);
-  if (!total) return Object.fromEntries(keys.map((k, i) => [k, i === 0 ? 100 : 0]));
-  const first = keys[0];
-  const pct = Object.fromEntries(keys.map((k) => [k, Math.round((ws[k] * 100) / total)]));
-  const diff = 100 - Object.values(pct).reduce((a, b) => a + b, 0);
-  pct[first] += diff;
-  return pct;
-}
 
 function render() {
   document.getElementById('variants').replaceChildren(...variants.map((v) => el('div', { class: 'split-row', dataset: { variant: v.key } },

@@ -1,5 +1,6 @@
 // Table editor: add, rename and retype Fields through /api/v1/tables.
-import { api, el } from './api.js';
+import { api } from '../lib/api.js';
+import { el } from '../lib/dom.js';
 
 const box = document.getElementById('table');
 const KEY = box.dataset.key;

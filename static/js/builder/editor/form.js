@@ -1,0 +1,108 @@
+// The panel's form controls: sections with their validation errors, inputs bound to the selected
+// Stage, the stage type's settings form built from its config JSON Schema, the Fields' read / write
+// table, and the SLA editor.
+import { el } from '../../lib/dom.js';
+import { list, sectionOf } from './model.js';
+import { errorsFor, stageByKey, stageIndex, state } from './state.js';
+import { commit } from './history.js';
+
+// a panel section; name: the definition key(s) whose errors it lists
+export function section(title, name, ...body) {
+  const i = state.selected?.kind === 'stage' ? stageIndex(state.selected.key) : state.selected?.index;
+  const prefix = state.selected?.kind === 'stage' ? `stages[${i}]` : `routes[${i}]`;
+  const errs = errorsFor(prefix).filter((e) => [].concat(name).includes(sectionOf(e.path)));
+  return el('section', { class: `p-sec${errs.length ? ' has-error' : ''}`, dataset: { section: [].concat(name)[0] } },
+    el('h4', {}, title), ...body,
+    errs.length ? el('ul', { class: 'field-errors' }, ...errs.map((e) => el('li', { dataset: { path: e.path } }, e.message))) : null);
+}
+
+// a labelled input; onChange(value) on change (blur or Enter), not on every key
+export function input(label, value, onChange, attrs = {}) {
+  return el('label', {}, label, el('input', { value: value ?? '', ...attrs, onchange: (e) => onChange(e.target.value) }));
+}
+
+// update the selected stage in place; the panel is not rebuilt so focus stays where it is
+export function upd(fn, opts = { panel: false }) {
+  const key = state.selected.key;
+  commit(() => fn(stageByKey(key)), opts);
+}
+
+// the settings of the Stage's type: one control per property of the type's config JSON Schema
+export function configForm(s) {
+  const schema = state.typeByKey[s.type]?.config_schema || { properties: {} };
+  const cfg = s.config || {};
+  const out = [];
+  for (const [name, prop] of Object.entries(schema.properties || {})) {
+    const label = name.replace(/_/g, ' ');
+    const help = prop.description ? el('small', { class: 'muted' }, prop.description) : null;
+    const set = (v) => upd((st) => { st.config = { ...(st.config || {}) }; if (v === undefined) delete st.config[name]; else st.config[name] = v; });
+    if (prop.type === 'array') {
+      const ta = el('textarea', { rows: 3, name: `config.${name}`, placeholder: 'one per line', onchange: (e) => set(list(e.target.value)) });
+      ta.value = (cfg[name] || []).join('\n');
+      out.push(el('label', {}, label, ta, help));
+    } else if (prop.type === 'object') {
+      const rows = Object.entries(cfg[name] || {});
+      const box = el('div', { class: 'kv', dataset: { name } });
+      const write = () => {
+        const obj = {};
+        box.querySelectorAll('.kv-row').forEach((r) => { const k = r.children[0].value.trim(); if (k) obj[k] = r.children[1].value; });
+        set(obj);
+      };
+      const row = (k = '', v = '') => el('div', { class: 'kv-row' },
+        el('input', { value: k, placeholder: 'key', 'aria-label': `${label} key`, onchange: write }),
+        el('input', { value: v, placeholder: 'value', 'aria-label': `${label} value`, onchange: write }),
+        el('button', { type: 'button', class: 'link', onclick: (e) => { e.target.parentElement.remove(); write(); } }, '✕'));
+      rows.forEach(([k, v]) => box.append(row(k, v)));
+      out.push(el('div', { class: 'field' }, el('span', { class: 'lbl' }, label), help, box,
+        el('button', { type: 'button', class: 'link', onclick: () => box.append(row()) }, '+ row')));
+    } else if (prop.type === 'boolean') {
+      out.push(el('label', { class: 'check' }, el('input', { type: 'checkbox', checked: !!cfg[name], onchange: (e) => set(e.target.checked) }), ` ${label}`));
+    } else if (prop.type === 'integer' || prop.type === 'number') {
+      out.push(input(label, cfg[name], (v) => set(v === '' ? undefined : Number(v)), { type: 'number', name: `config.${name}` }));
+    } else {
+      const ta = el('textarea', { rows: name === 'instructions' ? 3 : 1, name: `config.${name}`, onchange: (e) => set(e.target.value) });
+      ta.value = cfg[name] ?? '';
+      out.push(el('label', {}, label, ta, help));
+    }
+  }
+  return out.length ? out : [el('p', { class: 'muted small' }, 'This type has no settings.')];
+}
+
+// the Table's Fields with a read and a write checkbox each; Fields the Table no longer has are struck out
+export function fieldsTable(s) {
+  const reads = new Set(s.reads || []), writes = new Set(s.writes || []);
+  const toggle = (which, key, on) => upd((st) => {
+    const set = new Set(st[which] || []);
+    if (on) set.add(key); else set.delete(key);
+    st[which] = state.fields.map((f) => f.key).filter((k) => set.has(k)).concat([...set].filter((k) => !state.fields.some((f) => f.key === k)));
+  });
+  const unknown = [...new Set([...reads, ...writes])].filter((k) => !state.fields.some((f) => f.key === k));
+  return el('table', { class: 'fields' },
+    el('thead', {}, el('tr', {}, el('th', {}, 'Field'), el('th', {}, 'read'), el('th', {}, 'write'))),
+    el('tbody', {}, ...state.fields.map((f) => el('tr', {},
+      el('td', {}, f.name, el('span', { class: 'muted small' }, ` ${f.type}`)),
+      el('td', {}, el('input', { type: 'checkbox', name: `reads.${f.key}`, 'aria-label': `read ${f.key}`, checked: reads.has(f.key), onchange: (e) => toggle('reads', f.key, e.target.checked) })),
+      el('td', {}, el('input', { type: 'checkbox', name: `writes.${f.key}`, 'aria-label': `write ${f.key}`, checked: writes.has(f.key), onchange: (e) => toggle('writes', f.key, e.target.checked) })))),
+    ...unknown.map((k) => el('tr', { class: 'unknown' }, el('td', {}, el('s', {}, k), el('span', { class: 'err small' }, ' deleted field')),
+      el('td', {}, el('input', { type: 'checkbox', checked: reads.has(k), 'aria-label': `read ${k}`, onchange: (e) => toggle('reads', k, e.target.checked) })),
+      el('td', {}, el('input', { type: 'checkbox', checked: writes.has(k), 'aria-label': `write ${k}`, onchange: (e) => toggle('writes', k, e.target.checked) }))))));
+}
+
+export function durationInput(label, value, onChange, name) {
+  return input(label, value, (v) => onChange(v.trim() || null), { name, placeholder: 'e.g. 48h', pattern: '\\d+[smhd]' });
+}
+
+// `get` reads the live value: the panel is not rebuilt between edits
+export function slaEditor(get, write, prefix) {
+  const sla = get() || {};
+  const set = (k, v) => {
+    const next = { ...(get() || {}) };
+    if (v === null || (Array.isArray(v) && !v.length)) delete next[k]; else next[k] = v;
+    write(Object.keys(next).length ? next : null);
+  };
+  return el('div', { class: 'row3' },
+    durationInput('Due', sla.due, (v) => set('due', v), `${prefix}.due`),
+    input('Reminders', (sla.reminders || []).join(', '), (v) => set('reminders', list(v)), { name: `${prefix}.reminders`, placeholder: '24h, 72h' }),
+    durationInput('Escalate after', sla.escalate_after, (v) => set('escalate_after', v), `${prefix}.escalate_after`));
+}
+
