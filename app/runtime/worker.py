@@ -24,6 +24,7 @@ import uuid
 
 from redis.exceptions import RedisError
 from rq import SimpleWorker
+from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from app.infra.queue import QUEUES, redis_conn
@@ -57,8 +58,6 @@ class AppWorker(SimpleWorker):
     def handle_exception(self, job, *exc_info):
         """An outage makes every job fail alike and RQ retries each: one line per failure then, not a
         70-line traceback (seen: 49 MB of log in a 40 s database outage)."""
-        from sqlalchemy.exc import OperationalError
-
         exc = exc_info[1]
         if isinstance(exc, (OperationalError, RedisError)):
             self.log.warning("job %s (%s) could not reach %s; RQ retries it: %s", job.id, job.func_name,
