@@ -1,6 +1,7 @@
 """Configuration read from environment variables (12-factor); tests pass overrides."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 import secrets
@@ -33,6 +34,9 @@ def from_env() -> dict:
         "PROXY_COUNT": int(os.environ.get("PROCLY_PROXY_COUNT", "0")),
         # CPU time one CEL condition may use before it is stopped (app.cel.evaluate)
         "CEL_BUDGET_MS": float(os.environ.get("PROCLY_CEL_BUDGET_MS", "50")),
+        # CalDAV sign-ins by name, for Calendar Schedule Stages' busy times (app.scheduling.busy):
+        # a JSON object {"name": {"username": "...", "password": "..."}}; definitions only name one
+        "CALDAV_CREDENTIALS": json.loads(os.environ.get("PROCLY_CALDAV_CREDENTIALS") or "{}"),
     }
 
 

@@ -21,6 +21,7 @@ from app import stages
 from app.models import StageRun
 from app.runtime import jobs
 from app.runtime.context import definition, stage_of
+from app.scheduling import operations as scheduling
 
 PASSWORD = "procly-demo-2026"
 USERS = [  # email, name, role, teams
@@ -64,6 +65,13 @@ CONTACT = ("name", "email", "phone", "location", "budget", "documents_complete")
 APPROVAL_48H = {"required": True, "approvers": ["team:Compliance"], "sla": {"due": "48h", "reminders": ["24h"]}}
 
 
+# the first appointment: 45 minutes with the Intake Team, weekdays 09:00–17:00 London time
+APPOINTMENTS = {"field": "appointment_at", "time_zone": "Europe/London", "working_days": ["mon", "tue", "wed", "thu", "fri"],
+                "day_start": "09:00", "day_end": "17:00", "slot_minutes": 45, "buffer_minutes": 15, "horizon_days": 21,
+                "notice_minutes": 120, "capacity": 1, "host_kind": "team", "host": "Intake", "reminders": ["24h", "1h"],
+                "instructions": "Pick a time that suits you for a first 45-minute meeting."}
+
+
 def definitions() -> dict[str, dict]:
     intake_stages = [
         stage("collect", "Collect basic information", "form", reads=CONTACT, writes=CONTACT,
@@ -76,8 +84,8 @@ def definitions() -> dict[str, dict]:
               approval=APPROVAL_48H,
               roles={"responsible": ["team:Intake"], "approver": ["team:Compliance"], "informed": [],
                      "delegator": ["role:manager"]}),
-        stage("schedule", "Schedule first appointment", "form", reads=("name", "email", "appointment_at"),
-              writes=("appointment_at",), config={"required": ["appointment_at"]},
+        stage("schedule", "Schedule first appointment", "calendar_schedule", reads=("name", "email", "appointment_at"),
+              writes=("appointment_at",), config=APPOINTMENTS,
               visibility={"internal": {"teams": [], "roles": []}, "external": "action"},
               roles={"responsible": ["team:Intake"], "approver": [], "informed": [], "delegator": []}),
     ]
@@ -205,7 +213,12 @@ def _demo_tasks(count: int, admin: User) -> None:
                         ["in_area", "nearby", "out_of_area"], [6, 3, 1])[0], "budget": rnd.choice([500, 1500, 3000, 8000]),
                         "documents_complete": rnd.random() > 0.2}
                 elif step == "schedule":
-                    vals = {"appointment_at": (sim.current + timedelta(days=3)).replace(microsecond=0).isoformat()}
+                    free = scheduling.slots(run.id, staff)["slots"]
+                    if free:
+                        scheduling.book(run.id, clock.iso(free[rnd.randrange(min(len(free), 12))].start), staff,
+                                        f"user:{staff.id}", "Europe/London")
+                        db.session.commit()
+                    continue
                 elif step == "approve":
                     user, action = approver, "approve" if rnd.random() > 0.15 else "reject"
                 act(run.id, action, f"user:{user.id}", user=user, values=vals)

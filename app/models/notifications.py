@@ -20,6 +20,7 @@ class Outbox(db.Model):
     to: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text)
+    calendar: Mapped[str | None] = mapped_column(Text)   # an iCalendar invitation sent with it (.ics)
     kind: Mapped[str] = mapped_column(String(32), default="mail")  # invitation / mention / alert / reminder
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending / sent / failed
     attempts: Mapped[int] = mapped_column(default=0)

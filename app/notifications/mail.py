@@ -39,6 +39,10 @@ def _send(row: Outbox) -> None:
     msg["From"], msg["To"], msg["Subject"] = cfg["MAIL_FROM"], row.to, row.subject
     msg["Message-ID"] = f"<outbox-{row.id}@procly>"
     msg.set_content(row.body)
+    if row.calendar:   # an invitation: text/calendar with its METHOD, as calendar programs expect
+        method = next((line.split(":", 1)[1].strip() for line in row.calendar.splitlines()
+                       if line.startswith("METHOD:")), "REQUEST")
+        msg.add_attachment(row.calendar, subtype="calendar", filename="invite.ics", params={"method": method})
     with smtplib.SMTP(cfg["SMTP_HOST"], int(cfg["SMTP_PORT"]), timeout=10) as smtp:
         smtp.send_message(msg)
 

@@ -13,7 +13,8 @@ Stage Runs, Fields, Processes, Tables, Splits, webhooks and tokens they may read
   webhooks, tokens; participants.py: what a magic link shows.
 
 docs/security.md ("Authorization") lists every control with the test that attacks it."""
-from app.permissions import objects as _objects, runs as _runs  # noqa: F401  (register the rules)
+from app.permissions import bookings as _bookings, objects as _objects, runs as _runs  # noqa: F401  (register the rules)
+from app.permissions.bookings import BookingGrant
 from app.permissions.decisions import RULES, Decision, allowed, check, decide
 from app.permissions.objects import may_start
 from app.permissions.participants import (PortalStage, participant_fields, participant_stages, participant_view,
@@ -32,7 +33,7 @@ def can_act(user, run, action: str) -> bool:
     return allowed(user, f"run.{action}", run)
 
 
-__all__ = ["RULES", "Decision", "allowed", "check", "decide", "can_act", "may_start", "PortalStage",
+__all__ = ["BookingGrant", "RULES", "Decision", "allowed", "check", "decide", "can_act", "may_start", "PortalStage",
            "participant_fields", "participant_stages", "participant_view", "portal_stage", "all_field_keys",
            "approver_refs", "can_design", "check_can_design", "definition_of", "is_admin", "is_participant", "is_staff", "is_system", "manager_of",
            "matches", "privileged_for", "refs_of", "roles_in", "stage_for", "stage_visible",

@@ -63,6 +63,9 @@ def _link() -> MagicLink:
     return link
 
 
+client_ip, current_link = _ip, _link   # for the portal's other modules (bookings.py)
+
+
 def _check_form() -> None:
     expected = session.get("portal_form", "")
     if not expected or not hmac.compare_digest(expected, request.form.get("form_token", "")):

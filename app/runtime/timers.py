@@ -12,6 +12,7 @@ from app.runtime import signals, sla
 from app.infra.queue import SYSTEM_QUEUE, enqueue_after_commit, publish_after_commit
 
 EVENT_TYPES = {"due": "sla.breached", "reminder": "sla.reminder", "escalation": "sla.escalated"}
+APPOINTMENT = "appointment"     # the scope of a booked appointment's reminders (app.scheduling)
 
 
 def timer_job_id(timer: StageTimer) -> str:
@@ -60,6 +61,12 @@ def fire(timer_id: int) -> str:
     if not claimed:
         return "gone"
     run = db.session.get(StageRun, timer.stage_run_id)
+    if timer.scope == APPOINTMENT:   # a reminder of a booked appointment, not an SLA: app.scheduling mails it
+        db.session.add(Event(type="appointment.reminder", task_id=run.task_id, stage_run_id=run.id,
+                             process_id=run.process_id, actor="system", created_at=now,
+                             data={"label": timer.label, "stage": run.stage_key, "due_at": timer.due_at.isoformat()}))
+        signals.appointment_reminder.send(run, timer=timer)
+        return "fired"
     type_ = EVENT_TYPES[timer.kind]
     db.session.add(Event(type=type_, task_id=run.task_id, stage_run_id=run.id, process_id=run.process_id,
                          actor="system", data={"scope": timer.scope, "label": timer.label, "stage": run.stage_key,

@@ -55,6 +55,7 @@ class InputKind(StrEnum):
     participant = "participant"          # a participant's portal form
     signal = "signal"                    # a named Signal sent to the Task
     callback = "callback"                # an outside system calling back on the run's URL
+    booking = "booking"                  # a slot booked through app.scheduling (it holds the seat)
 
 
 @dataclass(frozen=True)

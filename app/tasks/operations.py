@@ -150,9 +150,10 @@ def _user_id(who) -> int | None:
 
 
 def act(run_id: int, action: str, actor: str, *, user=None, values: dict | None = None,
-        comment: str = "") -> StageRun:
+        comment: str = "", kind: stages.InputKind = stages.InputKind.submit) -> StageRun:
     """One action on a Stage Run by `user`: a User, a participant's MagicLink, or None (the
-    system). app.permissions decides first (404 invisible, 403 not allowed, with the reason)."""
+    system). app.permissions decides first (404 invisible, 403 not allowed, with the reason).
+    `kind`: where the values of a completion come from (a booking completes a calendar Stage)."""
     if action not in ACTIONS:
         raise Invalid(f'Unknown action "{action}".', {"action": ["unknown"]})
     t, run = _transition_for(run_id, actor, user, f"run.{action}", values=values)
@@ -164,7 +165,7 @@ def act(run_id: int, action: str, actor: str, *, user=None, values: dict | None 
             run.completed_by_id = _user_id(user)
             if values:
                 stage = stage_of(t.definition, run.stage_key)
-                _write(t, run, values, stage)
+                _write(t, run, values, stage, kind)
                 view = t.view()
             if run.status in ("pending",):
                 t.set_status(run, "started")
@@ -218,8 +219,9 @@ def submission(t: Transition, run: StageRun, stage: dict, values: dict,
         raise Invalid(str(exc), {"input": [str(exc)]}, status=409, code="conflict") from None
 
 
-def _write(t: Transition, run: StageRun, values: dict, stage: dict) -> None:
-    received = submission(t, run, stage, values)
+def _write(t: Transition, run: StageRun, values: dict, stage: dict,
+           kind: stages.InputKind = stages.InputKind.submit) -> None:
+    received = submission(t, run, stage, values, kind)
     values, required = received.values, tuple(received.required)
     merged = {**{k: (t.task.values or {}).get(k) for k in required}, **values}
     clean, errors = validate_values(_fields(t.task.table_id), merged, required=required,
