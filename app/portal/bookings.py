@@ -13,7 +13,7 @@ from app.extensions import limiter
 from app.portal.routes import bp, client_ip, current_link
 from app.scheduling import links as booking_links
 from app.scheduling import operations as scheduling
-from app.scheduling.schemas import BookingSchema, BookSchema, SlotsQuerySchema, slots_payload
+from app.scheduling.schemas import BookingSchema, BookSchema, SlotsQuerySchema, SlotsSchema, slots_payload
 
 
 def _load(schema, data: dict) -> dict:
@@ -36,7 +36,8 @@ def _naive(moment):
 def _slots(run_id: int, who):
     query = _load(SlotsQuerySchema(), request.args.to_dict())
     tz = scheduling.zone_name(query["tz"])
-    return jsonify(slots_payload(scheduling.slots(run_id, who, _naive(query["from_"]), _naive(query["to"])), tz))
+    return jsonify(SlotsSchema().dump(slots_payload(scheduling.slots(run_id, who, _naive(query["from_"]),
+                                                                     _naive(query["to"])), tz)))
 
 
 @bp.get("/runs/<int:run_id>/slots")
@@ -80,7 +81,7 @@ def booking_slots(token: str):
     query = _load(SlotsQuerySchema(), request.args.to_dict())
     tz = scheduling.zone_name(query["tz"])
     found = scheduling.slots_for_change(booking, grant, _naive(query["from_"]), _naive(query["to"]))
-    return jsonify(slots_payload(found, tz))
+    return jsonify(SlotsSchema().dump(slots_payload(found, tz)))
 
 
 @bp.post("/b/<token>/reschedule")

@@ -19,7 +19,7 @@ from app.notifications import threads
 from app.participants import links
 from app.tasks import operations as service
 from app.tables.values import validate_values
-from app.stages import InputKind, StageContext, StageType, get as stage_type_of
+from app.stages import InputKind, InputRefused, StageContext, StageType, get as stage_type_of
 
 
 def stage_type(stage: dict) -> StageType:
@@ -31,7 +31,10 @@ def stages_required(stage: dict, raw: dict) -> tuple[str, ...]:
     """The Fields the Stage's type requires of a participant's form."""
     type_ = stage_type(stage)
     ctx = StageContext(stage=stage, config=type_.validate(stage.get("config") or {}))
-    return tuple(type_.receive(ctx, InputKind.participant, raw).required)
+    try:
+        return tuple(type_.receive(ctx, InputKind.participant, raw).required)
+    except InputRefused:    # a type whose portal work is no form (a booking, an upload): nothing required
+        return ()
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 SESSION_KEY = "portal_link"

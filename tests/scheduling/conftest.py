@@ -36,7 +36,7 @@ def free_port() -> int:
 def calendar_stage(key="meet", **config) -> dict:
     return {"key": key, "name": "Schedule a visit", "type": "calendar_schedule",
             "reads": ["name", "email", "host", "when"], "writes": ["when"],
-            "visibility": {"internal": {"teams": [], "roles": []}, "external": "action"},
+            "visibility": {"internal": {"teams": ["Ops"], "roles": []}, "external": "action"},
             "roles": {"responsible": ["team:Ops"], "approver": [], "informed": [], "delegator": []},
             "config": {**CONFIG, **config}}
 
