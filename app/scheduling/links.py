@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from app import clock
@@ -27,9 +27,9 @@ def token_for(booking: Booking) -> str:
 
 
 def url_for_booking(booking: Booking) -> str:
-    base = (current_app.config.get("PROCLY_BASE_URL") or "").rstrip("/")
-    path = url_for("portal.booking_page", token=token_for(booking), _external=not base)
-    return base + path if base else path
+    """The booking's page (reschedule / cancel) at the app's base URL: emails are written in requests
+    and in workers alike, so the URL is built without a request."""
+    return f"{(current_app.config.get('PROCLY_BASE_URL') or '').rstrip('/')}/portal/b/{token_for(booking)}"
 
 
 def open_token(token: str, now: datetime | None = None) -> tuple[Booking, BookingGrant] | None:
