@@ -5,6 +5,7 @@ import { el } from '../../lib/dom.js';
 import { list, sectionOf } from './model.js';
 import { errorsFor, stageByKey, stageIndex, state } from './state.js';
 import { commit } from './history.js';
+import { widget } from './widgets.js';
 
 // a panel section; name: the definition key(s) whose errors it lists
 export function section(title, name, ...body) {
@@ -33,12 +34,15 @@ export function configForm(s) {
   const cfg = s.config || {};
   const out = [];
   for (const [name, prop] of Object.entries(schema.properties || {})) {
-    const label = name.replace(/_/g, ' ');
+    const label = prop.title || name.replace(/_/g, ' ');
     const help = prop.description ? el('small', { class: 'muted' }, prop.description) : null;
     const set = (v) => upd((st) => { st.config = { ...(st.config || {}) }; if (v === undefined) delete st.config[name]; else st.config[name] = v; });
-    if (prop.type === 'array') {
+    const special = widget(name, prop, cfg[name] ?? prop.default, set, label, help);
+    if (special) {
+      out.push(special);
+    } else if (prop.type === 'array') {
       const ta = el('textarea', { rows: 3, name: `config.${name}`, placeholder: 'one per line', onchange: (e) => set(list(e.target.value)) });
-      ta.value = (cfg[name] || []).join('\n');
+      ta.value = (cfg[name] ?? prop.default ?? []).join('\n');
       out.push(el('label', {}, label, ta, help));
     } else if (prop.type === 'object') {
       const rows = Object.entries(cfg[name] || {});
@@ -58,7 +62,7 @@ export function configForm(s) {
     } else if (prop.type === 'boolean') {
       out.push(el('label', { class: 'check' }, el('input', { type: 'checkbox', checked: !!cfg[name], onchange: (e) => set(e.target.checked) }), ` ${label}`));
     } else if (prop.type === 'integer' || prop.type === 'number') {
-      out.push(input(label, cfg[name], (v) => set(v === '' ? undefined : Number(v)), { type: 'number', name: `config.${name}` }));
+      out.push(input(label, cfg[name], (v) => set(v === '' ? undefined : Number(v)), { type: 'number', name: `config.${name}`, placeholder: prop.default ?? '' }));
     } else {
       const ta = el('textarea', { rows: name === 'instructions' ? 3 : 1, name: `config.${name}`, onchange: (e) => set(e.target.value) });
       ta.value = cfg[name] ?? '';
