@@ -33,6 +33,7 @@ OPS: dict[str, str] = {               # admin, designer, designer_x, staff, staf
     "run.reassign":             "YYNFNYN",   # Delegators (the Team's manager) and privileged users
     "run.approve":              "YYNFNYN",   # approvers: the Team's manager (and the participant)
     "run.reject":               "YYNFNYN",
+    "booking.change":           "YYNYNYN",   # reschedule / cancel: whoever may work the Calendar Schedule Stage
     "process.view":             "YYYYYYY",   # definitions hold no Task data
     "process.create":           "YYFFFFF",
     "process.design":           "YYFFFFF",
@@ -91,7 +92,50 @@ def _run_api(action, op, stage, state="open", body=None):
                                                               json=body), fresh=True)
 
 
+def _book(c, path: str, token: bool = True):
+    """A JSON booking call (the slot pickers' own way), with the portal form token for the participant."""
+    body = {"start": c.w.slot(), "time_zone": "Europe/Paris"}
+    if token:
+        body["form_token"] = c.portal_session()[1] if c.actor == "participant" else ""
+    return c.send("post", path, json=body)
+
+
+def _booking_token(c) -> str:
+    """A valid signed booking link for Alpha's Task; a forged one (another key) for Beta's."""
+    if c.t == "a":
+        return c.w.booking_token("a", c.fresh)
+    from itsdangerous import URLSafeTimedSerializer
+
+    return URLSafeTimedSerializer("forged", salt="procly.booking-link").dumps({"b": 1, "u": "x"})
+
+
+BOOKING_ROUTES: list[Route] = [
+    R(f"{RUN}/slots", "GET", "run.view", lambda c: c.get(f"/api/v1/runs/{c.run('meet')}/slots")),
+    R(f"{RUN}/booking", "POST", "run.complete", fresh=True,
+      call=lambda c: c.post(f"/api/v1/runs/{c.run('meet')}/booking", json={"start": c.w.slot()})),
+    R(f"{RUN}/booking", "GET", "booking.change", lambda c: c.get(f"/api/v1/runs/{c.run('meet', 'booked')}/booking")),
+    R(f"{RUN}/booking/reschedule", "POST", "booking.change", fresh=True, call=lambda c: c.post(
+        f"/api/v1/runs/{c.run('meet', 'booked')}/booking/reschedule", json={"start": c.w.slot()})),
+    R(f"{RUN}/booking/cancel", "POST", "booking.change", fresh=True,
+      call=lambda c: c.post(f"/api/v1/runs/{c.run('meet', 'booked')}/booking/cancel")),
+    R("/portal/runs/<int:run_id>/slots", "GET", "run.view", kind="portal",
+      call=lambda c: c.get(f"/portal/runs/{c.run('meet')}/slots")),
+    R("/portal/runs/<int:run_id>/booking", "POST", "run.complete", kind="portal", fresh=True,
+      call=lambda c: _book(c, f"/portal/runs/{c.run('meet')}/booking")),
+    # the signed link is the credential (as a magic link): valid for Alpha's booking, forged for Beta's
+    R("/portal/b/<token>", "GET", "portal:link", lambda c: c.get(f"/portal/b/{_booking_token(c)}"), kind="portal"),
+    R("/portal/b/<token>/slots", "GET", "portal:link", kind="portal",
+      call=lambda c: c.get(f"/portal/b/{_booking_token(c)}/slots")),
+    R("/portal/b/<token>/reschedule", "POST", "portal:link", kind="portal", fresh=True,
+      call=lambda c: _book(c, f"/portal/b/{_booking_token(c)}/reschedule", token=False)),
+    R("/portal/b/<token>/cancel", "POST", "portal:link", kind="portal", fresh=True,
+      call=lambda c: c.send("post", f"/portal/b/{_booking_token(c)}/cancel")),
+    R("/portal/b/cancelled", "GET", "public:200", lambda c: c.get("/portal/b/cancelled"), kind="public", teams=(None,)),
+]
+
+
 ROUTES: list[Route] = [
+    *BOOKING_ROUTES,
     # --- runs: the REST API and the queue page, the same decision -------------------------------
     R(RUN, "GET", "run.view", lambda c: c.get(f"/api/v1/runs/{c.run('work')}")),
     _run_api("complete", "run.complete", "work", body={"values": {"note": "done"}}),

@@ -19,7 +19,14 @@ from tests.helpers import csrf_from
 TEAMS = {"a": "Alpha", "b": "Beta"}
 STAFF_ROLES = ("designer", "staff", "manager")
 FIELDS = [{"key": k, "name": k.title(), "type": "text", "required": False, "options": {}}
-          for k in ("name", "secret", "note")]
+          for k in ("name", "secret", "note")] + [{"key": "when", "name": "When", "type": "datetime", "required": False,
+                                                  "options": {}}]
+# `meet`, a Calendar Schedule Stage: any quarter hour of the next week, 100 seats (every allowed
+# booking of the matrix takes a slot of its own anyway: World.slot)
+MEET = {"field": "when", "time_zone": "UTC", "working_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "day_start": "00:00", "day_end": "23:59", "slot_minutes": 15, "buffer_minutes": 0, "notice_minutes": 0,
+        "horizon_days": 7,
+        "capacity": 100, "host_kind": "team", "reminders": []}
 PAGE_PASSWORD = "pw-parity-2026-x"
 
 
@@ -42,6 +49,9 @@ def definition(t: str) -> dict:
                                                                  f"user:pat-{t}@example.com"]},
               visibility={"internal": {"teams": [team], "roles": []}, "external": "status"}),
         stage("hold", gate={"type": "manual"}),
+        stage("meet", type="calendar_schedule", reads=["name", "when"], writes=["when"],
+              visibility={"internal": {"teams": [team], "roles": []}, "external": "action"},
+              config={**MEET, "host": team}),
     ], "routes": [], "start": {"roles": [f"team:{team}"], "writes": ["name", "secret"]}}
 
 
@@ -89,12 +99,34 @@ class World:
                                                                     "note": "n"}}, None, "system")
         db.session.flush()
         service.act(self.run_of(task.id, "sign"), "complete", "system")
-        if state != "open":
+        if state == "booked":   # `meet` booked (by the system)
+            from app.scheduling import operations as scheduling
+
+            scheduling.book(self.run_of(task.id, "meet"), self.slot(), None, "system")
+        elif state != "open":
             status = {"working": "in_progress"}.get(state, state)
             db.session.execute(text("UPDATE stage_runs SET status = :s WHERE id = :id"),
                                {"s": status, "id": self.run_of(task.id, "work")})
         db.session.commit()
         return task.id
+
+    def slot(self) -> str:
+        """A free slot of `meet` no other call of the matrix books (one further ahead each time)."""
+        from app import clock
+        from app.scheduling.slots import Availability, candidates
+
+        found = candidates(Availability.from_config({**MEET, "host": ""}), clock.now())
+        return clock.iso(found[8 + next(self.counter) % (len(found) - 8)][0])
+
+    def booking_token(self, t: str, fresh: bool = False) -> str:
+        """The signed reschedule / cancel token of `meet`'s booking on a booked Task of team <t>."""
+        from app.extensions import db
+        from app.models import Booking
+        from app.scheduling import links
+
+        task_id = self.fresh_task(t, "booked") if fresh else self.shared[("task", t, "booked")]
+        return links.token_for(db.session.scalar(select(Booking).where(Booking.task_id == task_id,
+                                                                       Booking.status == "booked")))
 
     def fresh_process(self, t: str) -> str:
         from app.processes import operations
@@ -210,7 +242,7 @@ def build(app) -> World:
                       "variants": [{"key": "only", "process": f"p_{t}", "version": None, "weight": 1}]}, admin)
     db.session.commit()
     for t in TEAMS:
-        for state in ("open", "working", "paused", "failed"):
+        for state in ("open", "working", "paused", "failed", "booked"):
             w.shared[("task", t, state)] = w.fresh_task(t, state)
         w.shared[("rule", t)] = w.fresh_rule(t)
         w.shared[("link", t)] = w.fresh_link(t, w.shared[("task", t, "open")])[0]
