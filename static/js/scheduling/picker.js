@@ -5,7 +5,8 @@ import { el } from '../lib/dom.js';
 import { api, ApiError } from '../lib/api.js';
 import { browserZone, dayLabel, fullLabel, groupByDay, timeLabel } from './days.js';
 
-const locale = () => document.documentElement.lang || undefined;
+// the browser's own locale (12- or 24-hour clock as its user expects), not the page's language
+const locale = () => undefined;
 
 function pressed(list, current) {
   for (const b of list.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b === current));
