@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timezone
 
+from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.auth.access import actor, login_required_api, require_login
@@ -32,22 +33,23 @@ def slots(query, run_id):
 
 
 @blp.route("/<int:run_id>/booking")
-@login_required_api
-@blp.response(200, BookingSchema)
-def get_booking(run_id):
-    """The run's booked appointment (404 when there is none)."""
-    return scheduling.live_booking(run_id, require_login())
+class RunBooking(MethodView):
+    """One rule for both methods: the URL map then answers a path no rule matches as 404 for both."""
 
+    @login_required_api
+    @blp.response(200, BookingSchema)
+    def get(self, run_id):
+        """The run's booked appointment (404 when there is none)."""
+        return scheduling.live_booking(run_id, require_login())
 
-@blp.route("/<int:run_id>/booking", methods=["POST"])
-@login_required_api
-@blp.arguments(BookSchema)
-@blp.response(201, BookingSchema)
-def book(data, run_id):
-    """Book one of the run's free slots: writes the booked time (UTC) into the Stage's datetime Field,
-    completes the run, emails the invitation (.ics). 409 when the slot was just taken; 422 when `start`
-    is not a slot offered."""
-    return scheduling.book(run_id, data["start"], require_login(), actor(), data["time_zone"])
+    @login_required_api
+    @blp.arguments(BookSchema)
+    @blp.response(201, BookingSchema)
+    def post(self, data, run_id):
+        """Book one of the run's free slots: writes the booked time (UTC) into the Stage's datetime
+        Field, completes the run, emails the invitation (.ics). 409 when the slot was just taken; 422
+        when `start` is not a slot offered."""
+        return scheduling.book(run_id, data["start"], require_login(), actor(), data["time_zone"])
 
 
 @blp.route("/<int:run_id>/booking/reschedule", methods=["POST"])
