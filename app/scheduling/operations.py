@@ -139,12 +139,16 @@ def _check_free(run: StageRun, config: dict, start: datetime, exclude: int | Non
     return end
 
 
-def _take_seat(booking: Booking, capacity: int) -> None:
-    """Give the booking the lowest seat the database accepts; 409 when every seat is taken."""
+def _take_seat(booking: Booking, capacity: int, **changes) -> None:
+    """Give the booking (with `changes` applied) the lowest seat the database accepts; 409 when every
+    seat is taken. Each try is a savepoint: a refused one rolls back (and expires) only itself, so
+    the changes are applied again on every try."""
     for seat in range(capacity):
-        booking.seat = seat
         try:
             with db.session.begin_nested():
+                for name, value in changes.items():
+                    setattr(booking, name, value)
+                booking.seat = seat
                 db.session.add(booking)
                 db.session.flush()
             return
@@ -225,12 +229,9 @@ def reschedule(booking: Booking, start, who, actor: str, time_zone: str | None =
     stage, config = calendar_stage(run)
     moment = parse_instant(start)
     end = _check_free(run, config, moment, exclude=booking.id)
-    old = booking.starts_at
-    booking.starts_at, booking.ends_at = moment, end
-    booking.time_zone = zone_name(time_zone or booking.time_zone)
-    booking.sequence += 1
-    booking.updated_at = clock.now()
-    _take_seat(booking, config["capacity"])
+    old, tz = booking.starts_at, zone_name(time_zone or booking.time_zone)
+    _take_seat(booking, config["capacity"], starts_at=moment, ends_at=end, time_zone=tz,
+               sequence=booking.sequence + 1, updated_at=clock.now())
     _write_field(booking, config["field"], clock.iso(moment), actor)
     _event(booking, run, "booking.rescheduled", actor, old_start=clock.iso(old), sequence=booking.sequence)
     reminders.drop(run.id)

@@ -134,3 +134,17 @@ def test_builder_checks_the_config(app):
     assert "after the start" in errors["stages[3].config.day_end"]
     assert errors["stages[4].config.host"] == '"email" is not in reads'
     assert "duration" in errors["stages[5].config.reminders[0]"], errors
+
+
+def test_reschedule_into_a_shared_slot_takes_the_next_seat(world, frozen):
+    world.process("pair", [calendar_stage(capacity=2)])
+    a, b = (world.run(world.start("pair", {"name": n})) for n in ("A", "B"))
+    assert world.api.post(f"/api/v1/runs/{a.id}/booking", json={"start": "2030-01-08T09:00:00Z"}).status_code == 201
+    assert world.api.post(f"/api/v1/runs/{b.id}/booking", json={"start": "2030-01-08T10:00:00Z"}).status_code == 201
+    r = world.api.post(f"/api/v1/runs/{b.id}/booking/reschedule", json={"start": "2030-01-08T09:00:00Z"})
+    assert r.status_code == 200 and r.json["starts_at"] == "2030-01-08T09:00:00+00:00" and r.json["sequence"] == 1
+    db.session.expire_all()
+    assert sorted((bk.starts_at.hour, bk.seat) for bk in db.session.scalars(select(Booking))) == [(9, 0), (9, 1)]
+    # the slot is full now: a third Task cannot have it, and a move there is refused with nothing changed
+    c = world.run(world.start("pair", {"name": "C"}))
+    assert world.api.post(f"/api/v1/runs/{c.id}/booking", json={"start": "2030-01-08T09:00:00Z"}).status_code == 409
