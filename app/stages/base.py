@@ -131,7 +131,10 @@ class StageType:
         """JSON Schema of the config, generated from `config_schema`: the builder's stage panel."""
         spec = APISpec("procly", "1", "3.1.0", plugins=[MarshmallowPlugin()])
         converter = OpenAPIConverter(openapi_version="3.1.0", schema_name_resolver=lambda s: None, spec=spec)
-        return converter.schema2jsonschema(self.config_schema)
+        schema = converter.schema2jsonschema(self.config_schema)
+        # the declared order, for the panel: JSON dumps (the editor's boot data) may sort the keys
+        schema["x-order"] = list(schema.get("properties") or {})
+        return schema
 
     def check(self, stage: dict, fields: dict) -> list[tuple[str, str]]:
         """Cross-checks of a normalized Stage against its Table's Fields (config vs reads/writes…):

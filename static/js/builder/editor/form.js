@@ -33,7 +33,10 @@ export function configForm(s) {
   const schema = state.typeByKey[s.type]?.config_schema || { properties: {} };
   const cfg = s.config || {};
   const out = [];
-  for (const [name, prop] of Object.entries(schema.properties || {})) {
+  const props = schema.properties || {};
+  const order = (schema['x-order'] || []).filter((n) => n in props);
+  for (const name of [...order, ...Object.keys(props).filter((n) => !order.includes(n))]) {
+    const prop = props[name];
     const label = prop.title || name.replace(/_/g, ' ');
     const help = prop.description ? el('small', { class: 'muted' }, prop.description) : null;
     const set = (v) => upd((st) => { st.config = { ...(st.config || {}) }; if (v === undefined) delete st.config[name]; else st.config[name] = v; });
