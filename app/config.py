@@ -33,6 +33,15 @@ def from_env() -> dict:
         "PROXY_COUNT": int(os.environ.get("PROCLY_PROXY_COUNT", "0")),
         # CPU time one CEL condition may use before it is stopped (app.cel.evaluate)
         "CEL_BUDGET_MS": float(os.environ.get("PROCLY_CEL_BUDGET_MS", "50")),
+        # uploaded files (app.files.storage): "local" (FILES_DIR, default <instance>/files) or "s3"
+        "FILES_STORAGE": os.environ.get("PROCLY_FILES_STORAGE", "local"),
+        "FILES_DIR": os.environ.get("PROCLY_FILES_DIR", ""),
+        "S3_BUCKET": os.environ.get("PROCLY_S3_BUCKET", ""),
+        "S3_PREFIX": os.environ.get("PROCLY_S3_PREFIX", ""),
+        "S3_ENDPOINT_URL": os.environ.get("PROCLY_S3_ENDPOINT_URL", ""),
+        "S3_REGION": os.environ.get("PROCLY_S3_REGION", ""),
+        "S3_ACCESS_KEY_ID": os.environ.get("PROCLY_S3_ACCESS_KEY_ID", ""),
+        "S3_SECRET_ACCESS_KEY": os.environ.get("PROCLY_S3_SECRET_ACCESS_KEY", ""),
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app import (alerts, api, cli, config, dashboards, errors, headers, inbound, portal, realtime, stages, web,
+from app import (alerts, api, cli, config, dashboards, errors, files, headers, inbound, portal, realtime, stages, web,
                  worklist)
 from app.auth import access
 from app.builder import routes as builder_routes
@@ -34,6 +34,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     headers.init_app(app)
     access.init_app(app)
     queue.init_app(app)        # jobs, messages and Events leave after COMMIT
+    files.init_app(app)        # the file storage; stored bytes of a rolled-back upload are deleted
 
     api.init_app(app)
     realtime.init_app(app)

@@ -6,7 +6,7 @@ from flask_smorest import Api
 from app.api.schemas import ApiErrorSchema
 from app.errors import handle_http_exception
 from app.api import limits
-from app.api import processes, runs, splits, tables, tasks, tokens, metrics, alerts
+from app.api import processes, runs, splits, tables, tasks, tokens, metrics, alerts, files
 
 
 # documented on every operation where they can happen (flask-smorest adds 422 for arguments itself)
@@ -67,3 +67,5 @@ def init_app(app) -> None:
     for module in (tables, processes, splits, tasks, tokens, runs, metrics, alerts):
         for bp in getattr(module, "blueprints", (module.blp,)):
             api.register_blueprint(bp, url_prefix=f"/api/v1/{bp.name}")
+    api.register_blueprint(files.blp, url_prefix="/api/v1/files")
+    api.register_blueprint(files.run_files_blp, url_prefix="/api/v1/runs")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app import clock, lookups, permissions, stages
 from app.errors import APIError, Forbidden, Invalid
+from app.files.operations import live_files
 from app.extensions import db
 from app.models import StageRun, Task, User
 from app.runtime import engine, states
@@ -150,21 +151,23 @@ def _user_id(who) -> int | None:
 
 
 def act(run_id: int, action: str, actor: str, *, user=None, values: dict | None = None,
-        comment: str = "") -> StageRun:
+        comment: str = "", kind: stages.InputKind | None = None) -> StageRun:
     """One action on a Stage Run by `user`: a User, a participant's MagicLink, or None (the
     system). app.permissions decides first (404 invisible, 403 not allowed, with the reason)."""
     if action not in ACTIONS:
         raise Invalid(f'Unknown action "{action}".', {"action": ["unknown"]})
     t, run = _transition_for(run_id, actor, user, f"run.{action}", values=values)
+    kind = kind or (stages.InputKind.participant if permissions.is_participant(user) else stages.InputKind.submit)
     view = t.view()
     try:
         if action == "complete":
             if run.status not in ("pending", "started", "in_progress"):
                 raise states.IllegalTransition(run.status, "completed")
             run.completed_by_id = _user_id(user)
-            if values:
-                stage = stage_of(t.definition, run.stage_key)
-                _write(t, run, values, stage)
+            stage = stage_of(t.definition, run.stage_key)
+            type_ = stages.get(stage["type"])
+            if values or (type_ is not None and type_.needs.files):   # uploads become the Field's value
+                _write(t, run, dict(values or {}), stage, kind)
                 view = t.view()
             if run.status in ("pending",):
                 t.set_status(run, "started")
@@ -212,14 +215,17 @@ def submission(t: Transition, run: StageRun, stage: dict, values: dict,
     type_ = stages.get(stage["type"])
     if type_ is None:
         return stages.Submission(values=dict(values))
+    if type_.needs.files:   # the run's live uploads, with their review status, for the type to turn into values
+        values = {**values, "files": [{**f.ref(), "review": f.review_status} for f in live_files(run.id)]}
     try:
         return type_.receive(stage_context(t.task, run, stage, type_, strict=False), kind, values)
     except stages.InputRefused as exc:
         raise Invalid(str(exc), {"input": [str(exc)]}, status=409, code="conflict") from None
 
 
-def _write(t: Transition, run: StageRun, values: dict, stage: dict) -> None:
-    received = submission(t, run, stage, values)
+def _write(t: Transition, run: StageRun, values: dict, stage: dict,
+           kind: stages.InputKind = stages.InputKind.submit) -> None:
+    received = submission(t, run, stage, values, kind)
     values, required = received.values, tuple(received.required)
     merged = {**{k: (t.task.values or {}).get(k) for k in required}, **values}
     clean, errors = validate_values(_fields(t.task.table_id), merged, required=required,
