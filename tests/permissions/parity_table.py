@@ -33,6 +33,9 @@ OPS: dict[str, str] = {               # admin, designer, designer_x, staff, staf
     "run.reassign":             "YYNFNYN",   # Delegators (the Team's manager) and privileged users
     "run.approve":              "YYNFNYN",   # approvers: the Team's manager (and the participant)
     "run.reject":               "YYNFNYN",
+    "file.upload":              "YYNYNYN",   # into `files` (a File upload Stage writing `docs`), or withdraw
+    "file.read":                "YYNYNYN",   # `docs`, read by `files`
+    "file.review":              "YYNYNYN",   # who may complete the file's Stage Run
     "process.view":             "YYYYYYY",   # definitions hold no Task data
     "process.create":           "YYFFFFF",
     "process.design":           "YYFFFFF",
@@ -120,6 +123,26 @@ ROUTES: list[Route] = [
         f"/queue/runs/{c.run('work')}/reassign", {"assignee": c.user(f"worker_{c.t}").email})),
     R(f"{Q}/comments", "POST", "run.comment", lambda c: c.form(f"/queue/runs/{c.run('work')}/comments",
                                                                 {"body": "hi"}), kind="page", fresh=True),
+    # --- files: File upload Stage Runs, stored files ---------------------------------------------
+    R(f"{RUN}/files", "POST", "file.upload", lambda c: c.upload(f"/api/v1/runs/{c.run('files')}/files"), fresh=True),
+    R(f"{RUN}/files", "GET", "run.view", lambda c: c.get(f"/api/v1/runs/{c.run('files')}/files")),
+    R("/api/v1/files", "GET", "task.view", lambda c: c.get(f"/api/v1/files?task={c.task()}")),
+    R("/api/v1/files/<int:file_id>", "GET", "file.read", lambda c: c.get(f"/api/v1/files/{c.file()}")),
+    R("/api/v1/files/<int:file_id>/content", "GET", "file.read",
+      lambda c: c.get(f"/api/v1/files/{c.file()}/content")),
+    R("/api/v1/files/<int:file_id>/review", "POST", "file.review", fresh=True,
+      call=lambda c: c.post(f"/api/v1/files/{c.file()}/review", json={"status": "accepted"})),
+    R("/api/v1/files/<int:file_id>", "DELETE", "file.upload", fresh=True,
+      call=lambda c: c.delete(f"/api/v1/files/{c.file()}")),
+    R("/portal/runs/<int:run_id>/files", "POST", "file.upload", kind="portal", fresh=True,
+      call=lambda c: c.upload(f"/portal/runs/{c.run('files')}/files")),
+    R("/portal/runs/<int:run_id>/files", "GET", "run.view", kind="portal",
+      call=lambda c: c.get(f"/portal/runs/{c.run('files')}/files")),
+    R("/portal/files/<int:file_id>", "GET", "file.read", kind="portal", call=lambda c: c.get(f"/portal/files/{c.file()}")),
+    R("/portal/files/<int:file_id>", "DELETE", "file.upload", kind="portal", fresh=True,
+      call=lambda c: c.portal_header("delete", f"/portal/files/{c.file()}")),
+    R("/portal/runs/<int:run_id>/files/done", "POST", "run.complete", kind="portal", fresh=True,
+      call=lambda c: c.portal(f"/portal/runs/{c.run('files')}/files/done", {})),
     # --- Tasks ----------------------------------------------------------------------------------
     R("/api/v1/tasks", "GET", "signed_in", lambda c: c.get("/api/v1/tasks"), teams=(None,)),
     R("/api/v1/tasks", "POST", "process.start", lambda c: c.post("/api/v1/tasks", json={

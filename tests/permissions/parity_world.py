@@ -19,7 +19,9 @@ from tests.helpers import csrf_from
 TEAMS = {"a": "Alpha", "b": "Beta"}
 STAFF_ROLES = ("designer", "staff", "manager")
 FIELDS = [{"key": k, "name": k.title(), "type": "text", "required": False, "options": {}}
-          for k in ("name", "secret", "note")]
+          for k in ("name", "secret", "note")] + [{"key": "docs", "name": "Docs", "type": "file", "required": False,
+                                                   "options": {}}]
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PAGE_PASSWORD = "pw-parity-2026-x"
 
 
@@ -42,6 +44,9 @@ def definition(t: str) -> dict:
                                                                  f"user:pat-{t}@example.com"]},
               visibility={"internal": {"teams": [team], "roles": []}, "external": "status"}),
         stage("hold", gate={"type": "manual"}),
+        stage("files", type="file_upload", reads=["name", "docs"], writes=["docs"],
+              config={"field": "docs", "kinds": ["pdf"], "min_count": 0, "max_count": 50},
+              visibility={"internal": {"teams": [team], "roles": []}, "external": "action"}),
     ], "routes": [], "start": {"roles": [f"team:{team}"], "writes": ["name", "secret"]}}
 
 
@@ -95,6 +100,18 @@ class World:
                                {"s": status, "id": self.run_of(task.id, "work")})
         db.session.commit()
         return task.id
+
+    def fresh_file(self, t: str, task_id: int | None = None) -> int:
+        """A PDF uploaded (by the system) into the `files` Stage Run of a fresh Task of team <t>."""
+        import io
+
+        from app.extensions import db
+        from app.files import operations
+
+        f = operations.upload(self.run_of(task_id or self.fresh_task(t), "files"), None, io.BytesIO(PDF).read,
+                              filename="proof.pdf", content_length=len(PDF), actor="system")
+        db.session.commit()
+        return f.id
 
     def fresh_process(self, t: str) -> str:
         from app.processes import operations
@@ -214,6 +231,7 @@ def build(app) -> World:
             w.shared[("task", t, state)] = w.fresh_task(t, state)
         w.shared[("rule", t)] = w.fresh_rule(t)
         w.shared[("link", t)] = w.fresh_link(t, w.shared[("task", t, "open")])[0]
+        w.shared[("file", t)] = w.fresh_file(t, w.shared[("task", t, "open")])
     from app.inbound.webhooks import create_webhook
 
     create_webhook({"key": "w-a", "process": "p_a"}, w.users["designer_a"])
