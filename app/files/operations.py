@@ -67,16 +67,14 @@ def _spool(read: Callable[[int], bytes], limit: int, label: str) -> tuple[str, i
             while True:
                 try:
                     chunk = read(CHUNK)
-                except RequestEntityTooLarge:
+                except RequestEntityTooLarge:   # werkzeug's own cap (RAW_BODY_MAX) on the stream
                     chunk, size = b"", limit + 1
-                if size > limit:
+                size += len(chunk)
+                if size > limit:   # refused now: nothing more is read
                     raise TooLarge(f"{label}: the file is larger than {limit // MB} MB.",
                                    {"file": [f"larger than {limit // MB} MB"], "field": [label]})
                 if not chunk:
                     break
-                size += len(chunk)
-                if size > limit:
-                    continue   # refused at the top of the loop, before anything else is read
                 if len(head) < HEAD_BYTES:
                     head += chunk[: HEAD_BYTES - len(head)]
                 digest.update(chunk)
