@@ -189,8 +189,8 @@ def purge_task_files(task_id: int, actor: str) -> int:
     """Delete the bytes of every file of a Task (retention, or the Task's data removed on request):
     the rows stay, marked purged, so the timeline keeps its record; downloads answer 410."""
     n = 0
-    for f in db.session.scalars(select(StoredFile).where(StoredFile.task_id == task_id,
-                                                         StoredFile.purged_at.is_(None))):
+    for f in db.session.scalars(select(StoredFile).where(StoredFile.task_id == task_id, StoredFile.purged_at.is_(None),
+                                                         StoredFile.removed_at.is_(None))):   # withdrawn: gone already
         f.purged_at = clock.now()
         _delete_after_commit(f.storage_key)
         _event("file.purged", f, None, actor)
