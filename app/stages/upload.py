@@ -111,7 +111,9 @@ class UploadType(StageType):
         if kind not in (InputKind.submit, InputKind.participant):
             return super().receive(ctx, kind, payload)
         field = ctx.config["field"]
-        files = [f for f in (payload or {}).get("files") or [] if f.get("review") != "rejected"]
+        if "files" not in (payload or {}):   # a look at what the Stage requires (the portal's form), no input
+            return Submission(required=(field,) if ctx.config["min_count"] else ())
+        files = [f for f in payload["files"] or [] if f.get("review") != "rejected"]
         pending = [f["name"] for f in files if f.get("review") == "pending"]
         if pending:
             raise Invalid(f"Review every file before finishing: {', '.join(pending)}.",
