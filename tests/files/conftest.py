@@ -22,6 +22,19 @@ EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 
     b"\x0e\x1f\xba\x0e\x00\xb4\t\xcd!\xb8\x01L\xcd!This program cannot be run in DOS mode.\r\r\n$" + b"\x00" * 200
 
 
+def png(width=160, height=100, rgb=(48, 86, 211)) -> bytes:
+    """A real PNG of one colour (for previews that are visible in screenshots)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
 def upload_stage(key="upload", *, config=None, reads=("name", "docs"), writes=("docs",), teams=("Ops",), **extra):
     return st(key, "file_upload", reads=list(reads), writes=list(writes),
               config={"field": "docs", **(config or {})},

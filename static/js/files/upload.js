@@ -51,6 +51,7 @@ function addToList(box, f) {
 }
 
 async function upload(box, files) {
+  box.dataset.busy = '1';   // the Task page's live refresh leaves the widget alone meanwhile
   const bar = box.querySelector('[data-upload-progress]');
   const max = Number(box.dataset.maxBytes || 0);
   for (const file of files) {
@@ -71,6 +72,7 @@ async function upload(box, files) {
     }
   }
   bar.hidden = true;
+  delete box.dataset.busy;
 }
 
 async function call(box, method, url, body) {

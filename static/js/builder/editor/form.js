@@ -33,10 +33,13 @@ export function configForm(s) {
   const cfg = s.config || {};
   const out = [];
   for (const [name, prop] of Object.entries(schema.properties || {})) {
-    const label = name.replace(/_/g, ' ');
+    const label = prop.title || name.replace(/_/g, ' ');
     const help = prop.description ? el('small', { class: 'muted' }, prop.description) : null;
     const set = (v) => upd((st) => { st.config = { ...(st.config || {}) }; if (v === undefined) delete st.config[name]; else st.config[name] = v; });
-    if (prop.type === 'array') {
+    const choice = choiceControl(name, prop, cfg, set, label, help, s);
+    if (choice) {
+      out.push(choice);
+    } else if (prop.type === 'array') {
       const ta = el('textarea', { rows: 3, name: `config.${name}`, placeholder: 'one per line', onchange: (e) => set(list(e.target.value)) });
       ta.value = (cfg[name] || []).join('\n');
       out.push(el('label', {}, label, ta, help));
@@ -66,6 +69,31 @@ export function configForm(s) {
     }
   }
   return out.length ? out : [el('p', { class: 'muted small' }, 'This type has no settings.')];
+}
+
+// settings with a fixed set of answers, so nobody types JSON or keys: several of a list (checkboxes),
+// one of a list (a select), or a Field of the Table of one type (`x-field-type`: a select of Fields)
+function choiceControl(name, prop, cfg, set, label, help, s) {
+  const names = prop['x-labels'] || {};
+  if (prop.type === 'array' && prop.items?.enum) {
+    const chosen = new Set(cfg[name] ?? prop.default ?? []);
+    const boxes = prop.items.enum.map((v) => el('label', { class: 'check' }, el('input', {
+      type: 'checkbox', name: `config.${name}`, value: v, checked: chosen.has(v),
+      onchange: (e) => { if (e.target.checked) chosen.add(v); else chosen.delete(v); set(prop.items.enum.filter((k) => chosen.has(k))); },
+    }), ` ${names[v] || v}`));
+    return el('fieldset', { class: 'field choices', dataset: { name } }, el('legend', {}, label), help, ...boxes);
+  }
+  let options = null;
+  if (prop['x-field-type']) {
+    options = state.fields.filter((f) => f.type === prop['x-field-type'])
+      .map((f) => [f.key, `${f.name}${(s.writes || []).includes(f.key) ? '' : ' (not written by this Stage)'}`]);
+  } else if (prop.enum) {
+    options = prop.enum.map((v) => [v, names[v] || v]);
+  }
+  if (!options) return null;
+  const select = el('select', { name: `config.${name}`, onchange: (e) => set(e.target.value || undefined) },
+    el('option', { value: '' }, '—'), ...options.map(([v, text]) => el('option', { value: v, selected: cfg[name] === v }, text)));
+  return el('label', {}, label, select, help);
 }
 
 // the Table's Fields with a read and a write checkbox each; Fields the Table no longer has are struck out
