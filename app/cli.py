@@ -15,6 +15,7 @@ from app.auth.passwords import password_problem, set_password
 from app.runtime.worker import run_workers
 from app.notifications.jobs import deliver_due
 from app.metrics import rollup
+from app.files import operations as files
 
 procly = AppGroup("procly", help="Procly administration.")
 
@@ -91,6 +92,23 @@ def rollup_command(days: int | None, everything: bool) -> None:
     result = rollup.rebuild() if everything else (
         rollup.rebuild(since=rollup.clock.now() - rollup.timedelta(days=days)) if days else rollup.refresh())
     click.echo(result)
+
+
+@procly.command("purge-files")
+@click.option("--task", "task_id", type=int, help="purge the files of this one Task")
+@click.option("--finished-days", type=click.IntRange(min=0), help="purge the files of Tasks finished this many days ago")
+def purge_files_command(task_id: int | None, finished_days: int | None) -> None:
+    """Delete stored files' bytes (the records stay, marked purged; downloads answer 410)."""
+    if (task_id is None) == (finished_days is None):
+        raise click.UsageError("give --task or --finished-days")
+    if task_id is not None:
+        n = files.purge_task_files(task_id, "system:cli")
+        db.session.commit()
+        click.echo(f"purged {n} file(s) of Task {task_id}")
+        return
+    tasks, n = files.purge_finished(finished_days, "system:cli")
+    db.session.commit()
+    click.echo(f"purged {n} file(s) of {tasks} Task(s) finished {finished_days}+ days ago")
 
 
 def init_app(app) -> None:

@@ -10,6 +10,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy import event, select
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -243,3 +244,13 @@ def submitted(run_id: int, who, actor: str) -> StageRun:
                   "created_at": clock.now(), "data": {"stage": run.stage_key, "files": [f.id for f in files]}})
     publish_after_commit("task.changed", {"task": run.task_id}, f"task:{run.task_id}")
     return run
+
+
+def purge_finished(days: int, actor: str) -> tuple[int, int]:
+    """Retention: purge the files of every Task that finished (completed, cancelled, rejected) at
+    least `days` ago. Returns (Tasks, files)."""
+    cutoff = clock.now() - timedelta(days=days)
+    task_ids = db.session.scalars(select(StoredFile.task_id).join(Task, Task.id == StoredFile.task_id).where(
+        Task.finished_at.is_not(None), Task.finished_at <= cutoff, StoredFile.purged_at.is_(None),
+        StoredFile.removed_at.is_(None)).distinct()).all()
+    return len(task_ids), sum(purge_task_files(tid, actor) for tid in task_ids)

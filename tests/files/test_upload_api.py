@@ -229,3 +229,22 @@ def test_config_is_checked_against_the_field(fw):
     with pytest.raises(ma.ValidationError) as exc:
         t.validate({"field": "docs", "min_count": 3, "max_count": 2})
     assert "min_count" in exc.value.messages
+
+
+def test_retention_command_purges_files_of_finished_tasks(fw, docs_task):
+    from datetime import timedelta
+
+    from app import clock
+
+    task_id, run_id = docs_task
+    fid = fw.upload(fw.api, run_id, PDF).get_json()["id"]
+    runner = fw.app.test_cli_runner()
+    assert runner.invoke(args=["procly", "purge-files"]).exit_code == 2
+    out = runner.invoke(args=["procly", "purge-files", "--finished-days", "30"])
+    assert out.exit_code == 0 and "purged 0 file(s)" in out.output     # still running: kept
+    task = fw.task(task_id)
+    task.status, task.finished_at = "completed", clock.now() - timedelta(days=31)
+    fw.db.session.commit()
+    out = runner.invoke(args=["procly", "purge-files", "--finished-days", "30"])
+    assert "purged 1 file(s) of 1 Task(s)" in out.output, out.output
+    assert fw.api.get(f"/api/v1/files/{fid}/content").status_code == 410
