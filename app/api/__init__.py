@@ -69,3 +69,4 @@ def init_app(app) -> None:
             api.register_blueprint(bp, url_prefix=f"/api/v1/{bp.name}")
     api.register_blueprint(files.blp, url_prefix="/api/v1/files")
     api.register_blueprint(files.run_files_blp, url_prefix="/api/v1/runs")
+    api.register_blueprint(files.task_files_blp, url_prefix="/api/v1/tasks")

@@ -18,7 +18,7 @@ from app.fields import INT_MAX
 
 DEFAULT_MAX_JSON_DEPTH = 64
 # views that stream their raw body themselves (uploads): never read here, bounded by the view
-RAW_BODY_ENDPOINTS = frozenset({"run_files.upload", "portal.upload"})
+RAW_BODY_ENDPOINTS = frozenset({"run_files.RunFilesView", "portal.upload"})
 RAW_BODY_MAX = 1024 * 1024 * 1024 + 1   # the largest per-file limit a File upload Stage may set, + 1
 
 

@@ -22,7 +22,3 @@ class StoredFileSchema(Schema):
 
 class ReviewSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(["accepted", "rejected"]))
-
-
-class TaskFilesQuerySchema(Schema):
-    task = fields.Integer(required=True, metadata={"description": "the Task whose files to list"})

@@ -104,6 +104,8 @@ def task_page(user, task: Task) -> dict:
 def display(v) -> str:
     if v is None:
         return ""
+    if isinstance(v, list) and all(isinstance(x, dict) and "name" in x for x in v):   # a file Field's references
+        return "; ".join(str(x["name"]) for x in v)
     if isinstance(v, bool):
         return "true" if v else "false"
     return str(v)

@@ -34,6 +34,8 @@ RULES = {
         "/api/v1/tasks", "/api/v1/tasks/<int:task_id>", "/api/v1/tasks/batch",
         "/api/v1/tokens", "/api/v1/tokens/<int:token_id>", "/api/v1/webhooks",
         "/api/v1/admin/tokens", "/api/v1/admin/tokens/<int:token_id>",
+        "/api/v1/runs/<int:run_id>/files", "/api/v1/tasks/<int:task_id>/files", "/api/v1/files/<int:file_id>",
+        "/api/v1/files/<int:file_id>/content", "/api/v1/files/<int:file_id>/review",
     )},
 }
 

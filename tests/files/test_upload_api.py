@@ -186,9 +186,9 @@ def test_a_tasks_files_are_listed_for_export_and_purged(fw, docs_task):
 
     task_id, run_id = docs_task
     fid = fw.upload(fw.api, run_id, PDF).get_json()["id"]
-    listed = fw.api.get(f"/api/v1/files?task={task_id}").get_json()
+    listed = fw.api.get(f"/api/v1/tasks/{task_id}/files").get_json()
     assert [f["id"] for f in listed] == [fid]
-    assert fw.api_as(fw.other).get(f"/api/v1/files?task={task_id}").status_code == 404
+    assert fw.api_as(fw.other).get(f"/api/v1/tasks/{task_id}/files").status_code == 404
     key = fw.db.session.get(StoredFile, fid).storage_key
     assert purge_task_files(task_id, "system") == 1
     fw.db.session.commit()
@@ -248,3 +248,10 @@ def test_retention_command_purges_files_of_finished_tasks(fw, docs_task):
     out = runner.invoke(args=["procly", "purge-files", "--finished-days", "30"])
     assert "purged 1 file(s) of 1 Task(s)" in out.output, out.output
     assert fw.api.get(f"/api/v1/files/{fid}/content").status_code == 410
+
+
+def test_the_tables_csv_shows_file_names(fw, docs_task):
+    from app.worklist.queries import cell
+
+    assert cell([{"id": 1, "name": "a.pdf"}, {"id": 2, "name": "b.png"}]) == "a.pdf; b.png"
+    assert cell({"name": "old.pdf", "url": "https://x.test/old.pdf"}).startswith("{")   # legacy: as it was

@@ -126,7 +126,7 @@ ROUTES: list[Route] = [
     # --- files: File upload Stage Runs, stored files ---------------------------------------------
     R(f"{RUN}/files", "POST", "file.upload", lambda c: c.upload(f"/api/v1/runs/{c.run('files')}/files"), fresh=True),
     R(f"{RUN}/files", "GET", "run.view", lambda c: c.get(f"/api/v1/runs/{c.run('files')}/files")),
-    R("/api/v1/files", "GET", "task.view", lambda c: c.get(f"/api/v1/files?task={c.task()}")),
+    R("/api/v1/tasks/<int:task_id>/files", "GET", "task.view", lambda c: c.get(f"/api/v1/tasks/{c.task()}/files")),
     R("/api/v1/files/<int:file_id>", "GET", "file.read", lambda c: c.get(f"/api/v1/files/{c.file()}")),
     R("/api/v1/files/<int:file_id>/content", "GET", "file.read",
       lambda c: c.get(f"/api/v1/files/{c.file()}/content")),
