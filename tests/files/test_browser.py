@@ -39,7 +39,7 @@ def test_staff_upload_with_progress_then_done(fw, docs_task, live_server, browse
     box.locator("[data-upload-input]").set_input_files([str(tmp_path / "lease agreement.pdf"),
                                                         str(tmp_path / "utility bill.png")])
     page.wait_for_function("() => document.querySelectorAll('[data-upload] [data-file-list] li[data-file]').length === 2"
-                           " && !document.querySelector('[data-upload][data-busy]')", timeout=20_000)
+                           " && !document.querySelector('[data-upload][data-busy]')", timeout=60_000)
     progress = page.evaluate("() => window.__progress")
     assert 100 in progress and any(0 < p < 100 for p in progress), progress
     cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
@@ -47,13 +47,13 @@ def test_staff_upload_with_progress_then_done(fw, docs_task, live_server, browse
     # a program named .pdf: refused, the message names the Field
     box.locator("[data-upload-input]").set_input_files(str(tmp_path / "invoice.pdf"))
     msg = box.locator("[data-upload-msg].err")
-    msg.wait_for(timeout=10_000)
+    msg.wait_for(timeout=30_000)
     assert "Proof of address" in msg.inner_text() and "Windows program" in msg.inner_text()
     # previews (through the permission-checked endpoint) after a reload
     page.reload()
     img = page.locator(f"#run-{run_id} img.file-preview")
     img.wait_for()
-    assert page.evaluate("(i) => i.complete && i.naturalWidth > 0", img.element_handle())
+    page.wait_for_function("(i) => i.complete && i.naturalWidth > 0", arg=img.element_handle(), timeout=10_000)
     assert page.locator(f"#run-{run_id} a:has-text('Preview')").get_attribute("href").endswith("?inline=1")
     DOCS.mkdir(parents=True, exist_ok=True)
     shutil.copy(screenshot(page, "task", full_page=False), DOCS / "file-upload-task.png")
