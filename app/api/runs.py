@@ -98,6 +98,24 @@ for _action, _doc in (("advance", "Pass a run's gate (manual advance, approval g
         login_required_api(blp.response(200, s.StageRunSchema)(_simple(_action, _doc))))
 
 
+def _withdraw(to: str, doc: str):
+    def view(data, run_id):
+        return service.withdraw_run(run_id, to, require_login(), actor(), data["reason"])
+
+    view.__name__ = {"skipped": "skip", "cancelled": "cancel"}[to]
+    view.__doc__ = doc
+    return view
+
+
+for _to, _doc in (("skipped", "Skip an open or failed run that is not needed, with a reason: the lane goes on. "
+                               "For a Delegator of the Stage or the owning Team's managers (else 403)."),
+                  ("cancelled", "Cancel (withdraw) an open or failed run, with a reason: the lane goes on without "
+                                "it. For a Delegator of the Stage or the owning Team's managers (else 403).")):
+    _name = {"skipped": "skip", "cancelled": "cancel"}[_to]
+    blp.route(f"/<int:run_id>/{_name}", methods=["POST"], endpoint=_name)(
+        login_required_api(blp.arguments(s.ReasonSchema)(blp.response(200, s.StageRunSchema)(_withdraw(_to, _doc)))))
+
+
 @blp.route("/<int:run_id>/claim", methods=["POST"])
 @login_required_api
 @blp.arguments(ClaimSchema)

@@ -10,6 +10,7 @@
 - Moving Tasks by hand: on the source Task, its Process's privileged users, the owning Team's
   managers or a Responsible of one of its open Stage Runs; on the target Process, its privileged
   users, its Team's managers or whoever may start Tasks there.
+- Cancelling a Task: admins, the owning Team's designers and managers.
 - Migrating Versions: admins, designers and managers of the owning Team.
 - Tables: admins and the designers of the owning Team (none = admins only) change Fields.
 - Tokens: only their owner sees or revokes them."""
@@ -33,7 +34,7 @@ def _signed_in(who, what: str) -> Decision | None:
 
 # --- Tasks ------------------------------------------------------------------------------------------
 
-@rule("task.view", "task.invite", "task.write", "task.move")
+@rule("task.view", "task.invite", "task.write", "task.move", "task.cancel")
 def task_rule(who, task: Task, *, operation: str, values: dict | None = None) -> Decision:
     if not is_staff(who) or not can_see_task(who, task):
         return hide(f"No task {task.id}.")
@@ -49,6 +50,10 @@ def task_rule(who, task: Task, *, operation: str, values: dict | None = None) ->
                 for r in current_runs(task) if r.status in OPEN_STATUSES)):
             return forbid(f"You may not move task {task.id}: that is for its Responsible, the owning Team's "
                           "managers and designers.")
+    if operation == "task.cancel":
+        team = team_of(task)
+        if not (privileged_for(who, team) or manager_of(who, team)):
+            return forbid(f"You may not cancel task {task.id}: that is for the owning Team's managers and designers.")
     return ALLOW
 
 

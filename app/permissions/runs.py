@@ -10,6 +10,8 @@
   approval — admins included.
 - Delegator: claim, release someone else's claim, reassign — and only to a person who may work the
   Stage (sees it and is its Responsible).
+- skip / cancel (withdraw one run, with a reason): a Delegator of the Stage or a manager of the owning
+  Team (and privileged users); not its Responsible, whose work it is.
 - retry: Responsible or a manager of the owning Team. advance: at an approval gate an Approver,
   at a manual or condition gate the Responsible or an Approver.
 - Participants (magic links): only the external Stages of their one Task; `action` Stages may be
@@ -25,8 +27,9 @@ from app.permissions.tasks import can_see_task
 
 RESPONSIBLE = ("run.start", "run.complete", "run.pause", "run.resume", "run.write")
 DECISIONS = ("run.approve", "run.reject")
+WITHDRAW = ("run.skip", "run.cancel")
 ALL_RUN_ACTIONS = ("run.view", "run.comment", *RESPONSIBLE, *DECISIONS, "run.claim", "run.release", "run.reassign",
-                   "run.advance", "run.retry")
+                   "run.advance", "run.retry", *WITHDRAW)
 
 
 def four_eyes(stage: dict) -> bool:
@@ -98,6 +101,8 @@ def run_rule(who, run: StageRun, *, operation: str, values: dict | None = None, 
         ok = privileged or bool(roles & {"responsible", "approver"})
     elif operation == "run.retry":
         ok = privileged or "responsible" in roles or manager_of(who, team)
+    elif operation in WITHDRAW:
+        ok = privileged or "delegator" in roles or manager_of(who, team)
     elif operation == "run.claim":
         ok = privileged or bool(roles & {"responsible", "delegator"})
     elif operation == "run.release":

@@ -9,11 +9,11 @@ decisions, in order, in one transaction.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from app.runtime.states import DONE, IllegalTransition, check
+from app.vocab.statuses import StageRunStatus
 from app.vocab.durations import seconds as duration_seconds
 
 
@@ -28,6 +28,8 @@ class Undecided:
 
 
 Evaluate = Callable[[str, dict], "bool | Undecided"]
+# what lets the lane go on past a Stage: done, or withdrawn by a person (a cancelled Stage Run)
+PASSED = DONE | {StageRunStatus.cancelled}
 
 
 # --- state views ------------------------------------------------------------------------------
@@ -95,6 +97,13 @@ class RetryRun(_RunDecision):
     """Put the run back to pending as `attempt`, not before `delay_seconds`."""
     attempt: int
     delay_seconds: float
+
+
+@dataclass(frozen=True)
+class CloseRun(_RunDecision):
+    """A person closed an open (or failed) run: `skipped` (not needed) or `cancelled` (withdrawn)."""
+    status: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -263,7 +272,7 @@ def advance(definition: dict, task: TaskView, *, evaluate: Evaluate,
         changed = False
         for stage in definition["stages"]:
             key = stage["key"]
-            if key in status or not all(status.get(p) in DONE for p in preds[key]):
+            if key in status or not all(status.get(p) in PASSED for p in preds[key]):
                 continue
             if stage["skip_when"] and cond.holds(stage["skip_when"], key, "skip_when"):
                 decisions.append(SkipStage(key))
@@ -279,7 +288,7 @@ def advance(definition: dict, task: TaskView, *, evaluate: Evaluate,
             decisions.append(StartStage(key, to))
             status[key] = to
 
-    if all(status.get(s["key"]) in DONE for s in definition["stages"]):
+    if all(status.get(s["key"]) in PASSED for s in definition["stages"]):
         decisions.append(FinishTask())
     return cond.report(decisions)
 
@@ -350,49 +359,21 @@ def fail(definition: dict, task: TaskView, run_id: int | None, error: str, *, ev
     return decisions + ([route] if route else [])
 
 
+def withdraw(definition: dict, task: TaskView, run_id: int | None, to: str, reason: str, *,
+             evaluate: Evaluate) -> list:
+    """A person skips (`skipped`) or cancels (`cancelled`) one Stage Run, open or failed; either way the
+    lane goes on past it, as it would after the Stage's completion (its condition Routes excepted)."""
+    if to not in (StageRunStatus.skipped, StageRunStatus.cancelled):
+        raise ValueError(f"a run is withdrawn as skipped or cancelled, not {to!r}")
+    run = _run(task, run_id)
+    check(run.status, to)
+    after = advance(definition, _replace_run(task, run, status=to), evaluate=evaluate)
+    return [CloseRun(run.id, run.stage_key, to, reason), *after]
+
+
 def pass_gate(definition: dict, task: TaskView, run_id: int | None) -> list:
     """A person passes a run's gate (approval or manual advance; staff may also override a condition)."""
     run = _run(task, run_id)
     if run.status != "gated":
         raise IllegalTransition(run.status, "pending")
     return [ReleaseRun(run.id, run.stage_key)]
-
-
-# --- splits and migration ---------------------------------------------------------------------
-
-def choose_variant(split_key: str, task_key: str, variants: list[tuple[int, int]]) -> int:
-    """Sticky weighted choice of (variant_id, weight): the same Task key always lands on the same variant."""
-    if any(weight < 0 for _, weight in variants):
-        raise ValueError("variant weights must be non-negative")
-    total = sum(weight for _, weight in variants)
-    if total <= 0:
-        raise ValueError("variant weights must add up to more than 0")
-    bucket = int(hashlib.sha256(f"{split_key}:{task_key}".encode()).hexdigest(), 16) % 10000
-    cumulative = 0
-    for variant_id, weight in variants:
-        cumulative += weight
-        if bucket * total < cumulative * 10000:  # bucket / 10000 < cumulative / total, exactly
-            return variant_id
-    raise AssertionError("unreachable: the last positive weight covers every bucket")
-
-
-def migration_plan(old_def: dict, new_def: dict, open_stage_keys: Iterable[str],
-                   mapping: dict[str, str]) -> tuple[dict[str, str], list[str]]:
-    """Where each open stage of a Task goes in the new Version: same key, or `mapping[key]`.
-
-    Returns (old key -> new key, sorted unmapped old keys); the caller refuses to migrate
-    while anything is unmapped.
-    """
-    old_keys = {s["key"] for s in old_def["stages"]}
-    new_keys = {s["key"] for s in new_def["stages"]}
-    key_map: dict[str, str] = {}
-    unmapped: list[str] = []
-    for key in sorted(open_stage_keys):
-        if key not in old_keys:
-            raise ValueError(f"stage {key!r} is not in the old Version")
-        target = mapping.get(key, key)
-        if target in new_keys:
-            key_map[key] = target
-        else:
-            unmapped.append(key)
-    return key_map, unmapped

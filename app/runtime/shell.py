@@ -183,6 +183,21 @@ class Transition:
         at = run.run_after = clock.now() + timedelta(seconds=d.delay_seconds)
         enqueue_after_commit("app.runtime.jobs.run_stage", run.id, run.attempt, job_id=run_job_id(run), at=at)
 
+    def _CloseRun(self, d: engine.CloseRun) -> None:
+        self.set_status(self.runs[d.run_id], d.status, reason=d.reason)
+
+    def cancel(self, reason: str) -> None:
+        """End the Task here on purpose: its open (and failed) runs are cancelled with their timers,
+        the visit closes as cancelled, the Task is `cancelled` for good."""
+        for run in self.runs.values():
+            if run.status in states.OPEN or run.status == "failed":
+                self.set_status(run, "cancelled", reason=reason)
+        now = clock.now()
+        self.task.status, self.task.finished_at = TaskStatus.cancelled, now
+        if self.visit is not None:
+            self.visit.left_at, self.visit.outcome = now, "cancelled"
+        self.event("task.cancelled", before=TaskStatus.running, after=TaskStatus.cancelled, reason=reason)
+
     def _FailRun(self, d: engine.FailRun) -> None:
         run = self.runs[d.run_id]
         run.error = d.error

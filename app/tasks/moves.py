@@ -10,7 +10,7 @@ from app.errors import Conflict, Invalid
 from app.extensions import db
 from app.lookups import find_process, find_split
 from app.models import Process, StageRun, Task, Version
-from app.runtime import engine, states
+from app.runtime import engine, planning, states
 from app.runtime.context import definition, evaluate
 from app.runtime.shell import Transition, lock_task, move
 from app.vocab.statuses import TaskStatus
@@ -127,7 +127,7 @@ def migrate_tasks(process_key: str, to_version: int, mapping: dict[str, str] | N
         task = lock_task(task_id)
         t = Transition(task, actor=actor)
         open_runs = [r for r in t.runs.values() if r.status in states.OPEN or r.status == "failed"]
-        key_map, unmapped = engine.migration_plan(definition(task.version_id), new_def,
+        key_map, unmapped = planning.migration_plan(definition(task.version_id), new_def,
                                                   {r.stage_key for r in open_runs}, mapping)
         if unmapped:
             offending.append({"task_id": task_id, "stages": unmapped})

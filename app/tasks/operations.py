@@ -15,15 +15,15 @@ from app.models import StageRun, Task, User
 from app.runtime import engine, states
 from app.runtime.context import evaluate, stage_context, stage_of
 from app.runtime.shell import Transition, enter_process, lock_task, resolve_target
-from app.tables.values import validate_values
-from app.vocab.statuses import TaskStatus
 from app.lookups import find_process, find_split
-from app.models import Field
-from app.models import SplitVariant
+from app.models import Field, SplitVariant
+from app.tables.values import validate_values
+from app.vocab.statuses import StageRunStatus, TaskStatus
+
+REASON_MAX = 2000
 
 
 def _fields(table_id: int) -> dict:
-
     return {f.key: f for f in db.session.scalars(select(Field).where(Field.table_id == table_id))}
 
 
@@ -59,7 +59,6 @@ def start_task(data: dict, user: User | None, actor: str, *, prefix: str = "") -
                 origin_process_id=process.id, split_id=None, variant_id=variant_id, status=TaskStatus.running,
                 created_by_id=user.id if user else None, created_at=now, updated_at=now)
     if variant_id is not None:
-
         task.split_id = db.session.get(SplitVariant, variant_id).split_id
     db.session.add(task)
     db.session.flush()   # a concurrent create of the same key fails here (unique per origin Process)
@@ -142,6 +141,13 @@ def _illegal(exc: states.IllegalTransition) -> APIError:
     return APIError(str(exc), {"status": [str(exc)]}, status=409, code="illegal_transition")
 
 
+def _settle(t: Transition, decisions: list) -> None:
+    """Apply the engine's decisions, announce the change, queue the automated runs that became ready."""
+    t.apply(decisions)
+    t.finish()
+    t.queue_automated()
+
+
 ACTIONS = ("complete", "approve", "reject", "advance", "start", "pause", "resume", "retry")
 
 
@@ -200,9 +206,7 @@ def act(run_id: int, action: str, actor: str, *, user=None, values: dict | None 
             decisions = engine.advance(t.definition, t.view(), evaluate=evaluate)
     except states.IllegalTransition as exc:
         raise _illegal(exc) from None
-    t.apply(decisions)
-    t.finish()
-    t.queue_automated()
+    _settle(t, decisions)
     return run
 
 
@@ -260,4 +264,53 @@ def release(run_id: int, actor: str, user: User | None = None) -> StageRun:
     run.claimed_by_id, run.claimed_at = None, None
     t.event("stage.released", run, stage=run.stage_key)
     t.finish()
+    return run
+
+
+# --- ending work on purpose ---------------------------------------------------------------------
+
+def _reason(reason: str | None) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("A reason is required.", {"reason": ["required"]})
+    if len(reason) > REASON_MAX:
+        raise Invalid(f"The reason is longer than {REASON_MAX} characters.", {"reason": ["too long"]})
+    return reason
+
+
+def cancel_tasks(task_ids: list[int], user: User | None, actor: str, reason: str) -> list[Task]:
+    """Cancel running Tasks (app.permissions "task.cancel"): their open and failed Stage Runs are
+    cancelled with their timers, the Task ends `cancelled` (counted apart in the metrics). All or
+    nothing: one Task that may not be cancelled, or is no longer running, cancels none."""
+    reason = _reason(reason)
+    if not task_ids:
+        raise Invalid("Select the Tasks to cancel.", {"task_ids": ["select some Tasks"]})
+    tasks = [lookups.get_task(task_id) for task_id in dict.fromkeys(task_ids)]
+    for task in tasks:
+        permissions.check(user, "task.cancel", task)
+    done = []
+    for task in tasks:
+        task = lock_task(task.id)
+        if task.status != TaskStatus.running:
+            raise Invalid(f"Task {task.id} is {task.status}; only running Tasks can be cancelled.",
+                          {"task_ids": [f"task {task.id} is {task.status}"]}, status=409, code="conflict")
+        t = Transition(task, actor=actor)
+        t.cancel(reason)
+        t.finish()
+        done.append(task)
+    return done
+
+
+def withdraw_run(run_id: int, to: str, user: User | None, actor: str, reason: str) -> StageRun:
+    """Skip (not needed) or cancel (withdrawn) one open or failed Stage Run, with a reason
+    (app.permissions "run.skip" / "run.cancel"); the lane goes on past it."""
+    if to not in (StageRunStatus.skipped, StageRunStatus.cancelled):
+        raise Invalid(f"A run is skipped or cancelled, not {to}.", {"action": ["skip or cancel"]})
+    reason = _reason(reason)
+    t, run = _transition_for(run_id, actor, user, "run.skip" if to == StageRunStatus.skipped else "run.cancel")
+    try:
+        decisions = engine.withdraw(t.definition, t.view(), run.id, to, reason, evaluate=evaluate)
+    except states.IllegalTransition as exc:
+        raise _illegal(exc) from None
+    _settle(t, decisions)
     return run

@@ -186,6 +186,32 @@ def move(task_id):
     return redirect(url_for("worklist.task", task_id=task_id))
 
 
+@bp.post("/tasks/<int:task_id>/cancel")
+@login_required
+def cancel(task_id):
+    task = _task_or_404(task_id)
+    try:
+        service.cancel_tasks([task.id], _user(), actor(), request.form.get("reason", ""))
+    except APIError as exc:
+        return _fail(exc, url_for("worklist.task", task_id=task_id))
+    flash("The Task was cancelled.", "info")
+    return redirect(url_for("worklist.task", task_id=task_id))
+
+
+@bp.post("/runs/<int:run_id>/withdraw")
+@login_required
+def withdraw(run_id):
+    run = _run_or_404(run_id)
+    to = {"skip": "skipped", "cancel": "cancelled"}.get(request.form.get("action", ""))
+    if to is None:
+        abort(400)
+    try:
+        service.withdraw_run(run_id, to, _user(), actor(), request.form.get("reason", ""))
+    except APIError as exc:
+        return _fail(exc, url_for("worklist.task", task_id=run.task_id))
+    return redirect(url_for("worklist.task", task_id=run.task_id))
+
+
 @bp.post("/runs/<int:run_id>/comments")
 @login_required
 def comment(run_id):
@@ -241,6 +267,19 @@ def table(key):
         return Response(body, mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{key}.csv"'})
     return render_template("worklist/table.html", **view)
+
+
+@bp.post("/tables/<key>/cancel")
+@login_required
+def cancel_selected(key):
+    back = url_for("worklist.table", key=key)
+    ids = [int(i) for i in request.form.getlist("task_ids") if i.isdigit() and len(i) < 10]
+    try:
+        done = service.cancel_tasks(ids, _user(), actor(), request.form.get("reason", ""))
+    except APIError as exc:
+        return _fail(exc, back)
+    flash(f"{len(done)} Task(s) cancelled.", "info")
+    return redirect(back)
 
 
 def _split_header(rows):

@@ -21,6 +21,7 @@ OPS: dict[str, str] = {               # admin, designer, designer_x, staff, staf
     "task.write.outside":       "FFNFNFN",   # `name`: no open Stage writes it
     "task.move":                "YYNYNYN",   # to q_<t>: Responsible, managers and designers of the Team
     "task.invite":              "YYNYNYN",
+    "task.cancel":              "YYNFNYN",   # the Team's managers and designers
     "run.view":                 "YYNYNYN",
     "run.complete":             "YYNYNYN",
     "run.claim":                "YYNYNYN",
@@ -30,6 +31,8 @@ OPS: dict[str, str] = {               # admin, designer, designer_x, staff, staf
     "run.retry":                "YYNYNYN",
     "run.advance":              "YYNYNYN",   # a manual gate: Responsible or Approver
     "run.comment":              "YYNYNYN",
+    "run.skip":                 "YYNFNYN",   # a Delegator (the Team's manager) or the Team's managers
+    "run.cancel":               "YYNFNYN",
     "run.reassign":             "YYNFNYN",   # Delegators (the Team's manager) and privileged users
     "run.approve":              "YYNFNYN",   # approvers: the Team's manager (and the participant)
     "run.reject":               "YYNFNYN",
@@ -105,6 +108,11 @@ ROUTES: list[Route] = [
     R(f"{RUN}/claim", "POST", "run.reassign", fresh=True, call=lambda c: c.post(
         f"/api/v1/runs/{c.run('work')}/claim", json={"assignee": c.user(f"worker_{c.t}").id})),
     _run_api("release", "run.release", "work"),
+    _run_api("skip", "run.skip", "work", body={"reason": "parity"}),
+    _run_api("cancel", "run.cancel", "work", body={"reason": "parity"}),
+    R(f"{Q}/withdraw", "POST", "run.skip", lambda c: c.form(f"/queue/runs/{c.run('work')}/withdraw",
+                                                             {"action": "skip", "reason": "parity"}),
+      kind="page", fresh=True),
     _act("run.complete", "work", f_note="done"),
     _act("run.approve", "sign"),
     _act("run.reject", "sign"),
@@ -145,6 +153,15 @@ ROUTES: list[Route] = [
         f"/queue/tasks/{c.task()}/invite", {"email": "guest@example.com"})),
     R("/queue/links/<int:link_id>/revoke", "POST", "task.view", kind="page", fresh=True, call=lambda c: c.form(
         f"/queue/links/{c.link()}/revoke")),
+    R("/api/v1/tasks/<int:task_id>/cancel", "POST", "task.cancel", fresh=True, call=lambda c: c.post(
+        f"/api/v1/tasks/{c.task()}/cancel", json={"reason": "parity"})),
+    R("/api/v1/tasks/cancel", "POST", "task.cancel", fresh=True, call=lambda c: c.post(
+        "/api/v1/tasks/cancel", json={"task_ids": [c.task()], "reason": "parity"})),
+    R("/api/v1/tasks/<int:task_id>/events", "GET", "task.view", lambda c: c.get(f"/api/v1/tasks/{c.task()}/events")),
+    R("/queue/tasks/<int:task_id>/cancel", "POST", "task.cancel", kind="page", fresh=True, call=lambda c: c.form(
+        f"/queue/tasks/{c.task()}/cancel", {"reason": "parity"})),
+    R("/queue/tables/<key>/cancel", "POST", "task.cancel", kind="page", fresh=True, call=lambda c: c.form(
+        f"/queue/tables/t_{c.t}/cancel", {"task_ids": str(c.task()), "reason": "parity"})),
     R("/api/v1/moves", "POST", "task.move", fresh=True, call=lambda c: c.post("/api/v1/moves", json={
         "task_ids": [c.task()], "target": {"process": f"q_{c.t}"}, "reason": "parity"})),
     R("/api/v1/migrations", "POST", "process.migrate", lambda c: c.post("/api/v1/migrations", json={
