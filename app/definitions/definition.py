@@ -125,15 +125,26 @@ class StageSchema(Base):
     retry = f.Nested(RetrySchema, load_default=_default(RetrySchema))
 
 
+TRIGGERS = ["condition", "stage_failed", "approval_rejected", "timeout", "sla_breached"]
+ENDINGS = ["completed", "cancelled", "rejected"]
+LOOP_LIMIT = 10   # times a Route may send a Task back within one visit before it escalates instead
+
+
 class TriggerSchema(Base):
-    type = f.String(required=True, validate=v.OneOf(["condition", "stage_failed", "approval_rejected"]))
+    type = f.String(required=True, validate=v.OneOf(TRIGGERS))
     condition = Optional(f.String())
+    # timeout: how long after its Stage became ready (absent unless given: older documents keep their hash)
+    after = Duration(allow_none=True)
 
 
 class TargetSchema(Base):
+    """Another Process (optionally at a Stage), a Split, the end of the Task (`end`: its outcome, with
+    a `label`), or — a `stage` alone — an earlier Stage of this Process (a rework loop)."""
     process = Optional(f.String())
     split = Optional(f.String())
     stage = Optional(f.String())
+    end = f.String(allow_none=True, validate=v.OneOf(ENDINGS))
+    label = f.String(allow_none=True, validate=v.Length(max=200))
 
 
 class RouteSchema(Base):
@@ -142,6 +153,7 @@ class RouteSchema(Base):
     stage = Optional(f.String())
     trigger = f.Nested(TriggerSchema, required=True)
     target = f.Nested(TargetSchema, required=True)
+    max_iterations = f.Integer(allow_none=True, strict=True, validate=v.Range(min=1, max=1000))
 
 
 class StartSchema(Base):

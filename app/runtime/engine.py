@@ -125,12 +125,17 @@ class FlagAttention:
 
 @dataclass(frozen=True)
 class FireRoute:
-    """Move the Task to another Process or Split; the shell closes open runs as moved."""
+    """Follow a Route: to another Process or Split (the shell closes open runs as moved), to the
+    end of the Task (`end`: its outcome), or back to an earlier Stage of this Process (`loop`)."""
     route_key: str
     process: str | None
     split: str | None
     stage: str | None
-    reason: str  # the trigger type: "condition" | "stage_failed" | "approval_rejected"
+    reason: str  # the trigger type: condition | stage_failed | approval_rejected | timeout | sla_breached
+    end: str | None = None
+    label: str | None = None
+    loop: bool = False
+    max_iterations: int | None = None
 
 
 @dataclass(frozen=True)
@@ -172,8 +177,10 @@ def _run(task: TaskView, run_id: int | None) -> RunView:
 
 def _fire(route: dict) -> FireRoute:
     target = route["target"]
+    loop = bool(target.get("stage")) and not (target.get("process") or target.get("split") or target.get("end"))
     return FireRoute(route["key"], target.get("process"), target.get("split"), target.get("stage"),
-                     route["trigger"]["type"])
+                     route["trigger"]["type"], end=target.get("end"), label=target.get("label"), loop=loop,
+                     max_iterations=route.get("max_iterations"))
 
 
 def _route_for(definition: dict, trigger: str, stage_key: str) -> FireRoute | None:
@@ -369,6 +376,19 @@ def withdraw(definition: dict, task: TaskView, run_id: int | None, to: str, reas
     check(run.status, to)
     after = advance(definition, _replace_run(task, run, status=to), evaluate=evaluate)
     return [CloseRun(run.id, run.stage_key, to, reason), *after]
+
+
+def timed_out(definition: dict, task: TaskView, run_id: int | None, trigger: str, after: str | None = None) -> list:
+    """A clock won the race against a run still open (deferred choice): its `timeout` Route of that
+    duration, or its `sla_breached` Route, fires; nothing happens if the run finished first."""
+    run = next((r for r in task.runs if r.id == run_id), None)   # gone: sent back by a loop
+    if run is None or run.status in PASSED or run.status in ("moved", "failed"):
+        return []
+    for route in definition["routes"]:
+        t = route["trigger"]
+        if t["type"] == trigger and route["stage"] == run.stage_key and (trigger != "timeout" or t.get("after") == after):
+            return [_fire(route)]
+    return []
 
 
 def pass_gate(definition: dict, task: TaskView, run_id: int | None) -> list:

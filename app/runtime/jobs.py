@@ -140,7 +140,6 @@ def fire_timer(timer_id: int) -> str:
     while it runs would let RQ's clean-up of this job delete the new schedule."""
     result = fire_due_timer(timer_id)
     if result == "early":
-
         due = db.session.get(StageTimer, timer_id).due_at
         db.session.rollback()
         queue(SYSTEM_QUEUE).enqueue_at(at_utc(due + timedelta(seconds=1)), "app.runtime.jobs.fire_timer", timer_id,
@@ -150,5 +149,22 @@ def fire_timer(timer_id: int) -> str:
 
 
 def fire_due_timer(timer_id: int) -> str:
+    return _retrying(_fire_and_follow, timer_id)
 
-    return _retrying(timers.fire, timer_id)
+
+def _fire_and_follow(timer_id: int) -> str:
+    """Fire the timer; a `timeout` timer, or the due time of a Stage's SLA, then follows the Stage's
+    `timeout` / `sla_breached` Route if the run is still open (in the same transaction)."""
+    result = timers.fire(timer_id)
+    timer = db.session.get(StageTimer, timer_id) if result == "fired" else None
+    if timer is None or (timer.kind, timer.scope) not in (("timeout", "route"), ("due", "stage")):
+        return result
+    run = db.session.get(StageRun, timer.stage_run_id)
+    t = Transition(lock_task(run.task_id), actor="system")
+    if t.task.status != TaskStatus.running or run.id not in t.runs:
+        return result
+    trigger = "timeout" if timer.kind == "timeout" else "sla_breached"
+    t.apply(engine.timed_out(t.definition, t.view(), run.id, trigger, timer.label))
+    t.finish()
+    t.queue_automated()
+    return result

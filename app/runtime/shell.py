@@ -15,7 +15,7 @@ from app.extensions import db
 from app.infra.queue import enqueue_after_commit, publish_after_commit, record_event
 from app.lookups import find_process, find_split
 from app.models import Process, StageRun, Task, TaskVisit, Version
-from app.runtime import engine, signals, states, timers, variants
+from app.runtime import engine, loops, signals, states, timers, variants
 from app.runtime.context import definition_of, evaluate, stage_context, stage_of
 from app.vocab.statuses import TaskStatus
 
@@ -61,8 +61,10 @@ class Transition:
         return definition_of(self.task)
 
     def view(self) -> engine.TaskView:
+        """The Task as the engine sees it: runs a rework loop sent back (`superseded`) no longer count."""
         return engine.TaskView(dict(self.task.values or {}), tuple(
-            engine.RunView(r.id, r.stage_key, r.status, r.attempt, r.approval_status) for r in self.runs.values()))
+            engine.RunView(r.id, r.stage_key, r.status, r.attempt, r.approval_status) for r in self.runs.values()
+            if not (r.data or {}).get("superseded")))
 
     # --- events ---------------------------------------------------------------------------------
     def event(self, type_: str, run: StageRun | None = None, before: str | None = None,
@@ -102,7 +104,8 @@ class Transition:
             stage = stage_of(self.definition, run.stage_key)
         except StopIteration:
             return True
-        return bool(stage.get("sla") or (stage.get("approval") or {}).get("sla"))
+        return bool(stage.get("sla") or (stage.get("approval") or {}).get("sla")) or any(
+            r["trigger"]["type"] == "timeout" and r["stage"] == run.stage_key for r in self.definition["routes"])
 
     # --- applying decisions ------------------------------------------------------------------------
     def apply(self, decisions: list) -> None:
@@ -137,6 +140,8 @@ class Transition:
         stage = stage_of(self.definition, run.stage_key)
         run.ready_at = clock.now()
         timers.schedule(run, stage.get("sla"), "stage")
+        timers.schedule_timeouts(run, [r["trigger"]["after"] for r in self.definition["routes"]
+                                       if r["trigger"]["type"] == "timeout" and r["stage"] == run.stage_key])
         type_ = stages.get(stage["type"])
         if type_ is None:   # its type is no longer installed: it waits for a person
             return
@@ -189,14 +194,21 @@ class Transition:
     def cancel(self, reason: str) -> None:
         """End the Task here on purpose: its open (and failed) runs are cancelled with their timers,
         the visit closes as cancelled, the Task is `cancelled` for good."""
+        self.end(TaskStatus.cancelled, reason=reason)
+
+    def end(self, outcome: str, *, reason: str, route_key: str | None = None, label: str | None = None) -> None:
+        """The Task ends here with `outcome` (completed, cancelled or rejected): its open and failed runs
+        are cancelled with their timers, the visit closes with that outcome."""
         for run in self.runs.values():
             if run.status in states.OPEN or run.status == "failed":
                 self.set_status(run, "cancelled", reason=reason)
         now = clock.now()
-        self.task.status, self.task.finished_at = TaskStatus.cancelled, now
+        self.task.status, self.task.finished_at = TaskStatus(outcome), now
         if self.visit is not None:
-            self.visit.left_at, self.visit.outcome = now, "cancelled"
-        self.event("task.cancelled", before=TaskStatus.running, after=TaskStatus.cancelled, reason=reason)
+            self.visit.left_at, self.visit.outcome = now, outcome
+            self.visit.route_key = route_key
+        extra = {"route": route_key, "label": label} if route_key else {}
+        self.event(f"task.{outcome}", before=TaskStatus.running, after=outcome, reason=reason, **extra)
 
     def _FailRun(self, d: engine.FailRun) -> None:
         run = self.runs[d.run_id]
@@ -218,8 +230,13 @@ class Transition:
         db.session.flush()  # the alert's ORM Event after the buffered ones, so ids keep their order
 
     def _FireRoute(self, d: engine.FireRoute) -> None:
-        move(self, process_key=d.process, split_key=d.split, stage_key=d.stage,
-             reason=f"route {d.route_key} ({d.reason})", route_key=d.route_key)
+        if d.end:
+            self.end(d.end, reason=f"route {d.route_key} ({d.reason})", route_key=d.route_key, label=d.label)
+        elif d.loop:
+            loops.send_back(self, d)
+        else:
+            move(self, process_key=d.process, split_key=d.split, stage_key=d.stage,
+                 reason=f"route {d.route_key} ({d.reason})", route_key=d.route_key)
 
     def _FinishTask(self, d: engine.FinishTask) -> None:
         now = clock.now()

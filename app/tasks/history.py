@@ -96,13 +96,23 @@ def sentence(e, names: Names) -> str:
         case "task.moved" if d.get("route"):
             return f"Moved to {names.process(d.get('to_process'))} by Route “{names.routes.get(d['route'], d['route'])}”"
         case "task.moved":
-            return f"Moved to {names.process(d.get('to_process'))}{by}{_quote(d.get('reason'))}"
+            reason = str(d.get("reason") or "").removeprefix("manual: ")
+            return f"Moved to {names.process(d.get('to_process'))}{by}{_quote(reason)}"
         case "task.migrated":
             return f"Migrated to version {d.get('to_version', '?')}{by}"
+        case "task.completed" | "task.cancelled" | "task.rejected" if d.get("route"):
+            outcome = e.type.split(".")[1]
+            return f"Ended as {outcome} by Route “{names.routes.get(d['route'], d['route'])}”{_quote(d.get('label'))}"
         case "task.completed":
             return "Task completed"
         case "task.cancelled":
             return f"Task cancelled{by}{_quote(d.get('reason'))}"
+        case "task.sent_back":
+            n = int(d.get("iteration") or 1)
+            again = f" (for the {n}{'nd' if n == 2 else 'rd' if n == 3 else 'th'} time)" if n > 1 else ""
+            return f"Sent back to {names.stage(d.get('to_stage'))} by Route “{names.routes.get(d.get('route'), d.get('route'))}”{again}"
+        case "stage.timed_out":
+            return f"{stage} ran out of time ({d.get('label', '')})"
         case "task.values_changed":
             changed = ", ".join(names.fields.get(k, k) for k in d.get("fields", []))
             return f"{who if by else 'Procly'} changed {changed}"
