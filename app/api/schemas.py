@@ -13,6 +13,7 @@ from app.processes.schemas import (DiffQuerySchema, DraftSaveSchema, DraftSchema
 from app.splits.schemas import SplitSchema, VariantSchema, WeightsSchema
 from app.tables.schemas import FieldSchema, FieldUpdateSchema, TableSchema, TableUpdateSchema
 from app.tasks.schemas import (CancelledSchema, CancelTasksSchema, EventPageSchema, EventQuerySchema, ReasonSchema,
+                               SignalByKeySchema, SignalResultSchema, SignalSchema,
                                StageRunSchema, TaskBatchSchema, TaskCreateSchema, TaskDetailSchema, TaskPageSchema,
                                TaskQuerySchema, TaskSchema, TaskUpdateSchema)
 
@@ -23,7 +24,8 @@ __all__ = ["KEY", "NAME", "ROLES", "ErrorBodySchema", "ApiErrorSchema", "TokenCr
            "VersionSummarySchema", "SplitSchema", "VariantSchema", "WeightsSchema", "FieldSchema", "FieldUpdateSchema",
            "TableSchema", "TableUpdateSchema", "StageRunSchema", "TaskBatchSchema", "TaskCreateSchema",
            "TaskDetailSchema", "TaskPageSchema", "TaskQuerySchema", "TaskSchema", "TaskUpdateSchema", "CancelledSchema",
-           "CancelTasksSchema", "EventPageSchema", "EventQuerySchema", "ReasonSchema"]
+           "CancelTasksSchema", "EventPageSchema", "EventQuerySchema", "ReasonSchema", "SignalByKeySchema",
+           "SignalResultSchema", "SignalSchema"]
 
 
 ROLES = [r.value for r in Role]

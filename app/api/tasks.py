@@ -14,7 +14,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import Process, Role, StageRun, Task, Version
 from app.vocab.statuses import OPEN as OPEN_STATUSES
-from app.tasks import history
+from app.tasks import history, signals
 from app.tasks import operations as service
 
 blp = Blueprint("tasks", __name__, description="Tasks: rows moving through Stages")
@@ -158,3 +158,29 @@ def events(args, task_id):
     items, next_ = history.events_of(user, get_task(task_id, user), types=args["type"], before=args["before"],
                                      limit=args["limit"])
     return {"items": items, "next": next_}
+
+
+@blp.route("/<int:task_id>/signals", methods=["POST"])
+@login_required_api
+@blp.arguments(s.SignalSchema)
+@blp.response(200, s.SignalResultSchema)
+def signal(data, task_id):
+    """Send a named signal with Field values to a running Task. The Stage waiting for it (a `wait`
+    Stage) takes it at once, or when it becomes ready (kept), unless it drops early signals. Values
+    outside that Stage's writes, or of the wrong type: 422, nothing kept. No Stage of the Task's
+    Process waits for it: 422. For whoever may start Tasks in its Process and the Team's managers."""
+    user = require_login()
+    return signals.send_signal(get_task(task_id, user), data["name"], data["values"], user, actor())
+
+
+@blp.route("/signals", methods=["POST"])
+@login_required_api
+@blp.arguments(s.SignalByKeySchema)
+@blp.response(200, s.SignalResultSchema)
+def signal_by_key(data):
+    """The same, for the Task started under `key` (correlation: your own id for the case)."""
+    user = require_login()
+    task = signals.find_by_key(data["key"], data["process"])
+    if task is None or not permissions.can_see_task(user, task):
+        raise NotFound(f'No task with the key "{data["key"]}".')
+    return signals.send_signal(task, data["name"], data["values"], user, actor())

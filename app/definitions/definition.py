@@ -123,6 +123,9 @@ class StageSchema(Base):
     sla = Optional(f.Nested(SLASchema))
     roles = f.Nested(RolesSchema, load_default=_default(RolesSchema))
     retry = f.Nested(RetrySchema, load_default=_default(RetrySchema))
+    # who its failures, SLA escalations and loop limits go to; absent (the default, which keeps older
+    # documents' hash): its Delegators, else the owning Team (app.vocab.refs.escalation_targets)
+    escalate_to = f.List(f.String(validate=_role_ref(False)))
 
 
 TRIGGERS = ["condition", "stage_failed", "approval_rejected", "timeout", "sla_breached"]

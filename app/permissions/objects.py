@@ -11,6 +11,8 @@
   managers or a Responsible of one of its open Stage Runs; on the target Process, its privileged
   users, its Team's managers or whoever may start Tasks there.
 - Cancelling a Task: admins, the owning Team's designers and managers.
+- Signalling a Task: who may cancel it, and whoever may start Tasks in its current Process (the
+  integration that started it).
 - Migrating Versions: admins, designers and managers of the owning Team.
 - Tables: admins and the designers of the owning Team (none = admins only) change Fields.
 - Tokens: only their owner sees or revokes them."""
@@ -34,7 +36,7 @@ def _signed_in(who, what: str) -> Decision | None:
 
 # --- Tasks ------------------------------------------------------------------------------------------
 
-@rule("task.view", "task.invite", "task.write", "task.move", "task.cancel")
+@rule("task.view", "task.invite", "task.write", "task.move", "task.cancel", "task.signal")
 def task_rule(who, task: Task, *, operation: str, values: dict | None = None) -> Decision:
     if not is_staff(who) or not can_see_task(who, task):
         return hide(f"No task {task.id}.")
@@ -54,6 +56,11 @@ def task_rule(who, task: Task, *, operation: str, values: dict | None = None) ->
         team = team_of(task)
         if not (privileged_for(who, team) or manager_of(who, team)):
             return forbid(f"You may not cancel task {task.id}: that is for the owning Team's managers and designers.")
+    if operation == "task.signal":
+        team = team_of(task)
+        if not (privileged_for(who, team) or manager_of(who, team) or may_start(who, task.process)[0]):
+            return forbid(f"You may not signal task {task.id}: that is for whoever may start Tasks in its Process "
+                          "and the owning Team's managers.")
     return ALLOW
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from collections.abc import Callable
 
+from app.vocab.refs import escalation_targets
 from app.runtime.states import DONE, IllegalTransition, check
 from app.vocab.statuses import StageRunStatus
 from app.vocab.durations import seconds as duration_seconds
@@ -359,7 +360,7 @@ def fail(definition: dict, task: TaskView, run_id: int | None, error: str, *, ev
         return [RetryRun(run.id, run.stage_key, run.attempt + 1, delay)]
     check(run.status, "failed")
     reason = f"stage {run.stage_key!r} failed after {run.attempt} attempt(s): {error}"
-    to = tuple(stage["roles"]["delegator"]) or ("owner",)
+    to = escalation_targets(stage)
     decisions: list = [FailRun(run.id, run.stage_key, error), FlagAttention(reason),
                        Escalate(run.id, run.stage_key, to, reason)]
     route = _route_for(definition, "stage_failed", run.stage_key)

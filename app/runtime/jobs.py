@@ -24,7 +24,7 @@ from app.runtime.shell import Transition, lock_task
 from app.vocab.statuses import TaskStatus
 from app.models import StageTimer
 from app.infra.queue import SYSTEM_QUEUE, at_utc, queue, retry_policy
-from app.runtime import timers
+from app.runtime import timers, waits
 
 log = logging.getLogger(__name__)
 EAGER_LIMIT = 100  # automated Stages one job may perform in a row before handing off to the queue
@@ -126,6 +126,7 @@ def _perform(t: Transition, run: StageRun) -> None:
         t.event("task.values_changed", run, fields=sorted(writes), stage=run.stage_key)
     if not performed.complete:   # started elsewhere: an input (callback, signal, reply) completes it
         t.set_status(run, "in_progress", reason="waiting for input")
+        waits.take_kept(t, run, type_, stage_context(t.task, run, stage, type_).config)
         return
     visit = t.visit
     t.apply(engine.complete(t.definition, t.view(), run.id, evaluate=evaluate))

@@ -7,6 +7,7 @@ this visit (default 10) escalates instead of looping again."""
 from __future__ import annotations
 
 from app.definitions.definition import LOOP_LIMIT
+from app.vocab.refs import escalation_targets
 from app.runtime import engine, states
 from app.runtime.context import evaluate, stage_of
 
@@ -26,8 +27,7 @@ def send_back(t, d: engine.FireRoute) -> None:
     if done >= limit:
         reason = (f"route {d.route_key!r} sent the Task back to {d.stage!r} {done} times "
                   f"(its limit); it needs a person now")
-        stage = stage_of(t.definition, source.stage_key) if source else {"roles": {"delegator": []}}
-        to = tuple(stage["roles"]["delegator"]) or ("owner",)
+        to = escalation_targets(stage_of(t.definition, source.stage_key)) if source else ("owner",)
         t.apply([engine.FlagAttention(reason),
                  engine.Escalate(source.id if source else None, source.stage_key if source else d.stage, to, reason)])
         return

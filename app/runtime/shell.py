@@ -47,6 +47,7 @@ class Transition:
     runs: dict[int, StageRun] = field(default_factory=dict)
     automated: list[StageRun] = field(default_factory=list)
     changed: bool = False
+    resolved: bool = False   # a run whose failure flagged the Task got done, or the Task ended
 
     def __post_init__(self):
         self.visit = self.visit or open_visit(self.task)
@@ -84,6 +85,8 @@ class Transition:
         now = clock.now()
         if to in ("started", "in_progress") and run.started_at is None:
             run.started_at = now
+        if to in states.TERMINAL and (run.data or {}).get("failed"):
+            self.resolved = True
         if to in states.TERMINAL or to == "failed":
             run.finished_at = now
             if self._may_have_timers(run):  # skip a needless UPDATE (and autoflush) on the hot path
@@ -213,6 +216,7 @@ class Transition:
     def _FailRun(self, d: engine.FailRun) -> None:
         run = self.runs[d.run_id]
         run.error = d.error
+        run.data = {**(run.data or {}), "failed": True}   # its success later clears the Task's flag
         self.set_status(run, "failed", error=d.error)
 
     def _ConditionFailed(self, d: engine.ConditionFailed) -> None:
@@ -245,6 +249,17 @@ class Transition:
         self.visit.left_at, self.visit.outcome = now, "completed"
         self.event("task.completed", before=TaskStatus.running, after="completed")
 
+    def _clear_attention(self) -> None:
+        """`needs_attention` goes once its cause is resolved: the Task ended, or a run whose failure
+        flagged it got done (completed, skipped, cancelled) and no other run of the Task is failed."""
+        if not self.task.needs_attention:
+            return
+        ended = self.task.status != TaskStatus.running
+        if ended or (self.resolved and not any(r.status == "failed" for r in self.runs.values()
+                                               if not (r.data or {}).get("superseded"))):
+            self.task.needs_attention = False
+            self.event("task.attention_cleared", reason="the Task ended" if ended else "the failed step is done")
+
     # --- after applying ----------------------------------------------------------------------------
     def queue_automated(self) -> None:
         """Enqueue (after commit) a job for each automated run that became ready."""
@@ -256,6 +271,7 @@ class Transition:
         """Bump the Task (optimistic lock), announce the change and queue automated runs."""
         if not self.changed:
             return
+        self._clear_attention()
         self.task.updated_at = clock.now()
         db.session.flush()  # writes the buffered Events too (before_flush hook)
         publish_after_commit("task.changed", {"task": self.task.id, "process": self.task.process_id,
@@ -265,6 +281,14 @@ class Transition:
 
 
 _INSERT_RUN = insert(StageRun.__table__)
+
+
+def retry(t: Transition, run: StageRun, **data) -> None:
+    """A failed run gets a new attempt: ready (pending) again, its error cleared, its job queued."""
+    t.set_status(run, "pending", manual_retry=True, **data)
+    run.attempt += 1
+    run.error = None
+    t.ready(run)
 
 
 def run_job_id(run: StageRun) -> str:

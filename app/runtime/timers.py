@@ -10,7 +10,9 @@ from sqlalchemy import update
 from app import clock
 from app.extensions import db
 from app.models import Event, StageRun, StageTimer, Task
+from app.vocab.refs import escalation_targets
 from app.runtime import signals, sla
+from app.runtime.context import definition, stage_of
 from app.infra.queue import SYSTEM_QUEUE, enqueue_after_commit, publish_after_commit
 from app.vocab.durations import seconds as duration_seconds
 
@@ -81,7 +83,12 @@ def fire(timer_id: int) -> str:
                          actor="system", data={"scope": timer.scope, "label": timer.label, "stage": run.stage_key,
                                                "due_at": timer.due_at.isoformat()}, created_at=now))
     if timer.kind != "timeout":   # a timeout is a Route's clock, not a missed SLA: its Route says what follows
-        signals.alert.send(db.session.get(Task, run.task_id), type_=type_,
+        # escalations and breaches follow the one escalation policy (Stage's escalate_to, else its
+        # Delegators, else the owning Team: app.definitions.definition.escalation_targets); reminders
+        # keep the alert's default recipients
+        to = list(escalation_targets(stage_of(definition(run.version_id), run.stage_key))) \
+            if timer.kind in ("escalation", "due") else None
+        signals.alert.send(db.session.get(Task, run.task_id), type_=type_, recipients=to,
                            message=f"{timer.scope} SLA {timer.kind} ({timer.label}) on stage {run.stage_key}", run=run)
     publish_after_commit("sla", {"task": run.task_id, "run": run.id, "kind": timer.kind},
                          room=f"process:{run.process_id}")

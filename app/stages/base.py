@@ -165,6 +165,17 @@ class StageType:
         """The simple form of `perform`: permitted values and config in, Field writes out."""
         raise NotImplementedError(f"stage type {self.key!r} is not automated")
 
+    def signal_name(self, config: dict) -> str | None:
+        """The name of the Signal a run of this Stage waits for (None: none). A Signal sent to the
+        Task while such a run waits is its input (`receive` with `signal`); one sent earlier is kept
+        for the run unless `keeps_early_signals` says no."""
+        return None
+
+    def keeps_early_signals(self, config: dict) -> bool:
+        """Whether a Signal that arrives before the run is ready is kept for it (persistent) or dropped
+        (transient)."""
+        return True
+
     def receive(self, ctx: StageContext, kind: InputKind, payload: dict) -> Submission:
         """An input for a run: a staff or participant form, a Signal, a callback. By default forms
         write what they carry and complete the run; Signals and callbacks are refused."""

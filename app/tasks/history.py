@@ -111,11 +111,19 @@ def sentence(e, names: Names) -> str:
             n = int(d.get("iteration") or 1)
             again = f" (for the {n}{'nd' if n == 2 else 'rd' if n == 3 else 'th'} time)" if n > 1 else ""
             return f"Sent back to {names.stage(d.get('to_stage'))} by Route “{names.routes.get(d.get('route'), d.get('route'))}”{again}"
+        case "task.signalled":
+            return f"Signal “{d.get('signal')}” arrived{by}{' (kept since it came early)' if d.get('kept') else ''}: {stage} done"
+        case "signal.kept":
+            return f"Signal “{d.get('signal')}” arrived early{by}; kept for {stage}"
+        case "signal.dropped":
+            return f"Signal “{d.get('signal')}” arrived before {stage} was ready{by}, and was dropped"
         case "stage.timed_out":
             return f"{stage} ran out of time ({d.get('label', '')})"
         case "task.values_changed":
             changed = ", ".join(names.fields.get(k, k) for k in d.get("fields", []))
             return f"{who if by else 'Procly'} changed {changed}"
+        case "task.attention_cleared":
+            return f"No longer needs attention: {d.get('reason', '')}"
         case "task.needs_attention":
             return f"Needs attention: {d.get('reason', '')}"
         case "stage.status":

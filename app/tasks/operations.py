@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import StageRun, Task, User
 from app.runtime import engine, states
 from app.runtime.context import evaluate, stage_context, stage_of
-from app.runtime.shell import Transition, enter_process, lock_task, resolve_target
+from app.runtime.shell import Transition, enter_process, lock_task, resolve_target, retry
 from app.lookups import find_process, find_split
 from app.models import Field, SplitVariant
 from app.tables.values import validate_values
@@ -23,7 +23,7 @@ from app.vocab.statuses import StageRunStatus, TaskStatus
 REASON_MAX = 2000
 
 
-def _fields(table_id: int) -> dict:
+def fields_of(table_id: int) -> dict:
     return {f.key: f for f in db.session.scalars(select(Field).where(Field.table_id == table_id))}
 
 
@@ -47,7 +47,7 @@ def start_task(data: dict, user: User | None, actor: str, *, prefix: str = "") -
     _check_start(data, user, prefix)
     key = data.get("key") or uuid.uuid4().hex
     process, version, variant_id = resolve_target(data.get("process"), data.get("split"), key)
-    values, errors = validate_values(_fields(process.table_id), data.get("values") or {})
+    values, errors = validate_values(fields_of(process.table_id), data.get("values") or {})
     if errors:
         raise Invalid("Some values are invalid.", {f"{prefix}values.{k}": v for k, v in errors.items()})
     if data.get("key"):
@@ -102,7 +102,7 @@ def update_values(task: Task, values: dict, user: User | None, actor: str, *, al
     if task.status != TaskStatus.running:
         raise Invalid(f"Task {task.id} is {task.status}; its Fields can no longer change.", {"task": [task.status]})
     t = Transition(task, actor=actor)
-    clean, errors = validate_values(_fields(task.table_id), values, allowed=allowed)
+    clean, errors = validate_values(fields_of(task.table_id), values, allowed=allowed)
     if errors:
         raise Invalid("Some values are invalid or not writable here.", {f"values.{k}": v for k, v in errors.items()})
     before = {k: (task.values or {}).get(k) for k in clean}
@@ -170,7 +170,7 @@ def act(run_id: int, action: str, actor: str, *, user=None, values: dict | None 
             run.completed_by_id = _user_id(user)
             if values:
                 stage = stage_of(t.definition, run.stage_key)
-                _write(t, run, values, stage)
+                write_input(t, run, values, stage)
                 view = t.view()
             if run.status in ("pending",):
                 t.set_status(run, "started")
@@ -199,10 +199,7 @@ def act(run_id: int, action: str, actor: str, *, user=None, values: dict | None 
             decisions = []
         elif action == "retry":
             states.check(run.status, "pending")
-            t.set_status(run, "pending", manual_retry=True)
-            run.attempt += 1
-            run.error = None
-            t.ready(run)
+            retry(t, run)
             decisions = engine.advance(t.definition, t.view(), evaluate=evaluate)
     except states.IllegalTransition as exc:
         raise _illegal(exc) from None
@@ -222,11 +219,14 @@ def submission(t: Transition, run: StageRun, stage: dict, values: dict,
         raise Invalid(str(exc), {"input": [str(exc)]}, status=409, code="conflict") from None
 
 
-def _write(t: Transition, run: StageRun, values: dict, stage: dict) -> None:
-    received = submission(t, run, stage, values)
+def write_input(t: Transition, run: StageRun, values: dict, stage: dict,
+                kind: stages.InputKind = stages.InputKind.submit) -> None:
+    """An input's Field writes, as the run's stage type makes of it, checked against the Stage's
+    writes (403) and the Fields' types (422), then written with an Event."""
+    received = submission(t, run, stage, values, kind)
     values, required = received.values, tuple(received.required)
     merged = {**{k: (t.task.values or {}).get(k) for k in required}, **values}
-    clean, errors = validate_values(_fields(t.task.table_id), merged, required=required,
+    clean, errors = validate_values(fields_of(t.task.table_id), merged, required=required,
                                     allowed=set(stage["writes"]) | set(required))
     disallowed = sorted(set(values) - set(stage["writes"]))
     if disallowed:
@@ -314,3 +314,36 @@ def withdraw_run(run_id: int, to: str, user: User | None, actor: str, reason: st
         raise _illegal(exc) from None
     _settle(t, decisions)
     return run
+
+
+# --- recovery in bulk ------------------------------------------------------------------------
+
+RETRY_MAX = 5000
+
+
+def failed_runs(user, *, run_ids: list[int] | None = None, process: str | None = None,
+                stage: str | None = None) -> list[int]:
+    """The Stage Runs a bulk retry selects: listed ids (each checked when retried), or the failed runs
+    of a Process (and Stage) among the Tasks `user` may see."""
+    if run_ids:
+        return list(dict.fromkeys(run_ids))
+    if not process:
+        raise Invalid("Select runs by run_ids, or by process (and stage).", {"run_ids": ["select some runs"]})
+    proc = find_process(process)
+    if proc is None:
+        raise Invalid(f'No process "{process}".', {"process": ["no such process"]})
+    q = select(StageRun).where(StageRun.process_id == proc.id, StageRun.status == StageRunStatus.failed)
+    if stage:
+        q = q.where(StageRun.stage_key == stage)
+    runs = db.session.scalars(q.order_by(StageRun.id).limit(RETRY_MAX)).all()
+    return [r.id for r in runs if permissions.allowed(user, "run.view", r)]
+
+
+def retry_runs(run_ids: list[int], user, actor: str) -> list[int]:
+    """A new attempt for each failed run, all or nothing: one that may not be retried (403/404) or is
+    no longer failed (409) retries none."""
+    if len(run_ids) > RETRY_MAX:
+        raise Invalid(f"At most {RETRY_MAX} runs at a time.", {"run_ids": [f"at most {RETRY_MAX}"]})
+    for run_id in run_ids:
+        act(run_id, "retry", actor, user=user)    # 404 / 403 / 409 (not failed) abort the whole request
+    return run_ids

@@ -106,3 +106,26 @@ class EventSchema(Schema):
 class EventPageSchema(Schema):
     items = fields.List(fields.Nested(EventSchema))
     next = fields.Integer(allow_none=True, metadata={"description": "pass as `before` for the next page"})
+
+
+SIGNAL_NAME = validate.Regexp(r"^[a-z][a-z0-9_.-]{0,63}$", error="a signal name: lowercase letters, digits, '.', '-', '_'")
+
+
+class SignalSchema(Schema):
+    name = fields.String(required=True, validate=SIGNAL_NAME, metadata={"description": "e.g. payment_received"})
+    values = fields.Dict(load_default=dict, metadata={"description": "Field writes (the waiting Stage's writes)"})
+
+
+class SignalByKeySchema(SignalSchema):
+    key = fields.String(required=True, validate=validate.Length(min=1, max=128),
+                        metadata={"description": "the key the Task was started with"})
+    process = fields.String(load_default=None, metadata={"description": "the Process it started in (when keys "
+                                                                           "repeat across Processes)"})
+
+
+class SignalResultSchema(Schema):
+    task = fields.Integer()
+    signal = fields.String()
+    outcome = fields.String(metadata={"description": "delivered (a waiting Stage took it), kept (for the Stage, "
+                                                     "until it is ready) or dropped (the Stage keeps no early signal)"})
+    stage_run = fields.Integer(allow_none=True)

@@ -62,3 +62,9 @@ def matches(user, refs: Iterable[str] | None, *, admins: bool = False) -> bool:
         return False
     mine = of_user(user)
     return any(r in mine or (str(r).startswith("user:") and str(r).lower() in mine) for r in refs)
+
+
+def escalation_targets(stage: dict) -> tuple[str, ...]:
+    """The one escalation policy, for failures, SLA escalations and rework loops alike: the Stage's
+    `escalate_to` if set, else its Delegators, else "owner" (the owning Team)."""
+    return tuple(stage.get("escalate_to") or (stage.get("roles") or {}).get("delegator") or ()) or ("owner",)

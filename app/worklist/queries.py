@@ -143,10 +143,18 @@ def table_view(user, tbl: Table, args) -> dict:
         rows.sort(key=lambda r: (r["values"].get(sort) is None, display(r["values"].get(sort)).lower()),
                   reverse=args.get("dir") == "desc")
     processes = {p.id: p for p in db.session.scalars(select(Process))}
-    cancellable = {r["task"].id for r in rows if r["task"].status == TaskStatus.running
-                   and permissions.allowed(user, "task.cancel", r["task"])}
+    running = [r["task"] for r in rows if r["task"].status == TaskStatus.running]
+    cancellable = {t.id for t in running if permissions.allowed(user, "task.cancel", t)}
+    retryable = {t.id for t in running if t.needs_attention and failed_runs_of(user, t)}
     return dict(table=tbl, columns=columns, rows=rows, processes=processes, sort=sort, dir=args.get("dir", ""),
-                filters=filters, status=status, cancellable=cancellable)
+                filters=filters, status=status, cancellable=cancellable, retryable=retryable,
+                selectable=cancellable | retryable)
+
+
+def failed_runs_of(user, task: Task) -> list[int]:
+    """The failed Stage Runs of the Task's current visit that `user` may retry."""
+    return [r.id for r in permissions.current_runs(task)
+            if r.status == StageRunStatus.failed and permissions.can_act(user, r, "retry")]
 
 
 def table_csv_rows(view: dict):

@@ -282,6 +282,21 @@ def cancel_selected(key):
     return redirect(back)
 
 
+@bp.post("/tables/<key>/retry")
+@login_required
+def retry_selected(key):
+    back = url_for("worklist.table", key=key)
+    ids = [int(i) for i in request.form.getlist("task_ids") if i.isdigit() and len(i) < 10]
+    tasks = [_task_or_404(i) for i in ids]
+    runs = [run_id for task in tasks for run_id in queries.failed_runs_of(_user(), task)]
+    try:
+        service.retry_runs(runs, _user(), actor())
+    except APIError as exc:
+        return _fail(exc, back)
+    flash(f"{len(runs)} failed step(s) retried.", "info")
+    return redirect(back)
+
+
 def _split_header(rows):
     rows = iter(rows)
     return next(rows), rows

@@ -22,6 +22,7 @@ OPS: dict[str, str] = {               # admin, designer, designer_x, staff, staf
     "task.move":                "YYNYNYN",   # to q_<t>: Responsible, managers and designers of the Team
     "task.invite":              "YYNYNYN",
     "task.cancel":              "YYNFNYN",   # the Team's managers and designers
+    "task.signal":              "YYNYNYN",   # whoever may start Tasks there (the Team) and its managers
     "run.view":                 "YYNYNYN",
     "run.complete":             "YYNYNYN",
     "run.claim":                "YYNYNYN",
@@ -157,9 +158,17 @@ ROUTES: list[Route] = [
         f"/api/v1/tasks/{c.task()}/cancel", json={"reason": "parity"})),
     R("/api/v1/tasks/cancel", "POST", "task.cancel", fresh=True, call=lambda c: c.post(
         "/api/v1/tasks/cancel", json={"task_ids": [c.task()], "reason": "parity"})),
+    R("/api/v1/tasks/<int:task_id>/signals", "POST", "task.signal", fresh=True, call=lambda c: c.post(
+        f"/api/v1/tasks/{c.task()}/signals", json={"name": "ping"})),
+    R("/api/v1/tasks/signals", "POST", "task.signal", fresh=True, call=lambda c: c.post(
+        "/api/v1/tasks/signals", json={"name": "ping", "key": c.w.task_key(c.task())})),
     R("/api/v1/tasks/<int:task_id>/events", "GET", "task.view", lambda c: c.get(f"/api/v1/tasks/{c.task()}/events")),
     R("/queue/tasks/<int:task_id>/cancel", "POST", "task.cancel", kind="page", fresh=True, call=lambda c: c.form(
         f"/queue/tasks/{c.task()}/cancel", {"reason": "parity"})),
+    R("/api/v1/runs/retry", "POST", "run.retry", fresh=True, call=lambda c: c.post(
+        "/api/v1/runs/retry", json={"run_ids": [c.run("work", "failed")]})),
+    R("/queue/tables/<key>/retry", "POST", "task.view", kind="page", fresh=True, call=lambda c: c.form(
+        f"/queue/tables/t_{c.t}/retry", {"task_ids": str(c.task("failed"))})),
     R("/queue/tables/<key>/cancel", "POST", "task.cancel", kind="page", fresh=True, call=lambda c: c.form(
         f"/queue/tables/t_{c.t}/cancel", {"task_ids": str(c.task()), "reason": "parity"})),
     R("/api/v1/moves", "POST", "task.move", fresh=True, call=lambda c: c.post("/api/v1/moves", json={

@@ -42,6 +42,7 @@ def definition(t: str) -> dict:
                                                                  f"user:pat-{t}@example.com"]},
               visibility={"internal": {"teams": [team], "roles": []}, "external": "status"}),
         stage("hold", gate={"type": "manual"}),
+        stage("ping", type="wait", config={"signal": "ping"}, reads=[], writes=[]),
     ], "routes": [], "start": {"roles": [f"team:{team}"], "writes": ["name", "secret"]}}
 
 
@@ -68,6 +69,12 @@ class World:
 
     def task(self, t: str, fresh: bool = False, state: str = "open") -> int:
         return self.fresh_task(t, state) if fresh else self.shared[("task", t, state)]
+
+    def task_key(self, task_id: int) -> str:
+        from app.extensions import db
+        from app.models import Task
+
+        return db.session.get(Task, task_id).key
 
     def run(self, t: str, stage: str, fresh: bool = False, state: str = "open") -> int:
         return self.run_of(self.task(t, fresh, state), stage)

@@ -34,7 +34,7 @@ def test_deferred_choice_the_reply_or_the_clock_whichever_comes_first(world):
     assert world.api.post(f"/api/v1/runs/{run}/complete", json={"values": {"note": "yes"}}).status_code == 200
     proc = _worker(world)
     try:
-        wait_until(lambda: world.task(silent).process.key == "chase", 30, "the silent Task moved by its timeout",
+        wait_until(lambda: world.task(silent).process.key == "chase", 120, "the silent Task moved by its timeout",
                    diagnose=proc.log)
     finally:
         assert proc.stop() == 0, proc.log()[-3000:]
@@ -55,7 +55,7 @@ def test_sla_breach_route_ends_the_task_as_rejected(world):
     tid = world.start("p")
     proc = _worker(world)
     try:
-        wait_until(lambda: world.task(tid).status == "rejected", 30, "the Task ended by its SLA Route",
+        wait_until(lambda: world.task(tid).status == "rejected", 120, "the Task ended by its SLA Route",
                    diagnose=proc.log)
     finally:
         assert proc.stop() == 0, proc.log()[-3000:]

@@ -42,7 +42,8 @@ function renderStagePanel(s) {
       ] : null),
     section('Stage SLA', 'sla', slaEditor(() => stageByKey(state.selected.key)?.sla, (sla) => upd((st) => { st.sla = sla; }), 'sla')),
     section('Roles (RAID)', 'roles', ...['responsible', 'approver', 'informed', 'delegator'].map((r) =>
-      input(r[0].toUpperCase() + r.slice(1), (s.roles?.[r] || []).join(', '), (v) => upd((st) => { st.roles = { responsible: [], approver: [], informed: [], delegator: [], ...(st.roles || {}), [r]: list(v) }; }), { name: `roles.${r}`, placeholder: 'team:Intake, user:a@b.c' }))),
+      input(r[0].toUpperCase() + r.slice(1), (s.roles?.[r] || []).join(', '), (v) => upd((st) => { st.roles = { responsible: [], approver: [], informed: [], delegator: [], ...(st.roles || {}), [r]: list(v) }; }), { name: `roles.${r}`, placeholder: 'team:Intake, user:a@b.c' })),
+      input('Escalate to (failures, overdue)', (s.escalate_to || []).join(', '), (v) => upd((st) => { const refs = list(v); if (refs.length) st.escalate_to = refs; else delete st.escalate_to; }), { name: 'escalate_to', placeholder: 'its Delegators, else the owning Team' })),
     section('Retry', 'retry', el('div', { class: 'row3' },
       input('Attempts', s.retry?.attempts ?? 1, (v) => upd((st) => { st.retry = { ...(st.retry || {}), attempts: Number(v) || 1 }; }), { type: 'number', min: 1, name: 'retry.attempts' }),
       durationInput('Backoff', s.retry?.backoff ?? '10s', (v) => upd((st) => { st.retry = { ...(st.retry || {}), backoff: v || '10s' }; }), 'retry.backoff'),
