@@ -38,10 +38,11 @@ def _role_ref(automation: bool):
         if value == refs.AUTOMATION:
             if not automation:
                 raise ma.ValidationError('"automation" is only allowed for responsible.')
-        elif not refs.is_valid(value):
+        elif not refs.is_valid(value, automation=automation):
             raise ma.ValidationError(
                 'Not a valid role reference (user:<email>, team:<name>, role:<admin|designer|staff|manager>'
-                + (" or automation)." if automation else ")."))
+                + (", automation, field:<key>, round_robin:team:<name> or least_loaded:team:<name>)."
+                   if automation else ")."))
     return check
 
 

@@ -13,6 +13,7 @@ from app.stages import get as stage_type_of
 from app.cel import expressions
 from app.definitions.definition import DefinitionSchema, complete, error_paths
 from app.cel.expressions import FieldInfo
+from app.vocab import refs
 
 __all__ = ["Context", "DefinitionError", "validate_definition", "validate_for_publish"]
 
@@ -94,6 +95,7 @@ def _check_stages(stages: list[dict], explicit_columns: list[bool], ctx: Context
         previous_column = stage["column"]
         for attr in ("reads", "writes"):
             _check_fields(f"{at}.{attr}", stage[attr], ctx, errors)
+        _check_assignment(at, stage, ctx, errors)
         errors.condition(f"{at}.start_when", stage["start_when"], ctx)
         errors.condition(f"{at}.skip_when", stage["skip_when"], ctx)
         gate = stage["gate"]
@@ -172,6 +174,24 @@ def _reaches(start: str, target: str, preds: dict[str, set[str]]) -> bool:
             seen.add(node)
             stack.extend(preds.get(node, ()))
     return False
+
+
+ASSIGNABLE_TYPES = ("email", "text", "user")   # a Field naming a person: their email (or a user id)
+
+
+def _check_assignment(at: str, stage: dict, ctx: Context, errors: _Errors) -> None:
+    """`field:<key>` must name a Field holding a person; one assignment reference per Responsible."""
+    dynamic = [r for r in stage["roles"]["responsible"] if refs.is_dynamic(r)]
+    if len(dynamic) > 1:
+        errors.add(f"{at}.roles.responsible", "name at most one assignment (field:, round_robin:, least_loaded:)")
+    for ref in dynamic:
+        kind, _, key = ref.partition(":")
+        if kind == "field":
+            info = ctx.fields.get(key)
+            if info is None:
+                errors.add(f"{at}.roles.responsible", f'unknown field "{key}"')
+            elif info.type not in ASSIGNABLE_TYPES:
+                errors.add(f"{at}.roles.responsible", f'field "{key}" is a {info.type}; assign from an email field')
 
 
 def _check_routes(routes: list[dict], stages: list[dict], ctx: Context, errors: _Errors) -> None:

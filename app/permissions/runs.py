@@ -24,6 +24,7 @@ from app.permissions.decisions import ALLOW, Decision, forbid, hide, rule
 from app.permissions.refs import (approvers_of, is_participant, is_staff, manager_of, matches, privileged_for, roles_in,
                                   stage_for, stage_visible, team_of)
 from app.permissions.tasks import can_see_task
+from app.vocab.refs import dynamic_refs
 
 RESPONSIBLE = ("run.start", "run.complete", "run.pause", "run.resume", "run.write")
 DECISIONS = ("run.approve", "run.reject")
@@ -72,7 +73,8 @@ def _who_decides(user, run: StageRun, stage: dict, team: int | None, operation: 
 def may_work(user, stage: dict, team: int | None) -> bool:
     """Could `user` be the one working this Stage (the target of a reassignment)?"""
     return is_staff(user) and stage_visible(user, stage, team) and (
-        privileged_for(user, team) or "responsible" in roles_in(user, stage, team))
+        privileged_for(user, team) or "responsible" in roles_in(user, stage, team)
+        or bool(dynamic_refs(stage)))    # assigned from data: a Delegator may hand it to anyone who sees it
 
 
 @rule(*ALL_RUN_ACTIONS)
@@ -93,7 +95,7 @@ def run_rule(who, run: StageRun, *, operation: str, values: dict | None = None, 
     if operation == "run.reassign" or (operation == "run.claim" and assignee is not None and assignee.id != who.id):
         return _reassign(who, run, stage, team, assignee)
     privileged = privileged_for(who, team)
-    roles = roles_in(who, stage, team)
+    roles = roles_in(who, stage, team, run)
     if operation == "run.advance":
         gate = stage.get("gate") or {}
         if gate.get("type") == "approval":

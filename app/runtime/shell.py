@@ -15,8 +15,9 @@ from app.extensions import db
 from app.infra.queue import enqueue_after_commit, publish_after_commit, record_event
 from app.lookups import find_process, find_split
 from app.models import Process, StageRun, Task, TaskVisit, Version
-from app.runtime import engine, loops, signals, states, timers, variants
+from app.runtime import assignment, engine, loops, signals, states, timers, variants
 from app.runtime.context import definition_of, evaluate, stage_context, stage_of
+from app.vocab import refs
 from app.vocab.statuses import TaskStatus
 
 
@@ -145,6 +146,8 @@ class Transition:
         timers.schedule(run, stage.get("sla"), "stage")
         timers.schedule_timeouts(run, [r["trigger"]["after"] for r in self.definition["routes"]
                                        if r["trigger"]["type"] == "timeout" and r["stage"] == run.stage_key])
+        if refs.dynamic_refs(stage) and run.claimed_by_id is None:
+            self.assign(run, stage)
         type_ = stages.get(stage["type"])
         if type_ is None:   # its type is no longer installed: it waits for a person
             return
@@ -155,6 +158,15 @@ class Transition:
             # the portal form of an invited participant is this Stage's work
             for status in ("started", "in_progress", "waiting_on_participant"):
                 self.set_status(run, status, reason="participant invited")
+
+    def assign(self, run: StageRun, stage: dict) -> None:
+        """Assignment from data (app.runtime.assignment): the run goes to the person it names."""
+        user, how = assignment.pick(stage, dict(self.task.values or {}), run)
+        if user is None:
+            self.apply([engine.FlagAttention(f"stage {run.stage_key!r} could not be assigned: {how}")])
+            return
+        run.claimed_by_id = user.id
+        self.event("stage.assigned", run, stage=run.stage_key, user=user.id, how=how)
 
     def _SkipStage(self, d: engine.SkipStage) -> None:
         if d.run_id is None:

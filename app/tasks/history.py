@@ -134,6 +134,9 @@ def sentence(e, names: Names) -> str:
                 return f"{stage} will be tried again (attempt {d['attempt']})"
             return f"{stage} {what}{by if e.to_status in ('started', 'completed', 'skipped', 'cancelled') else ''}" \
                    f"{_quote(d.get('reason')) if e.to_status in ('skipped', 'cancelled') else ''}"
+        case "stage.assigned":
+            user = names.actor(f"user:{d.get('user')}")
+            return f"{stage} assigned to {user} ({d.get('how', '')})"
         case "stage.claimed":
             return f"{stage} taken{by}"
         case "stage.released":

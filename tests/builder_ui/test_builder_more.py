@@ -96,6 +96,11 @@ def test_routes_to_the_end_back_to_a_stage_and_on_a_clock_without_json(demo, liv
     set_value(page, '#panel input[name="route.max_iterations"]', "3")
     assert page.evaluate("() => window.builderState.def.routes.at(-1)")["target"] == {"stage": first}
     assert page.evaluate("() => window.builderState.def.routes.at(-1).max_iterations") == 3
+    # the first Stage is assigned in turn within the Team, picked from a list
+    page.click(f'.card[data-key="{first}"] .card-head')
+    page.locator('#panel select[name="roles.assign"]').select_option("round_robin:team:Intake")
+    responsible = page.evaluate(f"() => window.builderState.def.stages.find(s => s.key === '{first}').roles.responsible")
+    assert responsible[-1] == "round_robin:team:Intake"
     wait_saved(page)
     errs = page.evaluate("() => window.builderState.errors.map(e => e.path + ': ' + e.message)")
     assert not [e for e in errs if e.startswith("routes")], errs

@@ -122,6 +122,11 @@ describe('labels and defaults', () => {
     }
   });
 
+  test('isAssignment: the assignment references only', () => {
+    for (const r of ['field:account_manager', 'round_robin:team:Intake', 'least_loaded:team:Ops Team']) assert.ok(m.isAssignment(r), r);
+    for (const r of ['team:Intake', 'user:a@b.c', 'role:manager', 'automation', 'field:Bad', 'round_robin:Intake']) assert.ok(!m.isAssignment(r), r);
+  });
+
   test('targetLabel names the target as people read it', () => {
     const ctx = { processes: [{ key: 'p', name: 'Follow-up' }], splits: [{ key: 'ab', name: 'Intake A/B' }], stages: [{ key: 'draft', name: 'Draft' }] };
     assert.equal(m.targetLabel({ target: { end: 'rejected', label: 'out of area' } }, ctx), 'end: rejected (out of area)');

@@ -121,3 +121,6 @@ export function routeTarget(value, previous) {
   if (value.startsWith('back:')) return { stage: value.slice(5) };
   return { process: value, ...(previous?.stage && previous?.process ? { stage: previous.stage } : {}) };
 }
+
+// an assignment reference (resolved when the Stage Run is ready): field:, round_robin:team:, least_loaded:team:
+export const isAssignment = (ref) => /^(field:[a-z][a-z0-9_]*|(round_robin|least_loaded):team:\S.*)$/.test(ref);

@@ -43,6 +43,7 @@ function renderStagePanel(s) {
     section('Stage SLA', 'sla', slaEditor(() => stageByKey(state.selected.key)?.sla, (sla) => upd((st) => { st.sla = sla; }), 'sla')),
     section('Roles (RAID)', 'roles', ...['responsible', 'approver', 'informed', 'delegator'].map((r) =>
       input(r[0].toUpperCase() + r.slice(1), (s.roles?.[r] || []).join(', '), (v) => upd((st) => { st.roles = { responsible: [], approver: [], informed: [], delegator: [], ...(st.roles || {}), [r]: list(v) }; }), { name: `roles.${r}`, placeholder: 'team:Intake, user:a@b.c' })),
+      assignPicker(s),
       input('Escalate to (failures, overdue)', (s.escalate_to || []).join(', '), (v) => upd((st) => { const refs = list(v); if (refs.length) st.escalate_to = refs; else delete st.escalate_to; }), { name: 'escalate_to', placeholder: 'its Delegators, else the owning Team' })),
     section('Retry', 'retry', el('div', { class: 'row3' },
       input('Attempts', s.retry?.attempts ?? 1, (v) => upd((st) => { st.retry = { ...(st.retry || {}), attempts: Number(v) || 1 }; }), { type: 'number', min: 1, name: 'retry.attempts' }),
@@ -112,6 +113,20 @@ function renderRoutePanel(i) {
       targetDetails(r, set)),
     CAN_EDIT ? el('button', { type: 'button', class: 'secondary danger', onclick: () => commit(() => { state.def.routes.splice(i, 1); state.selected = null; }) }, 'Delete route') : null,
   ];
+}
+
+// "Assign from data": one assignment reference as the Stage's Responsible (replacing any other one)
+function assignPicker(s) {
+  const current = (s.roles?.responsible || []).find((r) => model.isAssignment(r)) || '';
+  const team = root.dataset.team;
+  const options = [['', '— or assign from data —'],
+    ...state.fields.filter((f) => ['email', 'text', 'user'].includes(f.type)).map((f) => [`field:${f.key}`, `The person in “${f.name}”`]),
+    [`round_robin:team:${team}`, `Take turns in ${team}`], [`least_loaded:team:${team}`, `Fewest open steps in ${team}`]];
+  return el('label', {}, 'Assign from data', el('select', { name: 'roles.assign', onchange: (e) => upd((st) => {
+    const others = (st.roles?.responsible || []).filter((r) => !model.isAssignment(r));
+    st.roles = { approver: [], informed: [], delegator: [], ...(st.roles || {}) };
+    st.roles.responsible = e.target.value ? [...others, e.target.value] : others;
+  }, { panel: true }) }, ...options.map(([v, l]) => el('option', { value: v, selected: v === current }, l))));
 }
 
 const TRIGGERS = [['condition', 'a condition holds'], ['stage_failed', 'the stage failed'], ['approval_rejected', 'the approval is rejected'],
