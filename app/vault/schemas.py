@@ -1,8 +1,10 @@
 """The one schema of a secret for the API and the page: the value is load-only, never dumped."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, validate
 
-from app.fields import SECRET_NAME
+from app import fields
 from app.infra.redaction import MIN_LENGTH
+
+SECRET_NAME = fields.SECRET_NAME
 
 VALUE = validate.Length(min=MIN_LENGTH, max=8192)
 
