@@ -21,7 +21,9 @@ from app.sandbox.limits import Limits, describe
 
 HARNESS = Path(__file__).with_name("harness.py")
 PYTHON = "/usr/bin/python3"
-NOBODY = 65534
+# The jail's user: a uid with no account, one per worker process (RLIMIT_NPROC counts processes per
+# uid: one worker's fork bomb, or the system's own `nobody` processes, never starve another's runs)
+UID_BASE = 1_900_000
 _lock = threading.Lock()
 _state: dict = {}
 
@@ -79,7 +81,8 @@ def command(limits: Limits, python: str = PYTHON) -> list[str]:
     mb = 1024 * 1024
     caps = ["prlimit", f"--as={limits.memory_mb * mb}", f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 1}",
             "--nofile=64", f"--fsize={limits.file_size_mb * mb}", f"--nproc={limits.processes}", "--core=0"]
-    user = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] if os.geteuid() == 0 else []
+    uid = sandbox_uid()
+    user = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] if os.geteuid() == 0 else []
     jail = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
             "--clearenv", "--setenv", "PATH", "/usr/bin", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
             "--ro-bind", "/usr/lib", "/usr/lib", "--ro-bind-try", "/usr/lib64", "/usr/lib64",
@@ -89,6 +92,10 @@ def command(limits: Limits, python: str = PYTHON) -> list[str]:
             "--ro-bind", _harness_dir(), "/sandbox", "--chdir", "/tmp",
             "/usr/bin/python3", "-I", "-S", "/sandbox/harness.py"]
     return caps + user + jail
+
+
+def sandbox_uid() -> int:
+    return UID_BASE + os.getpid() % 65536
 
 
 def unavailable_reason() -> str | None:
@@ -121,7 +128,13 @@ def run(code: str, inputs: dict, limits: Limits | None = None, *, secrets: dict 
     reason = unavailable_reason()
     if reason:
         return Result(error=reason, reason="unavailable", limits=limits)
-    return _execute(code, inputs, secrets or {}, limits)
+    for pause in (0.05, 0.2, 0.5, None):
+        result = _execute(code, inputs, secrets or {}, limits)
+        # the previous jail's processes are still being reaped (they count against RLIMIT_NPROC)
+        if pause is None or result.reason != "unavailable" or "Resource temporarily" not in (result.error or ""):
+            return result
+        time.sleep(pause)
+    return result
 
 
 def _execute(code: str, inputs: dict, secrets: dict, limits: Limits) -> Result:

@@ -89,7 +89,8 @@ def test_no_environment_and_no_secret_key(world, app):
 
 def test_an_unprivileged_user(world):
     run, task = outcome(world, "return {'note': f'{os.getuid()} {os.geteuid()} {os.getgid()} {os.getgroups()}'}")
-    assert task.values["note"] == "65534 65534 65534 []"
+    uid, euid, gid, groups = task.values["note"].split(" ", 3)
+    assert uid == euid == gid and int(uid) >= 1_900_000 and groups == "[]"     # no account, no root, no groups
 
 
 def test_fork_bomb(world):
