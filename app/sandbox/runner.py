@@ -24,6 +24,7 @@ PYTHON = "/usr/bin/python3"
 # The jail's user: a uid with no account, one per worker process (RLIMIT_NPROC counts processes per
 # uid: one worker's fork bomb, or the system's own `nobody` processes, never starve another's runs)
 UID_BASE = 1_900_000
+PROBE_EVERY = 60          # seconds between two checks that a jail can be made here
 _lock = threading.Lock()
 _state: dict = {}
 
@@ -109,16 +110,18 @@ def unavailable_reason() -> str | None:
 
 
 def available(*, refresh: bool = False) -> str | None:
-    """None when a jail can be made here (checked once per process by running one), else the reason."""
+    """None when a jail can be made here (checked by running one, at most once a minute per process),
+    else the reason."""
     with _lock:
-        if "available" in _state and not refresh:
-            return _state["available"]
+        checked = _state.get("available")
+        if checked is not None and not refresh and time.monotonic() - checked[0] < PROBE_EVERY:
+            return checked[1]
     reason = unavailable_reason()
     if reason is None:
         probe = _execute("def run(fields):\n    return {'ok': True}\n", {}, {}, Limits())
         reason = None if probe.writes == {"ok": True} else (probe.error or probe.stderr or "the probe run failed")[:300]
     with _lock:
-        _state["available"] = reason
+        _state["available"] = (time.monotonic(), reason)
     return reason
 
 

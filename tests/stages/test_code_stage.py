@@ -2,6 +2,8 @@
 failures that retry and escalate, its log."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from app import sandbox
@@ -110,3 +112,24 @@ def test_the_builder_lists_the_code_type_with_its_limits(world):
     assert code["automated"] and code["needs"]["sandbox"] and code["needs"]["secrets"]
     assert code["available"] is True and code["limits"]["max"]["memory_mb"] == 512
     assert code["config_schema"]["properties"]["code"]["format"] == "python"
+
+
+def test_without_a_sandbox_code_stages_fail_closed(world, monkeypatch):
+    """No bwrap on the PATH: nothing runs, the Stage fails with a message for the admins, the Task
+    needs attention, and the builder's palette says the type cannot run here."""
+    monkeypatch.setenv("PATH", "/nonexistent")
+    world.process("c", [code_stage("import os\ndef run(fields):\n    os.makedirs('/tmp/ran-unsandboxed')\n"
+                                   "    return {'b': 1}\n")])
+    tid = world.start("c", {"a": 1})
+    world.drain()
+    run = world.run(tid, "code")
+    assert run.status == "failed"
+    assert run.error.startswith("Code: the code sandbox is unavailable on this machine (bwrap not found); "
+                                "Code Stages never run unsandboxed")
+    assert world.task(tid).needs_attention and world.task(tid).values.get("b") is None
+    assert not os.path.exists("/tmp/ran-unsandboxed")
+    assert sandbox.available(refresh=True) == "bwrap not found"
+    listed = {t["key"]: t for t in world.api.get("/api/v1/processes/stage-types").get_json()}
+    assert listed["code"]["available"] is False and listed["code"]["unavailable_reason"] == "bwrap not found"
+    monkeypatch.undo()
+    assert sandbox.available(refresh=True) is None
