@@ -63,6 +63,7 @@ class CodeType(StageType):
     automated = True
     config_schema = CodeConfig
     needs = Needs(sandbox=True, secrets=True)
+    task_template = "stages/code_task.html"
 
     def validate(self, config) -> dict:
         loaded = super().validate(config)

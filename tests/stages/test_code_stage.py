@@ -37,6 +37,17 @@ def test_a_task_runs_through_code(world):
     assert "stdout: hello 21" in run.data["log"]
 
 
+def test_the_task_page_shows_the_output_to_who_may_read_its_fields(world, app):
+    from tests.helpers import signed_in
+
+    world.process("c", [code_stage("def run(fields):\n    print('the <b>note</b>:', fields['note'])\n"
+                                   "    return {'b': 1}\n", reads=("note",))], start={"roles": ["team:Ops"]})
+    tid = world.start("c", {"note": "hello"})
+    world.drain()
+    page = signed_in(app, "admin@x.test", "pw-secret-1").get(f"/queue/tasks/{tid}").get_data(as_text=True)
+    assert "Output of the code" in page and "stdout: the &lt;b&gt;note&lt;/b&gt;: hello" in page
+
+
 def test_only_the_readable_fields_reach_the_code(world):
     world.process("c", [code_stage("def run(fields):\n    return {'note': ','.join(sorted(fields))}\n")])
     tid = world.start("c", {"note": "x", "a": 1, "c": 3, "name": "secret name"})
