@@ -207,7 +207,9 @@ def _collect(proc: subprocess.Popen, payload: bytes, limits: Limits) -> tuple[by
                 if key.fileobj is proc.stdin:
                     try:
                         pending = pending[os.write(proc.stdin.fileno(), pending[:65536]):]
-                    except (BrokenPipeError, OSError):
+                    except BlockingIOError:
+                        continue
+                    except OSError:      # the jail is gone (or closed its stdin): nothing more to feed
                         pending = pending[:0]
                     if not pending:
                         sel.unregister(proc.stdin)
