@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from tests.processes import TEST_SECRETS_KEY
 from sqlalchemy.engine import make_url
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
@@ -75,6 +76,7 @@ def _app(tmp_root, redis_url, database_url):
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "test-secret",
+        "SECRETS_KEY": TEST_SECRETS_KEY,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,
         "PROCLY_INSTANCE": str(tmp_root / "instance"),

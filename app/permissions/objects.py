@@ -223,3 +223,18 @@ def token_admin_rule(who, token: ApiToken, **_) -> Decision:
     if is_staff(who) and is_admin(who):
         return ALLOW
     return forbid("Only admins may revoke other people's tokens.")
+
+
+# --- Secrets -----------------------------------------------------------------------------------------
+
+@rule("secret.manage")
+def secret_manage(who, team: Team, **_) -> Decision:
+    """A Team's secrets (names and metadata; values are never shown): its designers and admins.
+    Other members see that they may not; anyone else does not learn the Team's secrets exist."""
+    if (d := _signed_in(who, "secret")) is not None:
+        return d
+    if privileged_for(who, team.id):
+        return ALLOW
+    if member_of(who, team.id):
+        return forbid(f'Only designers of team "{team.name}" and admins manage its secrets.')
+    return hide("No secret.")

@@ -116,11 +116,14 @@ def _perform(t: Transition, run: StageRun) -> None:
         if outside:
             raise PermissionError(f"wrote fields outside writes: {sorted(outside)}")
     except Exception as exc:  # a Stage's own failure is data for the engine, not a job crash
-        run.error = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, stages.StageFailed):   # a reason in plain words, and the attempt's log
+            run.error = str(exc)
+            _keep_log(run, exc.log)
+        else:
+            run.error = f"{type(exc).__name__}: {exc}"
         t.apply(engine.fail(t.definition, t.view(), run.id, run.error, evaluate=evaluate))
         return
-    if performed.log:
-        run.data = {**(run.data or {}), "log": [*(run.data or {}).get("log", []), *performed.log][-200:]}
+    _keep_log(run, performed.log)
     if writes:
         t.task.values = {**(t.task.values or {}), **writes}
         t.event("task.values_changed", run, fields=sorted(writes), stage=run.stage_key)
@@ -133,6 +136,11 @@ def _perform(t: Transition, run: StageRun) -> None:
     if writes and t.task.status == TaskStatus.running and t.visit is visit:
         # the Stage changed Fields: Process-level condition Routes (no source Stage) are due too
         t.apply(engine.advance(t.definition, t.view(), evaluate=evaluate, fields_changed=True))
+
+
+def _keep_log(run: StageRun, lines) -> None:
+    if lines:
+        run.data = {**(run.data or {}), "log": [*(run.data or {}).get("log", []), *lines][-200:]}
 
 
 def fire_timer(timer_id: int) -> str:

@@ -68,6 +68,13 @@ class StageContext:
     attempt: int = 1
     budget_ms: float = 50.0              # CPU budget of one expression (CEL_BUDGET_MS)
     invited: Callable[[], bool] = field(default=lambda: False, repr=False, compare=False)
+    # the values of the named secrets of the Process's Team (each use is an Event); only for types
+    # whose `needs.secrets` is set, and only the names their config declares
+    secret_values: Callable[[list], dict] = field(default=lambda names: {}, repr=False, compare=False)
+
+    def secrets(self, names: list) -> dict:
+        """The values of these secrets (name -> value). A missing one raises StageFailed."""
+        return self.secret_values(list(names)) if names else {}
 
     def participant_invited(self) -> bool:
         """Is a participant invited to the Task now (an unrevoked, unexpired magic link)? One query:
@@ -99,6 +106,15 @@ class Submission:
     values: dict = field(default_factory=dict)
     required: tuple[str, ...] = ()
     complete: bool = True
+
+
+class StageFailed(RuntimeError):
+    """Raised by `perform` to fail the attempt with a plain-words reason (the Stage Run's error)
+    while keeping `log` lines (output, the cap hit) on the run: retries and escalation follow."""
+
+    def __init__(self, message: str, log: tuple[str, ...] | list[str] = ()):
+        super().__init__(message)
+        self.log = tuple(log)
 
 
 class InputRefused(ValueError):

@@ -37,6 +37,7 @@ RULES = {
         "/api/v1/tasks/<int:task_id>/signals",
         "/api/v1/tokens", "/api/v1/tokens/<int:token_id>", "/api/v1/webhooks",
         "/api/v1/admin/tokens", "/api/v1/admin/tokens/<int:token_id>",
+        "/api/v1/secrets", "/api/v1/secrets/<int:secret_id>",
     )},
 }
 

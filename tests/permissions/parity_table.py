@@ -56,6 +56,7 @@ OPS: dict[str, str] = {               # admin, designer, designer_x, staff, staf
     "table.edit":               "YYFFFFF",
     "metrics.read":             "YYYFFYY",   # roles only: aggregates, no Field values
     "token.admin":              "YFFFFFF",   # everyone's tokens: admins only
+    "secret.manage":            "YYNFNFN",   # a Team's secrets: its designers and admins; others' unseen
     "signed_in":                "YYYYYYY",   # lists filtered per caller, the caller's own pages
 }
 
@@ -274,6 +275,23 @@ ROUTES: list[Route] = [
     R("/api/v1/admin/tokens", "GET", "token.admin", lambda c: c.get("/api/v1/admin/tokens"), teams=(None,)),
     R("/api/v1/admin/tokens/<int:token_id>", "DELETE", "token.admin", fresh=True, teams=(None,),
       call=lambda c: c.delete(f"/api/v1/admin/tokens/{c.w.fresh_token('staff_a')}")),
+    # --- secrets: the REST API and the account page, the same decision --------------------------------
+    R("/api/v1/secrets", "GET", "signed_in", lambda c: c.get("/api/v1/secrets"), teams=(None,)),
+    R("/api/v1/secrets", "POST", "secret.manage", fresh=True, call=lambda c: c.post("/api/v1/secrets", json={
+        "team": c.team, "name": c.uid("N").replace("-", "_"), "value": "parity-value-1234"})),
+    R("/api/v1/secrets/<int:secret_id>", "GET", "secret.manage",
+      lambda c: c.get(f"/api/v1/secrets/{c.w.fresh_secret(c.t)}")),
+    R("/api/v1/secrets/<int:secret_id>", "PUT", "secret.manage", fresh=True,
+      call=lambda c: c.put(f"/api/v1/secrets/{c.w.fresh_secret(c.t)}", json={"value": "parity-value-5678"})),
+    R("/api/v1/secrets/<int:secret_id>", "DELETE", "secret.manage", fresh=True,
+      call=lambda c: c.delete(f"/api/v1/secrets/{c.w.fresh_secret(c.t)}")),
+    R("/account/secrets", "GET", "signed_in", lambda c: c.get("/account/secrets"), kind="page", teams=(None,)),
+    R("/account/secrets", "POST", "secret.manage", kind="page", fresh=True, call=lambda c: c.form(
+        "/account/secrets", {"team": c.team, "name": c.uid("N").replace("-", "_"), "value": "parity-value-1234"})),
+    R("/account/secrets/<int:secret_id>/replace", "POST", "secret.manage", kind="page", fresh=True,
+      call=lambda c: c.form(f"/account/secrets/{c.w.fresh_secret(c.t)}/replace", {"value": "parity-value-5678"})),
+    R("/account/secrets/<int:secret_id>/delete", "POST", "secret.manage", kind="page", fresh=True,
+      call=lambda c: c.form(f"/account/secrets/{c.w.fresh_secret(c.t)}/delete")),
     # --- your account: tokens and password ----------------------------------------------------------
     R("/account/tokens", "GET", "signed_in", lambda c: c.get("/account/tokens"), kind="page", teams=(None,)),
     R("/account/tokens", "POST", "signed_in", lambda c: c.form("/account/tokens", {"name": "t", "scope": "read"}),

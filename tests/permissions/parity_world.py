@@ -142,6 +142,15 @@ class World:
         db.session.commit()
         return key
 
+    def fresh_secret(self, t: str) -> int:
+        from app.extensions import db
+        from app.vault import operations
+
+        secret = operations.create_secret(None, {"team": TEAMS[t], "name": self.uid("S").replace("-", "_"),
+                                                 "value": "parity-value-1234"}, "system")
+        db.session.commit()
+        return secret.id
+
     def fresh_token(self, actor: str) -> int:
         from app.auth.tokens import issue_token
         from app.extensions import db

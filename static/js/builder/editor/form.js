@@ -5,6 +5,7 @@ import { el } from '../../lib/dom.js';
 import { list, sectionOf } from './model.js';
 import { errorsFor, stageByKey, stageIndex, state } from './state.js';
 import { commit } from './history.js';
+import { codeInput } from './code-editor.js';
 
 // a panel section; name: the definition key(s) whose errors it lists
 export function section(title, name, ...body) {
@@ -40,6 +41,14 @@ export function configForm(s) {
       const ta = el('textarea', { rows: 3, name: `config.${name}`, placeholder: 'one per line', onchange: (e) => set(list(e.target.value)) });
       ta.value = (cfg[name] || []).join('\n');
       out.push(el('label', {}, label, ta, help));
+    } else if (prop.type === 'object' && prop.properties) {
+      // a nested group of numbers (e.g. the Code stage's limits): one number input each, blank = default
+      const group = { ...(cfg[name] || {}) };
+      const inputs = Object.entries(prop.properties).map(([sub, p]) => input(p.description || sub, group[sub], (v) => {
+        if (v === '') delete group[sub]; else group[sub] = Number(v);
+        set({ ...group });
+      }, { type: 'number', min: p.minimum ?? 0, name: `config.${name}.${sub}`, placeholder: 'default' }));
+      out.push(el('fieldset', { class: 'field group' }, el('legend', {}, label), help, ...inputs));
     } else if (prop.type === 'object') {
       const rows = Object.entries(cfg[name] || {});
       const box = el('div', { class: 'kv', dataset: { name } });
@@ -55,6 +64,9 @@ export function configForm(s) {
       rows.forEach(([k, v]) => box.append(row(k, v)));
       out.push(el('div', { class: 'field' }, el('span', { class: 'lbl' }, label), help, box,
         el('button', { type: 'button', class: 'link', onclick: () => box.append(row()) }, '+ row')));
+    } else if (prop.format === 'python') {
+      out.push(el('div', { class: 'field' }, el('span', { class: 'lbl' }, label), help,
+        codeInput({ name: `config.${name}`, value: cfg[name] ?? prop.example ?? '', label, onChange: set })));
     } else if (prop.type === 'boolean') {
       out.push(el('label', { class: 'check' }, el('input', { type: 'checkbox', checked: !!cfg[name], onchange: (e) => set(e.target.checked) }), ` ${label}`));
     } else if (prop.type === 'integer' || prop.type === 'number') {

@@ -146,7 +146,8 @@ export function renderPalette() {
     'aria-label': `Add a ${t.name} stage at the end of the lane`,
     ondblclick: () => addStage(t.key),
     onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); addStage(t.key, { atEnd: true }); } },
-  }, icon(t), el('span', { class: 't-name' }, t.name, t.automated ? el('span', { class: 't-auto muted' }, 'automated') : ''))));
+  }, icon(t), el('span', { class: 't-name' }, t.name, t.automated ? el('span', { class: 't-auto muted' }, 'automated') : '',
+    t.available === false ? el('span', { class: 't-off', title: t.unavailable_reason || '' }, 'cannot run on this server') : ''))));
   if (!paletteSortable) {
     paletteSortable = Sortable.create(node, {
       group: { name: 'lane', pull: 'clone', put: false }, sort: false, forceFallback: true, fallbackTolerance: 3,
