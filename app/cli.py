@@ -15,6 +15,7 @@ from app.auth.passwords import password_problem, set_password
 from app.runtime.worker import run_workers
 from app.notifications.jobs import deliver_due
 from app.metrics import rollup
+from app.conversations import mail_in
 
 procly = AppGroup("procly", help="Procly administration.")
 
@@ -91,6 +92,19 @@ def rollup_command(days: int | None, everything: bool) -> None:
     result = rollup.rebuild() if everything else (
         rollup.rebuild(since=rollup.clock.now() - rollup.timedelta(days=days)) if days else rollup.refresh())
     click.echo(result)
+
+
+@procly.command("mail-in")
+@click.option("--smtp", "smtp", metavar="HOST:PORT", default=None,
+              help="receive replies over SMTP here (the MX or a forward for PROCLY_MAIL_DOMAIN)")
+@click.option("--imap", is_flag=True, help="poll the IMAP mailbox IMAP_HOST every MAIL_IN_INTERVAL seconds")
+def mail_in_command(smtp: str | None, imap: bool) -> None:
+    """Receive replies to email conversations (SMTP receiver and/or IMAP poller) until stopped."""
+
+    try:
+        mail_in.run(current_app._get_current_object(), smtp=smtp, imap=imap)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def init_app(app) -> None:

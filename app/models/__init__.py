@@ -11,6 +11,7 @@ from app.models.idempotency import IdempotencyKey
 from app.models.notifications import AlertRule, Notification, Outbox
 from app.models.portal import MagicLink, Participant
 from app.models.webhooks import Webhook
+from app.models.conversations import MailMessage
 
 __all__ = [
     "ApiToken", "Role", "Scope", "Team", "User", "team_members",
@@ -18,5 +19,5 @@ __all__ = [
     "Draft", "Process", "Split", "SplitAssignment", "SplitVariant", "Version",
     "Comment", "Event", "StageRun", "StageRunStatus", "StageTimer", "Task", "TaskStatus", "TaskVisit", "Thread",
     "VisitOutcome", "MetricRollup", "MetricRollupHist", "MetricRollupState", "PeriodicLease", "IdempotencyKey",
-    "AlertRule", "Notification", "Outbox", "MagicLink", "Participant", "Webhook",
+    "AlertRule", "Notification", "Outbox", "MagicLink", "Participant", "Webhook", "MailMessage",
 ]

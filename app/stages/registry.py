@@ -8,7 +8,7 @@ from importlib.metadata import entry_points
 
 from flask import current_app, has_app_context
 
-from app.stages import basic, compute, form
+from app.stages import basic, compute, email, form
 from app.stages.base import StageType
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class Registry:
 
 
 def builtin_types() -> list[StageType]:
-    return [basic.BasicType(), form.FormType(), compute.ComputeType()]
+    return [basic.BasicType(), form.FormType(), compute.ComputeType(), email.EmailConversationType()]
 
 
 def discovered_types(group: str = ENTRY_POINT_GROUP) -> list[StageType]:
