@@ -81,7 +81,7 @@ def render_html(source: str, values: dict) -> str:
     """The HTML alternative: the template's text escaped, values escaped, line breaks as <br>."""
     placeholders(source)
     safe = {k: Markup("<br>").join(escape(line) for line in
-                                      _CONTROL.sub(" ", _text(v)).replace("\r\n", "\n").split("\n"))
+                                      _CONTROL.sub(" ", _text(v).replace("\r\n", "\n").replace("\r", "\n")).split("\n"))
             for k, v in values.items()}
     escaped_source = _escape_template_text(source)
     body = _HTML.from_string(escaped_source).render(safe)
