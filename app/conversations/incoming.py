@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -75,6 +76,12 @@ def _attach(claim: tokens.ReplyToken, mail: parse.ParsedMail) -> Outcome:
     if answered is None or run is None or answered.stage_run_id != run.id or answered.direction != "out":
         db.session.rollback()
         return _drop(f"the token of run {claim.run_id} does not match an email of that run", mail.sender)
+    if mail.message_id:     # the same reply again (a sender retrying after 451, a mailbox polled twice)
+        seen = db.session.scalar(select(MailMessage.id).where(
+            MailMessage.stage_run_id == run.id, MailMessage.direction == "in", MailMessage.message_id == mail.message_id))
+        if seen is not None:
+            log.info("mail-in: reply %s to run %s was already kept", mail.message_id, run.id)
+            return Outcome(True, "duplicate", seen, run.id)
     message = operations.record_reply(run, answered, mail)
     if run.status == "in_progress":
         task_ops.receive_input(run.id, stages.InputKind.callback, {"message": message.id}, "email")

@@ -70,7 +70,13 @@ def test_send_reply_complete_with_a_real_worker_and_the_mail_in_process(world, s
     receiver = mail_in(world.app, port)
     worker = flask_worker(_env(world.app, SMTP_HOST="127.0.0.1", SMTP_PORT=str(sink.port)))
     try:
-        wait_until(lambda: sink.envelopes, 60, "the first email at the SMTP server", diagnose=worker.log)
+        started = time.monotonic()
+        wait_until(lambda: sink.envelopes, 60, "the first email at the SMTP server", diagnose=worker.log,
+                   every=0.01)
+        world.db.session.remove()
+        row = world.db.session.scalar(select(Outbox))
+        print(f"\nworker process start -> first email at the SMTP server: {time.monotonic() - started:.2f} s; "
+              f"outbox row written -> sent: {(row.sent_at - row.created_at).total_seconds() * 1000:.0f} ms")
         [sent] = sink.messages()
         assert sent["To"] == "ada@example.com" and str(sent["Subject"]) == "Your appointment, Ada"
         wait_until(lambda: _listening(port), 30, "mail-in listening", diagnose=receiver.log)
@@ -81,6 +87,7 @@ def test_send_reply_complete_with_a_real_worker_and_the_mail_in_process(world, s
             # an address that is not a reply address is refused at RCPT
             with pytest.raises(smtplib.SMTPRecipientsRefused):
                 smtp.sendmail("client@example.com", [f"postmaster@{DOMAIN}"], b"Subject: hi\r\n\r\nhi\r\n")
+            replied_at = time.monotonic()
             refused = smtp.sendmail("client@example.com", [str(sent["Reply-To"])],
                                     reply_to(sent, "Thursday 9:30 is perfect."))
         assert refused == {}
@@ -89,7 +96,9 @@ def test_send_reply_complete_with_a_real_worker_and_the_mail_in_process(world, s
             world.db.session.remove()
             return world.statuses(tid) == {"ask": "completed", "after": "pending"}
         wait_until(done, 60, "the run completed by the reply",
-                   diagnose=lambda: receiver.log()[-3000:] + worker.log()[-2000:])
+                   diagnose=lambda: receiver.log()[-3000:] + worker.log()[-2000:], every=0.01)
+        print(f"\nreply sent -> run completed: {(time.monotonic() - replied_at) * 1000:.0f} ms "
+              f"(SMTP to mail-in, parse, verify, attach, complete, commit)")
         thread = world.api.get(f"/api/v1/conversations/{world.run(tid, 'ask').id}").get_json()
         assert [(m["direction"], m["text"]) for m in thread["messages"]][1] == ("in", "Thursday 9:30 is perfect.")
         assert {e.type for e in world.events(tid)} >= {"email.sent", "email.received", "stage.input"}

@@ -85,8 +85,11 @@ def test_send_reply_complete(world, sink):
     assert tokens.verify(tokens.token_in(reply_address)).run_id == run.id
     assert str(sent["Message-ID"]).endswith(f"@{DOMAIN}>")
 
-    outcome = incoming.accept(reply_to(sent, "Tuesday at 10 works for me."))
+    raw = reply_to(sent, "Tuesday at 10 works for me.")
+    outcome = incoming.accept(raw)
     assert outcome.accepted, outcome
+    again = incoming.accept(raw)                  # delivered twice (a retrying server): kept once
+    assert again.reason == "duplicate" and again.message_id == outcome.message_id
     assert world.statuses(tid) == {"ask": "completed", "after": "pending"}
     convo = world.api.get(f"/api/v1/conversations/{run.id}").get_json()
     assert [m["direction"] for m in convo["messages"]] == ["out", "in"]
