@@ -79,7 +79,7 @@ def test_tokens_round_trip_and_refuse_tampering(app):
     assert (claim.run_id, claim.message_id) == (12345, 678)
     run, msg, exp, sig = token.split("-")
     for bad in (f"{tokens._b36(12346)}-{msg}-{exp}-{sig}", f"{run}-{tokens._b36(679)}-{exp}-{sig}",
-                f"{run}-{msg}-{exp}-{sig[:-1]}a", f"{run}-{msg}-{exp}", ""):
+                f"{run}-{msg}-{exp}-{sig[:-1]}{'b' if sig[-1] == 'a' else 'a'}", f"{run}-{msg}-{exp}", ""):
         with pytest.raises(tokens.BadToken):
             tokens.verify(bad)
     frozen = clock.FrozenClock(clock.now() + timedelta(days=31))
