@@ -314,3 +314,13 @@ def test_auto_replies_and_oversized_messages_are_dropped(world, sink, app):
         app.config["MAIL_IN_MAX_BYTES"] = 10 * 1024 * 1024
     assert not big.accepted and "over the 2000 byte limit" in big.reason
     _nothing_attached(world, tid)
+
+
+def test_the_conversation_endpoints_are_in_the_openapi_document(world):
+    spec = world.api.get("/api/openapi.json").get_json()
+    paths = spec["paths"]
+    assert set(paths["/api/v1/conversations/{run_id}"]) >= {"get"}
+    reply = paths["/api/v1/conversations/{run_id}/replies"]["post"]
+    assert {"201", "401", "403", "404", "422"} <= set(reply["responses"])
+    assert "post" in paths["/api/v1/conversations/{run_id}/done"]
+    assert "ConversationsMailMessage" in spec["components"]["schemas"] or "MailMessage" in spec["components"]["schemas"]
