@@ -20,6 +20,7 @@ from app.notifications.jobs import deliver_due
 from app.metrics import rollup
 from app.infra import secretbox
 from app.vault.operations import rotate_key
+from app.conversations import mail_in
 
 procly = AppGroup("procly", help="Procly administration.")
 
@@ -124,6 +125,19 @@ def rotate_secrets_key(new_key: str | None) -> None:
     else:
         click.echo(f"re-encrypted {count} secret(s). Set PROCLY_SECRETS_KEY={new_key} (or "
                    f"\"{new_key},<old key>\" while processes restart) and restart web and workers.")
+
+
+@procly.command("mail-in")
+@click.option("--smtp", "smtp", metavar="HOST:PORT", default=None,
+              help="receive replies over SMTP here (the MX or a forward for PROCLY_MAIL_DOMAIN)")
+@click.option("--imap", is_flag=True, help="poll the IMAP mailbox IMAP_HOST every MAIL_IN_INTERVAL seconds")
+def mail_in_command(smtp: str | None, imap: bool) -> None:
+    """Receive replies to email conversations (SMTP receiver and/or IMAP poller) until stopped."""
+
+    try:
+        mail_in.run(current_app._get_current_object(), smtp=smtp, imap=imap)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def init_app(app) -> None:

@@ -20,6 +20,23 @@ def from_env() -> dict:
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "procly@localhost"),
+        # sending: SMTP_TLS none | starttls | ssl; authentication when SMTP_USERNAME is set
+        "SMTP_TLS": os.environ.get("SMTP_TLS", "none"),
+        "SMTP_USERNAME": os.environ.get("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_CA_FILE": os.environ.get("SMTP_CA_FILE", ""),
+        # email conversations: replies go to reply+<token>@PROCLY_MAIL_DOMAIN (app.conversations)
+        "PROCLY_MAIL_DOMAIN": os.environ.get("PROCLY_MAIL_DOMAIN", "localhost"),
+        "MAIL_REPLY_TOKEN_DAYS": float(os.environ.get("MAIL_REPLY_TOKEN_DAYS", "30")),
+        "MAIL_IN_MAX_BYTES": int(os.environ.get("MAIL_IN_MAX_BYTES", str(10 * 1024 * 1024))),
+        "MAIL_IN_INTERVAL": float(os.environ.get("MAIL_IN_INTERVAL", "30")),
+        "IMAP_HOST": os.environ.get("IMAP_HOST", ""),
+        "IMAP_PORT": int(os.environ.get("IMAP_PORT", "0")),
+        "IMAP_TLS": os.environ.get("IMAP_TLS", "ssl"),
+        "IMAP_USERNAME": os.environ.get("IMAP_USERNAME", ""),
+        "IMAP_PASSWORD": os.environ.get("IMAP_PASSWORD", ""),
+        "IMAP_MAILBOX": os.environ.get("IMAP_MAILBOX", "INBOX"),
+        "IMAP_CA_FILE": os.environ.get("IMAP_CA_FILE", ""),
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") == "1",
         # alert webhooks may call private/loopback addresses (app.notifications.egress): off by default
         "WEBHOOK_ALLOW_PRIVATE": os.environ.get("PROCLY_WEBHOOK_ALLOW_PRIVATE", "0") == "1",

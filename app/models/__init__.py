@@ -13,6 +13,7 @@ from app.models.portal import MagicLink, Participant
 from app.models.webhooks import Webhook
 from app.models.signals import TaskSignal
 from app.models.secrets import Secret
+from app.models.conversations import MailMessage
 
 __all__ = [
     "ApiToken", "Role", "Scope", "Team", "User", "team_members",
@@ -20,5 +21,5 @@ __all__ = [
     "Draft", "Process", "Split", "SplitAssignment", "SplitVariant", "Version",
     "Comment", "Event", "StageRun", "StageRunStatus", "StageTimer", "Task", "TaskStatus", "TaskVisit", "Thread",
     "VisitOutcome", "MetricRollup", "MetricRollupHist", "MetricRollupState", "PeriodicLease", "IdempotencyKey",
-    "AlertRule", "Notification", "Outbox", "MagicLink", "Participant", "Webhook", "TaskSignal", "Secret",
+    "AlertRule", "Notification", "Outbox", "MagicLink", "Participant", "Webhook", "TaskSignal", "Secret", "MailMessage",
 ]

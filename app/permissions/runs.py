@@ -2,7 +2,7 @@
 
 - Invisible (the Task or the Stage is hidden from the caller) -> 404 for every action.
 - Admins and designers of the owning Team work every Stage Run of their Processes.
-- Responsible: claim, start, complete, pause, resume, write. A Stage naming no Responsible may be
+- Responsible: claim, start, complete, pause, resume, write, reply (an email conversation). A Stage naming no Responsible may be
   worked by anyone who sees it.
 - Approver: approve / reject (the Stage's approval approvers or, at an approval gate, the gate's,
   plus the RAID Approver role); a Stage naming no approver is decided by the owning Team's managers.
@@ -26,7 +26,7 @@ from app.permissions.refs import (approvers_of, is_participant, is_staff, manage
 from app.permissions.tasks import can_see_task
 from app.vocab.refs import dynamic_refs
 
-RESPONSIBLE = ("run.start", "run.complete", "run.pause", "run.resume", "run.write")
+RESPONSIBLE = ("run.start", "run.complete", "run.pause", "run.resume", "run.write", "run.reply")
 DECISIONS = ("run.approve", "run.reject")
 WITHDRAW = ("run.skip", "run.cancel")
 ALL_RUN_ACTIONS = ("run.view", "run.comment", *RESPONSIBLE, *DECISIONS, "run.claim", "run.release", "run.reassign",

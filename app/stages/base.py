@@ -146,7 +146,10 @@ class StageType:
         """JSON Schema of the config, generated from `config_schema`: the builder's stage panel."""
         spec = APISpec("procly", "1", "3.1.0", plugins=[MarshmallowPlugin()])
         converter = OpenAPIConverter(openapi_version="3.1.0", schema_name_resolver=lambda s: None, spec=spec)
-        return converter.schema2jsonschema(self.config_schema)
+        schema = converter.schema2jsonschema(self.config_schema)
+        # JSON objects lose their key order on the way (sorted by Flask): the panel's order, as declared
+        schema["x-order"] = [name for name in self.config_schema._declared_fields if name in schema.get("properties", {})]
+        return schema
 
     def check(self, stage: dict, fields: dict) -> list[tuple[str, str]]:
         """Cross-checks of a normalized Stage against its Table's Fields (config vs reads/writes…):

@@ -347,3 +347,30 @@ def retry_runs(run_ids: list[int], user, actor: str) -> list[int]:
     for run_id in run_ids:
         act(run_id, "retry", actor, user=user)    # 404 / 403 / 409 (not failed) abort the whole request
     return run_ids
+
+
+def receive_input(run_id: int, kind: stages.InputKind, payload: dict, actor: str, *, user=None) -> StageRun:
+    """An input for a run that waits on one (in progress after `perform` returned complete=False): a
+    callback (an email reply…), a signal, or staff finishing it. Its stage type's `receive` says what
+    to write (checked here against the Stage's writes) and whether the input completes the run."""
+    t, run = _transition_for(run_id, actor, user, "run.complete" if user is not None else "run.view")
+    if run.status != "in_progress":
+        raise APIError(f"Stage run {run_id} is {run.status}; it is not waiting for input.", {"status": [run.status]},
+                       status=409, code="conflict")
+    stage = stage_of(t.definition, run.stage_key)
+    received = submission(t, run, stage, payload, kind)
+    if received.values:
+        disallowed = sorted(set(received.values) - set(stage["writes"]))
+        clean, errors = validate_values(fields_of(t.task.table_id), received.values, allowed=set(stage["writes"]))
+        if disallowed or errors:
+            raise Invalid("The input writes values this Stage may not write.",
+                          {f"values.{k}": ["not writable here"] for k in disallowed}
+                          | {f"values.{k}": v for k, v in errors.items()})
+        t.task.values = {**(t.task.values or {}), **clean}
+        t.event("task.values_changed", run, fields=sorted(clean), stage=run.stage_key)
+    t.event("stage.input", run, stage=run.stage_key, kind=str(kind), completes=received.complete)
+    if received.complete:
+        run.completed_by_id = _user_id(user)
+        t.apply(engine.complete(t.definition, t.view(), run.id, evaluate=evaluate))
+    _settle(t, [])
+    return run

@@ -13,6 +13,7 @@ from app.extensions import db, limiter
 from app.models import Field, Process, StageRun, Table, Task
 from app.models.portal import MagicLink
 from app.notifications import threads
+from app.conversations import operations as conversations
 from app.participants import links
 from app.tasks import operations as service
 from app.tasks.moves import move_tasks
@@ -221,6 +222,30 @@ def comment(run_id):
     try:
         threads.add_comment(run, request.form.get("body", ""), external=request.form.get("external") == "1",
                             actor=actor(), user=_user())
+    except APIError as exc:
+        return _fail(exc, url_for("worklist.task", task_id=run.task_id))
+    return redirect(url_for("worklist.task", task_id=run.task_id) + f"#run-{run_id}")
+
+
+@bp.post("/runs/<int:run_id>/email/reply")
+@login_required
+def email_reply(run_id):
+    """A staff reply in an email conversation (app.conversations asks app.permissions)."""
+    run = _run_or_404(run_id)
+    try:
+        conversations.reply(run_id, request.form.get("body", ""), _user(), actor())
+    except APIError as exc:
+        return _fail(exc, url_for("worklist.task", task_id=run.task_id))
+    flash("Reply queued for sending.", "info")
+    return redirect(url_for("worklist.task", task_id=run.task_id) + f"#run-{run_id}")
+
+
+@bp.post("/runs/<int:run_id>/email/done")
+@login_required
+def email_done(run_id):
+    run = _run_or_404(run_id)
+    try:
+        conversations.mark_done(run_id, _user(), actor())
     except APIError as exc:
         return _fail(exc, url_for("worklist.task", task_id=run.task_id))
     return redirect(url_for("worklist.task", task_id=run.task_id) + f"#run-{run_id}")

@@ -29,6 +29,8 @@ RULES = {
         "/api/v1/runs/<int:run_id>", "/api/v1/runs/retry", *(f"/api/v1/runs/<int:run_id>/{a}" for a in (
             "advance", "approve", "cancel", "claim", "complete", "pause", "reject", "release", "resume", "retry",
             "skip")),
+        "/api/v1/conversations/<int:run_id>", "/api/v1/conversations/<int:run_id>/done",
+        "/api/v1/conversations/<int:run_id>/replies",
         "/api/v1/splits", "/api/v1/splits/<key>",
         "/api/v1/tables", "/api/v1/tables/<key>", "/api/v1/tables/<key>/fields",
         "/api/v1/tables/<key>/fields/<field_key>",

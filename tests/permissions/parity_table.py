@@ -34,6 +34,7 @@ OPS: dict[str, str] = {               # admin, designer, designer_x, staff, staf
     "run.comment":              "YYNYNYN",
     "run.skip":                 "YYNFNYN",   # a Delegator (the Team's manager) or the Team's managers
     "run.cancel":               "YYNFNYN",
+    "run.reply":                "YYNYNYN",   # an email conversation: its Responsible (the Team)
     "run.reassign":             "YYNFNYN",   # Delegators (the Team's manager) and privileged users
     "run.approve":              "YYNFNYN",   # approvers: the Team's manager (and the participant)
     "run.reject":               "YYNFNYN",
@@ -130,6 +131,17 @@ ROUTES: list[Route] = [
         f"/queue/runs/{c.run('work')}/reassign", {"assignee": c.user(f"worker_{c.t}").email})),
     R(f"{Q}/comments", "POST", "run.comment", lambda c: c.form(f"/queue/runs/{c.run('work')}/comments",
                                                                 {"body": "hi"}), kind="page", fresh=True),
+    # --- email conversations: the REST API and the Task page --------------------------------------
+    R("/api/v1/conversations/<int:run_id>", "GET", "run.view",
+      lambda c: c.get(f"/api/v1/conversations/{c.run('mail', 'talking')}")),
+    R("/api/v1/conversations/<int:run_id>/replies", "POST", "run.reply", fresh=True, call=lambda c: c.post(
+        f"/api/v1/conversations/{c.run('mail', 'talking')}/replies", json={"body": "hello"})),
+    R("/api/v1/conversations/<int:run_id>/done", "POST", "run.complete", fresh=True,
+      call=lambda c: c.post(f"/api/v1/conversations/{c.run('mail', 'talking')}/done")),
+    R(f"{Q}/email/reply", "POST", "run.reply", kind="page", fresh=True, call=lambda c: c.form(
+        f"/queue/runs/{c.run('mail', 'talking')}/email/reply", {"body": "hello"})),
+    R(f"{Q}/email/done", "POST", "run.complete", kind="page", fresh=True,
+      call=lambda c: c.form(f"/queue/runs/{c.run('mail', 'talking')}/email/done")),
     # --- Tasks ----------------------------------------------------------------------------------
     R("/api/v1/tasks", "GET", "signed_in", lambda c: c.get("/api/v1/tasks"), teams=(None,)),
     R("/api/v1/tasks", "POST", "process.start", lambda c: c.post("/api/v1/tasks", json={

@@ -46,6 +46,16 @@ def definition(t: str) -> dict:
     ], "routes": [], "start": {"roles": [f"team:{team}"], "writes": ["name", "secret"]}}
 
 
+def mail_lane(t: str) -> dict:
+    """Process m_<t>: one Email conversation Stage, `mail`, visible to and worked by team <t>."""
+    team = TEAMS[t]
+    return {"stages": [{"key": "mail", "name": "Mail", "type": "email_conversation", "reads": ["name"], "writes": [],
+                        "config": {"recipient": "participant", "subject": "Hello {{ name }}", "body": "Hi",
+                                   "finish": "staff_done"},
+                        "visibility": {"internal": {"teams": [team], "roles": []}, "external": "none"},
+                        "roles": {"responsible": [f"team:{team}"]}}], "routes": []}
+
+
 def next_lane(t: str) -> dict:
     team = TEAMS[t]
     return {"stages": [{"key": "next", "name": "Next", "type": "basic", "writes": ["note"],
@@ -92,6 +102,8 @@ class World:
         from app.extensions import db
         from app.tasks import operations as service
 
+        if state == "talking":
+            return self.fresh_conversation(t)
         task = service.create_task({"process": f"p_{t}", "values": {"name": f"N-{t}", "secret": f"S-{t}",
                                                                     "note": "n"}}, None, "system")
         db.session.flush()
@@ -100,6 +112,21 @@ class World:
             status = {"working": "in_progress"}.get(state, state)
             db.session.execute(text("UPDATE stage_runs SET status = :s WHERE id = :id"),
                                {"s": status, "id": self.run_of(task.id, "work")})
+        db.session.commit()
+        return task.id
+
+    def fresh_conversation(self, t: str) -> int:
+        """A Task on m_<t> whose `mail` run is in progress after its first email."""
+        from app.conversations import operations as conversations
+        from app.extensions import db
+        from app.models import StageRun
+        from app.tasks import operations as service
+
+        task = service.create_task({"process": f"m_{t}", "values": {"name": f"N-{t}"}}, None, "system")
+        db.session.flush()
+        run = db.session.get(StageRun, self.run_of(task.id, "mail"))
+        run.status = "in_progress"
+        conversations.send(run, f"pat-{t}@example.com", "Hello", "Hi", "<p>Hi</p>")
         db.session.commit()
         return task.id
 
@@ -218,7 +245,7 @@ def build(app) -> World:
     admin = w.users["admin"]
     for t, team in TEAMS.items():
         create_table({"key": f"t_{t}", "name": f"T {t}", "team_name": team, "fields": FIELDS}, "system")
-        for key, doc in ((f"p_{t}", definition(t)), (f"q_{t}", next_lane(t))):
+        for key, doc in ((f"p_{t}", definition(t)), (f"q_{t}", next_lane(t)), (f"m_{t}", mail_lane(t))):
             p = operations.create_process({"key": key, "name": key, "description": "", "table": f"t_{t}",
                                            "team": team}, admin)
             versioning.publish(p, admin, "v1", definition=doc)
@@ -226,7 +253,7 @@ def build(app) -> World:
                       "variants": [{"key": "only", "process": f"p_{t}", "version": None, "weight": 1}]}, admin)
     db.session.commit()
     for t in TEAMS:
-        for state in ("open", "working", "paused", "failed"):
+        for state in ("open", "working", "paused", "failed", "talking"):
             w.shared[("task", t, state)] = w.fresh_task(t, state)
         w.shared[("rule", t)] = w.fresh_rule(t)
         w.shared[("link", t)] = w.fresh_link(t, w.shared[("task", t, "open")])[0]

@@ -33,11 +33,21 @@ export function configForm(s) {
   const schema = state.typeByKey[s.type]?.config_schema || { properties: {} };
   const cfg = s.config || {};
   const out = [];
-  for (const [name, prop] of Object.entries(schema.properties || {})) {
-    const label = name.replace(/_/g, ' ');
+  const props = schema.properties || {};
+  const order = [...(schema['x-order'] || []), ...Object.keys(props)].filter((n, i, all) => n in props && all.indexOf(n) === i);
+  for (const [name, prop] of order.map((n) => [n, props[n]])) {
+    const label = prop.title || name.replace(/_/g, ' ');
     const help = prop.description ? el('small', { class: 'muted' }, prop.description) : null;
     const set = (v) => upd((st) => { st.config = { ...(st.config || {}) }; if (v === undefined) delete st.config[name]; else st.config[name] = v; });
-    if (prop.type === 'array') {
+    const choices = choicesOf(prop, s);
+    if (choices) {
+      // a choice (an enum, or a Field of the Stage's reads / writes): a select, in plain words
+      const sel = el('select', { name: `config.${name}`, dataset: { fieldOf: prop['x-field-of'] || '' },
+        onchange: (e) => set(e.target.value || undefined) });
+      sel.choiceProp = prop;
+      fillChoices(sel, choices, cfg[name] ?? prop.default ?? '');
+      out.push(el('label', {}, label, sel, help));
+    } else if (prop.type === 'array') {
       const ta = el('textarea', { rows: 3, name: `config.${name}`, placeholder: 'one per line', onchange: (e) => set(list(e.target.value)) });
       ta.value = (cfg[name] || []).join('\n');
       out.push(el('label', {}, label, ta, help));
@@ -72,12 +82,36 @@ export function configForm(s) {
     } else if (prop.type === 'integer' || prop.type === 'number') {
       out.push(input(label, cfg[name], (v) => set(v === '' ? undefined : Number(v)), { type: 'number', name: `config.${name}` }));
     } else {
-      const ta = el('textarea', { rows: name === 'instructions' ? 3 : 1, name: `config.${name}`, onchange: (e) => set(e.target.value) });
+      const ta = el('textarea', { rows: prop['x-rows'] || (name === 'instructions' ? 3 : 1), name: `config.${name}`, onchange: (e) => set(e.target.value) });
       ta.value = cfg[name] ?? '';
       out.push(el('label', {}, label, ta, help));
     }
   }
   return out.length ? out : [el('p', { class: 'muted small' }, 'This type has no settings.')];
+}
+
+// [value, label] pairs of a choice property: `enum` (labelled by `x-labels`), or `x-field-of`
+// ("reads" / "writes"): the Stage's Fields, of type `x-field-type` if given; null otherwise
+export function choicesOf(prop, s) {
+  if (Array.isArray(prop.enum)) return prop.enum.map((v) => [v, prop['x-labels']?.[v] ?? String(v)]);
+  const of = prop['x-field-of'];
+  if (!of) return null;
+  const keys = new Set(s[of] || []);
+  const fields = state.fields.filter((f) => keys.has(f.key) && (!prop['x-field-type'] || f.type === prop['x-field-type']));
+  return [['', '—'], ...fields.map((f) => [f.key, f.name])];
+}
+
+function fillChoices(sel, choices, current) {
+  sel.replaceChildren(
+    ...(choices.some(([v]) => v === current) ? [] : [el('option', { value: current }, current || '—')]),
+    ...choices.map(([v, text]) => el('option', { value: v, selected: v === current }, text)));
+}
+
+// the Stage's reads / writes changed: the Field choices of its settings follow
+function refreshFieldChoices(s) {
+  document.querySelectorAll('#panel select[data-field-of]:not([data-field-of=""])').forEach((sel) => {
+    fillChoices(sel, choicesOf(sel.choiceProp, s), sel.value);
+  });
 }
 
 // the Table's Fields with a read and a write checkbox each; Fields the Table no longer has are struck out
@@ -87,6 +121,7 @@ export function fieldsTable(s) {
     const set = new Set(st[which] || []);
     if (on) set.add(key); else set.delete(key);
     st[which] = state.fields.map((f) => f.key).filter((k) => set.has(k)).concat([...set].filter((k) => !state.fields.some((f) => f.key === k)));
+    refreshFieldChoices(st);
   });
   const unknown = [...new Set([...reads, ...writes])].filter((k) => !state.fields.some((f) => f.key === k));
   return el('table', { class: 'fields' },
