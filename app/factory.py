@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app import (alerts, api, cli, config, dashboards, errors, files, headers, inbound, portal, realtime, stages, web,
-                 worklist)
+from app import (alerts, api, cli, config, conversations, dashboards, errors, files, headers, inbound, portal,
+                 realtime, stages, web, worklist)
 from app.auth import access
 from app.builder import routes as builder_routes
 from app.extensions import db, limiter, migrate, socketio
@@ -30,6 +30,7 @@ def create_app(overrides: dict | None = None) -> Flask:
                       cors_allowed_origins=[])
     errors.init_app(app)
     stages.init_app(app)       # the stage-type registry: built-ins + `procly.stage_types` entry points
+    conversations.init_app(app)  # the email conversation stage type's service
     alerts.init_app(app)       # alerts listen to the engine's signals
     headers.init_app(app)
     access.init_app(app)

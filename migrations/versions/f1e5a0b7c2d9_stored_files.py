@@ -1,7 +1,7 @@
 """stored files
 
 Revision ID: f1e5a0b7c2d9
-Revises: d6d282b87f62
+Revises: e7a11c0c0e01
 Create Date: 2026-11-30 19:24:28.303119
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f1e5a0b7c2d9'
-down_revision = 'd6d282b87f62'
+down_revision = 'e7a11c0c0e01'
 branch_labels = None
 depends_on = None
 
