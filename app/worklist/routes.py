@@ -17,9 +17,11 @@ from app.conversations import operations as conversations
 from app.participants import links
 from app.tasks import operations as service
 from app.tasks.moves import move_tasks
-from app.worklist import operations, queries
+from app.worklist import filters, operations, queries
 
 bp = Blueprint("worklist", __name__, url_prefix="/queue")
+bp.add_app_template_filter(filters.show, "show")
+bp.add_app_template_filter(filters.when, "when")
 
 
 def _user():
@@ -287,7 +289,7 @@ def table(key):
         abort(404)
     view = queries.table_view(_user(), tbl, request.args)
     if request.args.get("format") == "csv":
-        body = exports.to_csv(*_split_header(queries.table_csv_rows(view)))
+        body = exports.to_csv(*filters.split_header(queries.table_csv_rows(view)))
         exports.log_export("table", key, len(view["rows"]), actor())
         return Response(body, mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{key}.csv"'})
@@ -322,11 +324,6 @@ def retry_selected(key):
     return redirect(back)
 
 
-def _split_header(rows):
-    rows = iter(rows)
-    return next(rows), rows
-
-
 # --- notifications ---------------------------------------------------------------------------------
 
 @bp.get("/notifications")
@@ -340,20 +337,6 @@ def notifications_page():
 def notifications_read():
     operations.mark_read(_user(), request.form.get("id"))
     return redirect(url_for("worklist.notifications_page"))
-
-
-@bp.app_template_filter("show")
-def _show(v):
-    if v is None or v == "":
-        return "—"
-    if isinstance(v, bool):
-        return "Yes" if v else "No"
-    return v
-
-
-@bp.app_template_filter("when")
-def _when(dt):
-    return dt.strftime("%Y-%m-%d %H:%M") if dt else "—"
 
 
 # --- alert rules ----------------------------------------------------------------------------------
