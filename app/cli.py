@@ -1,6 +1,9 @@
 """`flask procly ...` commands: demo data, users, workers."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -15,6 +18,10 @@ from app.auth.passwords import password_problem, set_password
 from app.runtime.worker import run_workers
 from app.notifications.jobs import deliver_due
 from app.metrics import rollup
+from app.infra import secretbox
+from app.vault.operations import rotate_key
+from app.conversations import mail_in
+from app.files import operations as files
 
 procly = AppGroup("procly", help="Procly administration.")
 
@@ -91,6 +98,64 @@ def rollup_command(days: int | None, everything: bool) -> None:
     result = rollup.rebuild() if everything else (
         rollup.rebuild(since=rollup.clock.now() - rollup.timedelta(days=days)) if days else rollup.refresh())
     click.echo(result)
+
+
+@procly.command("rotate-secrets-key")
+@click.option("--new-key", envvar="PROCLY_SECRETS_KEY_NEW", default=None,
+              help="the new Fernet key (default: one is generated and printed)")
+def rotate_secrets_key(new_key: str | None) -> None:
+    """Re-encrypt every secret under a new key, in one transaction. Then set PROCLY_SECRETS_KEY to the
+    new key (in development the instance folder's key file is replaced) and restart web and workers."""
+
+    old = current_app.config["SECRETS_KEY"]
+    new_key = new_key or secretbox.new_key()
+    try:
+        secretbox.fernet(new_key)
+    except ValueError as exc:
+        raise click.ClickException(f"not a Fernet key: {exc}") from None
+    try:
+        count = rotate_key(old, new_key)
+        db.session.commit()
+    except secretbox.InvalidToken:
+        db.session.rollback()
+        raise click.ClickException("a secret cannot be decrypted with the current key; nothing was changed") from None
+    dev_file = Path(current_app.config["PROCLY_INSTANCE"]) / "secrets_key"
+    if not os.environ.get("PROCLY_SECRETS_KEY") and dev_file.exists():
+        dev_file.write_text(new_key)
+        click.echo(f"re-encrypted {count} secret(s); the development key in {dev_file} was replaced")
+    else:
+        click.echo(f"re-encrypted {count} secret(s). Set PROCLY_SECRETS_KEY={new_key} (or "
+                   f"\"{new_key},<old key>\" while processes restart) and restart web and workers.")
+
+
+@procly.command("mail-in")
+@click.option("--smtp", "smtp", metavar="HOST:PORT", default=None,
+              help="receive replies over SMTP here (the MX or a forward for PROCLY_MAIL_DOMAIN)")
+@click.option("--imap", is_flag=True, help="poll the IMAP mailbox IMAP_HOST every MAIL_IN_INTERVAL seconds")
+def mail_in_command(smtp: str | None, imap: bool) -> None:
+    """Receive replies to email conversations (SMTP receiver and/or IMAP poller) until stopped."""
+
+    try:
+        mail_in.run(current_app._get_current_object(), smtp=smtp, imap=imap)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@procly.command("purge-files")
+@click.option("--task", "task_id", type=int, help="purge the files of this one Task")
+@click.option("--finished-days", type=click.IntRange(min=0), help="purge the files of Tasks finished this many days ago")
+def purge_files_command(task_id: int | None, finished_days: int | None) -> None:
+    """Delete stored files' bytes (the records stay, marked purged; downloads answer 410)."""
+    if (task_id is None) == (finished_days is None):
+        raise click.UsageError("give --task or --finished-days")
+    if task_id is not None:
+        n = files.purge_task_files(task_id, "system:cli")
+        db.session.commit()
+        click.echo(f"purged {n} file(s) of Task {task_id}")
+        return
+    tasks, n = files.purge_finished(finished_days, "system:cli")
+    db.session.commit()
+    click.echo(f"purged {n} file(s) of {tasks} Task(s) finished {finished_days}+ days ago")
 
 
 def init_app(app) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import base64
 import os
 from pathlib import Path
 import secrets
@@ -20,6 +21,23 @@ def from_env() -> dict:
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "procly@localhost"),
+        # sending: SMTP_TLS none | starttls | ssl; authentication when SMTP_USERNAME is set
+        "SMTP_TLS": os.environ.get("SMTP_TLS", "none"),
+        "SMTP_USERNAME": os.environ.get("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_CA_FILE": os.environ.get("SMTP_CA_FILE", ""),
+        # email conversations: replies go to reply+<token>@PROCLY_MAIL_DOMAIN (app.conversations)
+        "PROCLY_MAIL_DOMAIN": os.environ.get("PROCLY_MAIL_DOMAIN", "localhost"),
+        "MAIL_REPLY_TOKEN_DAYS": float(os.environ.get("MAIL_REPLY_TOKEN_DAYS", "30")),
+        "MAIL_IN_MAX_BYTES": int(os.environ.get("MAIL_IN_MAX_BYTES", str(10 * 1024 * 1024))),
+        "MAIL_IN_INTERVAL": float(os.environ.get("MAIL_IN_INTERVAL", "30")),
+        "IMAP_HOST": os.environ.get("IMAP_HOST", ""),
+        "IMAP_PORT": int(os.environ.get("IMAP_PORT", "0")),
+        "IMAP_TLS": os.environ.get("IMAP_TLS", "ssl"),
+        "IMAP_USERNAME": os.environ.get("IMAP_USERNAME", ""),
+        "IMAP_PASSWORD": os.environ.get("IMAP_PASSWORD", ""),
+        "IMAP_MAILBOX": os.environ.get("IMAP_MAILBOX", "INBOX"),
+        "IMAP_CA_FILE": os.environ.get("IMAP_CA_FILE", ""),
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") == "1",
         # alert webhooks may call private/loopback addresses (app.notifications.egress): off by default
         "WEBHOOK_ALLOW_PRIVATE": os.environ.get("PROCLY_WEBHOOK_ALLOW_PRIVATE", "0") == "1",
@@ -34,6 +52,20 @@ def from_env() -> dict:
         "PROXY_COUNT": int(os.environ.get("PROCLY_PROXY_COUNT", "0")),
         # CPU time one CEL condition may use before it is stopped (app.cel.evaluate)
         "CEL_BUDGET_MS": float(os.environ.get("PROCLY_CEL_BUDGET_MS", "50")),
+        # the secrets store's Fernet key(s), comma-separated while rotating (app/infra/secretbox.py)
+        "SECRETS_KEY": os.environ.get("PROCLY_SECRETS_KEY") or _dev_secrets_key(instance),
+        # the Code stage's sandbox: what a Stage may ask for at most (app/sandbox/limits.py)
+        "CODE_LIMITS_MAX": {name: int(os.environ[f"PROCLY_CODE_MAX_{name.upper()}"]) for name in CODE_LIMIT_NAMES
+                            if os.environ.get(f"PROCLY_CODE_MAX_{name.upper()}")},
+        # uploaded files (app.files.storage): "local" (FILES_DIR, default <instance>/files) or "s3"
+        "FILES_STORAGE": os.environ.get("PROCLY_FILES_STORAGE", "local"),
+        "FILES_DIR": os.environ.get("PROCLY_FILES_DIR", ""),
+        "S3_BUCKET": os.environ.get("PROCLY_S3_BUCKET", ""),
+        "S3_PREFIX": os.environ.get("PROCLY_S3_PREFIX", ""),
+        "S3_ENDPOINT_URL": os.environ.get("PROCLY_S3_ENDPOINT_URL", ""),
+        "S3_REGION": os.environ.get("PROCLY_S3_REGION", ""),
+        "S3_ACCESS_KEY_ID": os.environ.get("PROCLY_S3_ACCESS_KEY_ID", ""),
+        "S3_SECRET_ACCESS_KEY": os.environ.get("PROCLY_S3_SECRET_ACCESS_KEY", ""),
         # CalDAV sign-ins by name, for Calendar Schedule Stages' busy times (app.scheduling.busy):
         # a JSON object {"name": {"username": "...", "password": "..."}}; definitions only name one
         "CALDAV_CREDENTIALS": json.loads(os.environ.get("PROCLY_CALDAV_CREDENTIALS") or "{}"),
@@ -64,6 +96,23 @@ DEFAULTS = {
     "IDEMPOTENCY_TTL_HOURS": 24,     # how long a stored Idempotency-Key response is replayed            # seconds, on a 503 "unavailable" (Redis or the database down)
     "TESTING": False,
 }
+
+
+CODE_LIMIT_NAMES = ("cpu_seconds", "wall_seconds", "memory_mb", "processes", "file_size_mb", "output_kb")
+
+
+def _dev_secrets_key(instance: Path) -> str:
+    """Development only: a Fernet key generated into the instance folder. Production must set
+    PROCLY_SECRETS_KEY (PROCLY_ENV=production refuses to start without it)."""
+    if os.environ.get("PROCLY_ENV") == "production":
+        raise RuntimeError("PROCLY_SECRETS_KEY must be set in production (a Fernet key: "
+                           "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')")
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secrets_key"
+    if not path.exists():
+        path.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def _dev_secret(instance: Path) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app import (alerts, api, cli, config, dashboards, errors, headers, inbound, portal, realtime, scheduling, stages,
-                 web, worklist)
+from app import (alerts, api, cli, config, conversations, dashboards, errors, files, headers, inbound, portal,
+                 realtime, scheduling, stages, web, worklist)
 from app.auth import access
 from app.builder import routes as builder_routes
 from app.extensions import db, limiter, migrate, socketio
@@ -30,11 +30,13 @@ def create_app(overrides: dict | None = None) -> Flask:
                       cors_allowed_origins=[])
     errors.init_app(app)
     stages.init_app(app)       # the stage-type registry: built-ins + `procly.stage_types` entry points
+    conversations.init_app(app)  # the email conversation stage type's service
     alerts.init_app(app)       # alerts listen to the engine's signals
     scheduling.init_app(app)   # appointment reminders listen too
     headers.init_app(app)
     access.init_app(app)
     queue.init_app(app)        # jobs, messages and Events leave after COMMIT
+    files.init_app(app)        # the file storage; stored bytes of a rolled-back upload are deleted
 
     api.init_app(app)
     realtime.init_app(app)

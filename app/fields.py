@@ -36,3 +36,6 @@ Int = Integer
 # validators of the keys and names every object has (Tables, Fields, Processes, Splits, tokens)
 KEY = validate.Regexp(r"^[a-z][a-z0-9_-]{0,63}$", error="must be a lowercase key: letters, digits, - and _")
 NAME = validate.Length(min=1, max=120)
+# a secret's name (app.vault, the Code stage's config.secrets): API_TOKEN, crm_key
+SECRET_NAME = validate.Regexp(r"^[A-Za-z][A-Za-z0-9_]{0,63}$",
+                              error="must be a name of letters, digits and _ (starting with a letter)")

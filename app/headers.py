@@ -35,6 +35,9 @@ def init_app(app) -> None:
     https = is_https(app)
     app.config["SESSION_COOKIE_SECURE"] = https
     app.config["REMEMBER_COOKIE_SECURE"] = https
+    # a response may carry a stricter policy of its own (downloads of stored files: `own_csp`);
+    # registered before Talisman, so it runs after Talisman's hook and has the last word
+    app.after_request(_own_csp)
     # one Talisman per app: it keeps its settings on itself
     app.extensions["talisman"] = Talisman(
         app,
@@ -47,3 +50,19 @@ def init_app(app) -> None:
         referrer_policy="same-origin",
         x_content_type_options=True,
     )
+
+
+OWN_CSP = "procly_own_csp"
+
+
+def _own_csp(response):
+    own = getattr(response, OWN_CSP, None)
+    if own:
+        response.headers["Content-Security-Policy"] = own
+    return response
+
+
+def own_csp(response, policy: str):
+    """Give one response its own Content-Security-Policy instead of the app's."""
+    setattr(response, OWN_CSP, policy)
+    return response

@@ -30,4 +30,15 @@ for entry in "${files[@]}"; do
     missing=1
   fi
 done
+# the code editor (CodeMirror 6) is a tree of ES modules with bare imports: esbuild (a locked devDependency)
+# bundles it into one ES module the Code stage's panel imports (static/js/builder/editor/code-editor.js)
+if [[ -x node_modules/.bin/esbuild ]]; then
+  if [[ ! -f $dest/codemirror.js || scripts/codemirror-entry.js -nt $dest/codemirror.js \
+        || scripts/build-codemirror.mjs -nt $dest/codemirror.js || package-lock.json -nt $dest/codemirror.js ]]; then
+    node scripts/build-codemirror.mjs "$dest/codemirror.js" || missing=1
+  fi
+else
+  echo "vendor.sh: node_modules/.bin/esbuild not found (did npm ci run?)" >&2
+  missing=1
+fi
 exit "$missing"

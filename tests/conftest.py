@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from tests.processes import TEST_SECRETS_KEY
 from sqlalchemy.engine import make_url
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
@@ -75,6 +76,7 @@ def _app(tmp_root, redis_url, database_url):
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "test-secret",
+        "SECRETS_KEY": TEST_SECRETS_KEY,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,
         "PROCLY_INSTANCE": str(tmp_root / "instance"),
@@ -174,6 +176,13 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def base_url():
+    """pytest-base-url's own fixture trips a pytest deprecation warning (warnings are errors here);
+    the browser tests pass full URLs built from ``live_server``."""
+    return None
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+TEST_SECRETS_KEY = "q3Mxq0nM3yD1C3sWcZ9m7aM9vJbq0Hn8oU3yQ6kqk1E="   # a Fernet key for the secrets store in tests
 
 
 def worker_env(database_url: str, redis_url: str, instance: str, **extra: str) -> dict:
     return {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "PROCLY_INSTANCE": instance,
-            "SECRET_KEY": "test-secret", "PROCLY_SWEEP_INTERVAL": "2", **extra}
+            "SECRET_KEY": "test-secret", "PROCLY_SWEEP_INTERVAL": "2",
+            "PROCLY_SECRETS_KEY": TEST_SECRETS_KEY, **extra}
 
 
 class Worker(subprocess.Popen):

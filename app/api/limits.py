@@ -17,6 +17,9 @@ from app.errors import APIError
 from app.fields import INT_MAX
 
 DEFAULT_MAX_JSON_DEPTH = 64
+# views that stream their raw body themselves (uploads): never read here, bounded by the view
+RAW_BODY_ENDPOINTS = frozenset({"run_files.RunFilesView", "portal.upload"})
+RAW_BODY_MAX = 1024 * 1024 * 1024 + 1   # the largest per-file limit a File upload Stage may set, + 1
 
 
 class IdConverter(IntegerConverter):
@@ -56,13 +59,17 @@ def has_non_json_constant(body: bytes) -> bool:
 def check_request() -> None:
     """400 for an API request whose body is nested too deep or uses NaN/Infinity, or that carries a
     NUL character in its body or query (404 in its path)."""
+    if request.endpoint in RAW_BODY_ENDPOINTS:
+        # the upload views count the body themselves against the Stage's limit; raise the request's
+        # own limit before any hook (CSRF's form lookup) opens the stream under MAX_CONTENT_LENGTH
+        request.max_content_length = RAW_BODY_MAX
     if not request.path.startswith("/api/"):
         return
     if "\x00" in request.path:
         raise APIError("No such resource.", status=404, code="not_found")
     if any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
         raise APIError("The query string contains a NUL character.", {"query": ["NUL characters are not allowed"]})
-    if not request.content_length:
+    if not request.content_length or request.endpoint in RAW_BODY_ENDPOINTS:
         return
     body = request.get_data(cache=True)
     cap = current_app.config.get("API_MAX_JSON_DEPTH", DEFAULT_MAX_JSON_DEPTH)

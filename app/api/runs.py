@@ -98,6 +98,47 @@ for _action, _doc in (("advance", "Pass a run's gate (manual advance, approval g
         login_required_api(blp.response(200, s.StageRunSchema)(_simple(_action, _doc))))
 
 
+def _withdraw(to: str, doc: str):
+    def view(data, run_id):
+        return service.withdraw_run(run_id, to, require_login(), actor(), data["reason"])
+
+    view.__name__ = {"skipped": "skip", "cancelled": "cancel"}[to]
+    view.__doc__ = doc
+    return view
+
+
+for _to, _doc in (("skipped", "Skip an open or failed run that is not needed, with a reason: the lane goes on. "
+                               "For a Delegator of the Stage or the owning Team's managers (else 403)."),
+                  ("cancelled", "Cancel (withdraw) an open or failed run, with a reason: the lane goes on without "
+                                "it. For a Delegator of the Stage or the owning Team's managers (else 403).")):
+    _name = {"skipped": "skip", "cancelled": "cancel"}[_to]
+    blp.route(f"/<int:run_id>/{_name}", methods=["POST"], endpoint=_name)(
+        login_required_api(blp.arguments(s.ReasonSchema)(blp.response(200, s.StageRunSchema)(_withdraw(_to, _doc)))))
+
+
+class RetrySelectionSchema(Schema):
+    run_ids = fields.List(fields.Integer(), load_default=None, validate=validate.Length(max=5000))
+    process = fields.String(load_default=None, metadata={"description": "select: failed runs of this Process"})
+    stage = fields.String(load_default=None, metadata={"description": "select: failed runs of this Stage"})
+
+
+class RetryResultSchema(Schema):
+    retried = fields.List(fields.Integer(), metadata={"description": "the Stage Runs given a new attempt"})
+
+
+@blp.route("/retry", methods=["POST"])
+@login_required_api
+@blp.arguments(RetrySelectionSchema)
+@blp.response(200, RetryResultSchema)
+def retry_many(data):
+    """Retry failed Stage Runs in bulk: listed by id, or every failed run of a Process (and Stage)
+    you may see. Each needs your right to retry it (else 403, nothing retried); a listed run that is
+    not failed: 409. Up to 5,000 at a time; each gets a new attempt and goes back to its worker."""
+    user = require_login()
+    ids = service.failed_runs(user, run_ids=data["run_ids"], process=data["process"], stage=data["stage"])
+    return {"retried": service.retry_runs(ids, user, actor())}
+
+
 @blp.route("/<int:run_id>/claim", methods=["POST"])
 @login_required_api
 @blp.arguments(ClaimSchema)
@@ -168,6 +209,8 @@ class MigrationSchema(Schema):
     mapping = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict,
                           metadata={"description": "old stage key → new stage key"})
     task_ids = fields.List(fields.Integer(), load_default=None)
+    retry_failed = fields.Boolean(load_default=True, metadata={
+        "description": "run Stage Runs that had failed on the old Version again on the new one (default on)"})
 
 
 class MigrationResultSchema(Schema):
@@ -180,9 +223,11 @@ class MigrationResultSchema(Schema):
 @migrations_blp.response(200, MigrationResultSchema)
 def migrate(data):
     """Migrate running Tasks to a newer Version, mapping open Stage Runs by key. 409 (nothing changed)
-    lists Tasks whose open Stages the new Version lacks and `mapping` does not cover."""
+    lists Tasks whose open Stages the new Version lacks and `mapping` does not cover. Runs that had
+    failed run again on the new Version unless `retry_failed` is false."""
     return {"migrated": moves.migrate_tasks(data["process"], data["to_version"], data["mapping"], actor=actor(),
-                                            task_ids=data["task_ids"], user=require_login())}
+                                            task_ids=data["task_ids"], user=require_login(),
+                                            retry_failed=data["retry_failed"])}
 
 
 # --- webhooks -------------------------------------------------------------------------------------
@@ -192,6 +237,8 @@ class WebhookCreateSchema(Schema):
     name = fields.String(load_default="", validate=validate.Length(max=120))
     process = fields.String(load_default=None)
     split = fields.String(load_default=None)
+    signal = fields.String(load_default=None, validate=validate.Length(min=1, max=64), metadata={
+        "description": "set: each call sends this signal to the Task its body's `key` names, instead of starting one"})
 
 
 class WebhookSchema(Schema):
@@ -199,6 +246,7 @@ class WebhookSchema(Schema):
     name = fields.String()
     process = fields.String(attribute="process_key", allow_none=True)
     split = fields.String(attribute="split_key", allow_none=True)
+    signal = fields.String(allow_none=True)
     url = fields.String()
     secret = fields.String(metadata={"description": "shown once, at creation"})
 
@@ -212,7 +260,7 @@ def create_webhook(data):
 
     hook, secret = create(data, require_login())
     return {"key": hook.key, "name": hook.name, "process_key": hook.process_key, "split_key": hook.split_key,
-            "url": f"/api/v1/webhooks/{hook.key}", "secret": secret}
+            "signal": hook.signal, "url": f"/api/v1/webhooks/{hook.key}", "secret": secret}
 
 
 @webhooks_blp.route("/<key>", methods=["POST"], endpoint="inbound")
@@ -222,10 +270,12 @@ def create_webhook(data):
                                             "description": "sha256=<hex HMAC-SHA256 of the raw body>"}])
 @webhooks_blp.response(201, s.TaskSchema)
 @webhooks_blp.alt_response(200, schema=s.TaskSchema, success=True,
-                           description="a Task with this `key` was already started in that Process: that Task")
+                           description="a Task with this `key` was already started in that Process (nothing "
+                                       "changed), or a signal webhook's Task took the signal")
 def inbound(key):
     """Start a Task from a signed call (body {"key"?, "values"}). 401 on a missing or bad signature.
-    A `key` already started in the target Process answers 200 with that Task (nothing changes)."""
+    A `key` already started in the target Process answers 200 with that Task (nothing changes).
+    A webhook with a `signal` sends it to the Task its body's `key` names (200; no such Task: 404)."""
 
     task, created = receive(key, request.get_data(cache=True), request.headers.get(HEADER))
     return task, 201 if created else 200

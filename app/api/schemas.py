@@ -12,7 +12,9 @@ from app.processes.schemas import (DiffQuerySchema, DraftSaveSchema, DraftSchema
                                    RollbackSchema, StageTypeSchema, VersionSchema, VersionSummarySchema)
 from app.splits.schemas import SplitSchema, VariantSchema, WeightsSchema
 from app.tables.schemas import FieldSchema, FieldUpdateSchema, TableSchema, TableUpdateSchema
-from app.tasks.schemas import (StageRunSchema, TaskBatchSchema, TaskCreateSchema, TaskDetailSchema, TaskPageSchema,
+from app.tasks.schemas import (CancelledSchema, CancelTasksSchema, EventPageSchema, EventQuerySchema, ReasonSchema,
+                               SignalByKeySchema, SignalResultSchema, SignalSchema,
+                               StageRunSchema, TaskBatchSchema, TaskCreateSchema, TaskDetailSchema, TaskPageSchema,
                                TaskQuerySchema, TaskSchema, TaskUpdateSchema)
 
 __all__ = ["KEY", "NAME", "ROLES", "ErrorBodySchema", "ApiErrorSchema", "TokenCreateSchema", "TokenSchema",
@@ -21,7 +23,9 @@ __all__ = ["KEY", "NAME", "ROLES", "ErrorBodySchema", "ApiErrorSchema", "TokenCr
            "ProcessUpdateSchema", "PublishSchema", "RollbackSchema", "StageTypeSchema", "VersionSchema",
            "VersionSummarySchema", "SplitSchema", "VariantSchema", "WeightsSchema", "FieldSchema", "FieldUpdateSchema",
            "TableSchema", "TableUpdateSchema", "StageRunSchema", "TaskBatchSchema", "TaskCreateSchema",
-           "TaskDetailSchema", "TaskPageSchema", "TaskQuerySchema", "TaskSchema", "TaskUpdateSchema"]
+           "TaskDetailSchema", "TaskPageSchema", "TaskQuerySchema", "TaskSchema", "TaskUpdateSchema", "CancelledSchema",
+           "CancelTasksSchema", "EventPageSchema", "EventQuerySchema", "ReasonSchema", "SignalByKeySchema",
+           "SignalResultSchema", "SignalSchema"]
 
 
 ROLES = [r.value for r in Role]

@@ -14,6 +14,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import Process, Role, StageRun, Task, Version
 from app.vocab.statuses import OPEN as OPEN_STATUSES
+from app.tasks import history, signals
 from app.tasks import operations as service
 
 blp = Blueprint("tasks", __name__, description="Tasks: rows moving through Stages")
@@ -121,3 +122,65 @@ class TaskItem(MethodView):
         user = require_login()
         task = service.update_values(get_task(task_id, user), data["values"], user, actor())
         return FilteredTask(task, user)
+
+
+@blp.route("/<int:task_id>/cancel", methods=["POST"])
+@login_required_api
+@blp.arguments(s.ReasonSchema)
+@blp.response(200, s.TaskDetailSchema)
+def cancel(data, task_id):
+    """Cancel a running Task with a reason: its open and failed Stage Runs are cancelled with their
+    timers, the Task ends `cancelled`. For the owning Team's managers and designers (else 403);
+    a Task that is no longer running: 409."""
+    user = require_login()
+    task, = service.cancel_tasks([get_task(task_id, user).id], user, actor(), data["reason"])
+    return FilteredTask(task, user)
+
+
+@blp.route("/cancel", methods=["POST"])
+@login_required_api
+@blp.arguments(s.CancelTasksSchema)
+@blp.response(200, s.CancelledSchema)
+def cancel_many(data):
+    """Cancel many running Tasks with one reason: all of them, or none (the error names the Task)."""
+    user = require_login()
+    return {"cancelled": [t.id for t in service.cancel_tasks(data["task_ids"], user, actor(), data["reason"])]}
+
+
+@blp.route("/<int:task_id>/events")
+@login_required_api
+@blp.arguments(s.EventQuerySchema, location="query")
+@blp.response(200, s.EventPageSchema)
+def events(args, task_id):
+    """The Task's history, newest first, each Event with a plain sentence (`text`). Only Events of
+    Stages you may see; Fields you may not read are left out. Page with `before` = the last `next`."""
+    user = require_login()
+    items, next_ = history.events_of(user, get_task(task_id, user), types=args["type"], before=args["before"],
+                                     limit=args["limit"])
+    return {"items": items, "next": next_}
+
+
+@blp.route("/<int:task_id>/signals", methods=["POST"])
+@login_required_api
+@blp.arguments(s.SignalSchema)
+@blp.response(200, s.SignalResultSchema)
+def signal(data, task_id):
+    """Send a named signal with Field values to a running Task. The Stage waiting for it (a `wait`
+    Stage) takes it at once, or when it becomes ready (kept), unless it drops early signals. Values
+    outside that Stage's writes, or of the wrong type: 422, nothing kept. No Stage of the Task's
+    Process waits for it: 422. For whoever may start Tasks in its Process and the Team's managers."""
+    user = require_login()
+    return signals.send_signal(get_task(task_id, user), data["name"], data["values"], user, actor())
+
+
+@blp.route("/signals", methods=["POST"])
+@login_required_api
+@blp.arguments(s.SignalByKeySchema)
+@blp.response(200, s.SignalResultSchema)
+def signal_by_key(data):
+    """The same, for the Task started under `key` (correlation: your own id for the case)."""
+    user = require_login()
+    task = signals.find_by_key(data["key"], data["process"])
+    if task is None or not permissions.can_see_task(user, task):
+        raise NotFound(f'No task with the key "{data["key"]}".')
+    return signals.send_signal(task, data["name"], data["values"], user, actor())

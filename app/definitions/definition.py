@@ -38,10 +38,11 @@ def _role_ref(automation: bool):
         if value == refs.AUTOMATION:
             if not automation:
                 raise ma.ValidationError('"automation" is only allowed for responsible.')
-        elif not refs.is_valid(value):
+        elif not refs.is_valid(value, automation=automation):
             raise ma.ValidationError(
                 'Not a valid role reference (user:<email>, team:<name>, role:<admin|designer|staff|manager>'
-                + (" or automation)." if automation else ")."))
+                + (", automation, field:<key>, round_robin:team:<name> or least_loaded:team:<name>)."
+                   if automation else ")."))
     return check
 
 
@@ -123,17 +124,31 @@ class StageSchema(Base):
     sla = Optional(f.Nested(SLASchema))
     roles = f.Nested(RolesSchema, load_default=_default(RolesSchema))
     retry = f.Nested(RetrySchema, load_default=_default(RetrySchema))
+    # who its failures, SLA escalations and loop limits go to; absent (the default, which keeps older
+    # documents' hash): its Delegators, else the owning Team (app.vocab.refs.escalation_targets)
+    escalate_to = f.List(f.String(validate=_role_ref(False)))
+
+
+TRIGGERS = ["condition", "stage_failed", "approval_rejected", "timeout", "sla_breached"]
+ENDINGS = ["completed", "cancelled", "rejected"]
+LOOP_LIMIT = 10   # times a Route may send a Task back within one visit before it escalates instead
 
 
 class TriggerSchema(Base):
-    type = f.String(required=True, validate=v.OneOf(["condition", "stage_failed", "approval_rejected"]))
+    type = f.String(required=True, validate=v.OneOf(TRIGGERS))
     condition = Optional(f.String())
+    # timeout: how long after its Stage became ready (absent unless given: older documents keep their hash)
+    after = Duration(allow_none=True)
 
 
 class TargetSchema(Base):
+    """Another Process (optionally at a Stage), a Split, the end of the Task (`end`: its outcome, with
+    a `label`), or — a `stage` alone — an earlier Stage of this Process (a rework loop)."""
     process = Optional(f.String())
     split = Optional(f.String())
     stage = Optional(f.String())
+    end = f.String(allow_none=True, validate=v.OneOf(ENDINGS))
+    label = f.String(allow_none=True, validate=v.Length(max=200))
 
 
 class RouteSchema(Base):
@@ -142,6 +157,7 @@ class RouteSchema(Base):
     stage = Optional(f.String())
     trigger = f.Nested(TriggerSchema, required=True)
     target = f.Nested(TargetSchema, required=True)
+    max_iterations = f.Integer(allow_none=True, strict=True, validate=v.Range(min=1, max=1000))
 
 
 class StartSchema(Base):

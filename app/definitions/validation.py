@@ -13,6 +13,7 @@ from app.stages import get as stage_type_of
 from app.cel import expressions
 from app.definitions.definition import DefinitionSchema, complete, error_paths
 from app.cel.expressions import FieldInfo
+from app.vocab import refs
 
 __all__ = ["Context", "DefinitionError", "validate_definition", "validate_for_publish"]
 
@@ -94,6 +95,7 @@ def _check_stages(stages: list[dict], explicit_columns: list[bool], ctx: Context
         previous_column = stage["column"]
         for attr in ("reads", "writes"):
             _check_fields(f"{at}.{attr}", stage[attr], ctx, errors)
+        _check_assignment(at, stage, ctx, errors)
         errors.condition(f"{at}.start_when", stage["start_when"], ctx)
         errors.condition(f"{at}.skip_when", stage["skip_when"], ctx)
         gate = stage["gate"]
@@ -174,9 +176,28 @@ def _reaches(start: str, target: str, preds: dict[str, set[str]]) -> bool:
     return False
 
 
+ASSIGNABLE_TYPES = ("email", "text", "user")   # a Field naming a person: their email (or a user id)
+
+
+def _check_assignment(at: str, stage: dict, ctx: Context, errors: _Errors) -> None:
+    """`field:<key>` must name a Field holding a person; one assignment reference per Responsible."""
+    dynamic = [r for r in stage["roles"]["responsible"] if refs.is_dynamic(r)]
+    if len(dynamic) > 1:
+        errors.add(f"{at}.roles.responsible", "name at most one assignment (field:, round_robin:, least_loaded:)")
+    for ref in dynamic:
+        kind, _, key = ref.partition(":")
+        if kind == "field":
+            info = ctx.fields.get(key)
+            if info is None:
+                errors.add(f"{at}.roles.responsible", f'unknown field "{key}"')
+            elif info.type not in ASSIGNABLE_TYPES:
+                errors.add(f"{at}.roles.responsible", f'field "{key}" is a {info.type}; assign from an email field')
+
+
 def _check_routes(routes: list[dict], stages: list[dict], ctx: Context, errors: _Errors) -> None:
     by_key = {s["key"]: s for s in reversed(stages)}
     seen: set[str] = set()
+    timeouts: set[tuple] = set()
     for i, route in enumerate(routes):
         at, trigger, target = f"routes[{i}]", route["trigger"], route["target"]
         if route["key"] in seen:
@@ -187,6 +208,8 @@ def _check_routes(routes: list[dict], stages: list[dict], ctx: Context, errors: 
             errors.add(f"{at}.stage", f'unknown stage "{source}"')
         elif source is None and trigger["type"] != "condition":
             errors.add(f"{at}.stage", f"a {trigger['type']} trigger needs a stage")
+        elif trigger["type"] == "sla_breached" and not (by_key[source].get("sla") or {}).get("due"):
+            errors.add(f"{at}.stage", f'"{source}" has no SLA due time to breach')
         elif trigger["type"] == "approval_rejected":
             stage = by_key[source]
             if not ((stage["approval"] or {}).get("required") or (stage["gate"] or {}).get("type") == "approval"):
@@ -197,13 +220,47 @@ def _check_routes(routes: list[dict], stages: list[dict], ctx: Context, errors: 
             errors.condition(f"{at}.trigger.condition", trigger["condition"] or None, ctx)
         elif trigger["condition"] is not None:
             errors.add(f"{at}.trigger.condition", "only a condition trigger has a condition")
-        _check_target(f"{at}.target", target, ctx, errors)
+        if trigger["type"] == "timeout":
+            if not trigger.get("after"):
+                errors.add(f"{at}.trigger.after", 'a timeout trigger needs a duration (e.g. "5d")')
+            elif (source, trigger["after"]) in timeouts:
+                errors.add(f"{at}.trigger.after", f'another timeout Route of "{source}" has this duration')
+            timeouts.add((source, trigger.get("after")))
+        elif trigger.get("after") is not None:
+            errors.add(f"{at}.trigger.after", "only a timeout trigger has a duration")
+        if _is_loop(target):
+            _check_loop(at, route, by_key, errors)
+        elif route.get("max_iterations") is not None:
+            errors.add(f"{at}.max_iterations", "only a Route back to a Stage of this Process loops")
+        else:
+            _check_target(f"{at}.target", target, ctx, errors)
+
+
+def _is_loop(target: dict) -> bool:
+    return bool(target["stage"]) and not (target["process"] or target["split"] or target.get("end"))
+
+
+def _check_loop(at: str, route: dict, by_key: dict, errors: _Errors) -> None:
+    """A rework loop: back to a Stage of this Process at or before the Route's own Stage."""
+    stage, source = route["target"]["stage"], route["stage"]
+    if stage not in by_key:
+        errors.add(f"{at}.target.stage", f'unknown stage "{stage}"')
+    elif source is None:
+        errors.add(f"{at}.stage", "a Route back to an earlier Stage needs a source Stage")
+    elif source in by_key and by_key[stage]["column"] > by_key[source]["column"]:
+        errors.add(f"{at}.target.stage", f'"{stage}" comes after "{source}": a Route may only send a Task back')
 
 
 def _check_target(at: str, target: dict, ctx: Context, errors: _Errors) -> None:
     process, split, stage = target["process"], target["split"], target["stage"]
+    if target.get("end"):
+        if process or split or stage:
+            errors.add(at, "an end target names no process, split or stage")
+        return
+    if target.get("label") is not None:
+        errors.add(f"{at}.label", "only an end target has a label")
     if (process is None) == (split is None):
-        errors.add(at, "give exactly one of process or split")
+        errors.add(at, "give exactly one of process, split or end, or a stage of this Process alone")
         return
     if split is not None:
         if split not in ctx.splits:

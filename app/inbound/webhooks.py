@@ -2,7 +2,8 @@
 
 A caller signs the raw request body with the webhook's secret:
 `X-Procly-Signature: sha256=<hex HMAC-SHA256(secret, body)>`. The body is JSON
-`{"key": optional task key, "values": {...}}`; the Task starts on the webhook's Process or Split.
+`{"key": optional task key, "values": {...}}`; the Task starts on the webhook's Process or Split — or,
+for a webhook made with a `signal`, that signal goes to the Task started under `key` (correlation).
 
 A webhook acts with its creator's rights, checked at every call: creating one needs design rights
 on its target ("webhook.create"), and each call starts the Task as the creator ("process.start" /
@@ -26,6 +27,7 @@ from app.models import Event, User
 from app.models.webhooks import Webhook
 from app.lookups import find_process, find_split
 from app.tasks.operations import start_task
+from app.tasks.signals import find_by_key, send_signal
 
 HEADER = "X-Procly-Signature"
 _KEY = re.compile(r"^[a-z][a-z0-9_-]{1,63}$")
@@ -55,11 +57,12 @@ def create_webhook(data: dict, user: User) -> tuple[Webhook, str]:
     permissions.check(user, "webhook.create", target)
     secret = secrets.token_urlsafe(32)
     hook = Webhook(key=key, name=data.get("name") or key, process_key=process_key, split_key=split_key,
-                   secret=secret, created_by_id=user.id, created_at=clock.now())
+                   secret=secret, created_by_id=user.id, created_at=clock.now(), signal=data.get("signal"))
     db.session.add(hook)
     db.session.flush()
     db.session.add(Event(type="webhook.created", actor=f"user:{user.id}",
-                         data={"webhook": key, "process": process_key, "split": split_key}))
+                         data={"webhook": key, "process": process_key, "split": split_key,
+                               "signal": data.get("signal")}))
     return hook, secret
 
 
@@ -92,11 +95,28 @@ def receive(key: str, body: bytes, signature: str | None):
         raise Invalid("The body is not JSON.", {"body": ["invalid JSON"]}) from None
     if not isinstance(payload, dict):
         raise Invalid("The body must be a JSON object.", {"body": ["expected an object"]})
-    data = {"values": payload.get("values") or {}, "key": payload.get("key"),
-            "process": hook.process_key, "split": hook.split_key}
+    values = payload.get("values") or {}
+    if not isinstance(values, dict):
+        raise Invalid("values must be an object.", {"values": ["expected an object"]})
+    if hook.signal:
+        return _signal(hook, payload.get("key"), values), False
+    data = {"values": values, "key": payload.get("key"), "process": hook.process_key, "split": hook.split_key}
     task, created = start_task(data, _grant(hook), f"webhook:{hook.key}")
     hook.last_used_at = clock.now()
     return task, created
+
+
+def _signal(hook: Webhook, key, values: dict):
+    """A signal webhook's call: its signal to the Task started under `key` in its Process (for a Split
+    webhook: in any Process), with the creator's rights."""
+    if not isinstance(key, str) or not key:
+        raise Invalid("A signal webhook needs the Task's key.", {"key": ["required: the Task to signal"]})
+    task = find_by_key(key, hook.process_key)
+    if task is None:
+        raise NotFound(f'No task with the key "{key}".')
+    send_signal(task, hook.signal, values, _grant(hook), f"webhook:{hook.key}")
+    hook.last_used_at = clock.now()
+    return task
 
 
 def _grant(hook: Webhook) -> User | None:

@@ -15,6 +15,8 @@ from sqlalchemy import event, insert
 
 from app.extensions import db
 from app.infra import realtime
+from app.infra import redaction
+from app.infra.redaction import known, redact
 from app.infra.redis import connection
 from app.models import Event
 
@@ -79,6 +81,7 @@ def record_event(row: dict) -> None:
 def _write_events(session, *_args) -> None:
     rows = session.info.pop("procly_events", None)
     if rows:
+        rows = [{**row, "data": redact(row.get("data"))} for row in rows] if known() else rows
 
         session.connection().execute(insert(Event.__table__), rows)  # executemany (insertmanyvalues)
 
@@ -144,6 +147,7 @@ def _on_rollback(session, previous_transaction) -> None:
 
 
 def init_app(app) -> None:
+    redaction.install()      # secret values are masked in every log line and Event of this process
     if not event.contains(db.session, "after_commit", _flush):
         event.listen(db.session, "after_commit", _flush)
         event.listen(db.session, "after_soft_rollback", _on_rollback)

@@ -11,6 +11,10 @@ from app.models.idempotency import IdempotencyKey
 from app.models.notifications import AlertRule, Notification, Outbox
 from app.models.portal import MagicLink, Participant
 from app.models.webhooks import Webhook
+from app.models.signals import TaskSignal
+from app.models.secrets import Secret
+from app.models.conversations import MailMessage
+from app.models.files import StoredFile
 from app.models.bookings import Booking
 
 __all__ = [
@@ -19,5 +23,5 @@ __all__ = [
     "Draft", "Process", "Split", "SplitAssignment", "SplitVariant", "Version",
     "Comment", "Event", "StageRun", "StageRunStatus", "StageTimer", "Task", "TaskStatus", "TaskVisit", "Thread",
     "VisitOutcome", "MetricRollup", "MetricRollupHist", "MetricRollupState", "PeriodicLease", "IdempotencyKey",
-    "AlertRule", "Notification", "Outbox", "MagicLink", "Participant", "Webhook", "Booking",
+    "AlertRule", "Notification", "Outbox", "MagicLink", "Participant", "Webhook", "TaskSignal", "Secret", "MailMessage", "StoredFile", "Booking",
 ]

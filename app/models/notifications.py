@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app import clock
 from app.extensions import db
+from app.models.types import JSONType
 
 
 class Outbox(db.Model):
@@ -20,6 +21,8 @@ class Outbox(db.Model):
     to: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text)
+    html: Mapped[str | None] = mapped_column(Text)              # an HTML alternative of `body`
+    headers: Mapped[dict | None] = mapped_column(JSONType)      # Message-ID, In-Reply-To, References, Reply-To
     calendar: Mapped[str | None] = mapped_column(Text)   # an iCalendar invitation sent with it (.ics)
     kind: Mapped[str] = mapped_column(String(32), default="mail")  # invitation / mention / alert / reminder
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending / sent / failed

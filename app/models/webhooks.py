@@ -1,4 +1,5 @@
-"""Inbound webhooks: a signed HTTP call that starts a Task on a Process or through a Split."""
+"""Inbound webhooks: a signed HTTP call that starts a Task on a Process or through a Split, or — a
+webhook with a `signal` — sends that signal to the Task its body names by key."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -26,3 +27,4 @@ class Webhook(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     last_used_at: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(default=True)
+    signal: Mapped[str | None] = mapped_column(String(64))   # set: the call signals a Task instead of starting one

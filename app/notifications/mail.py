@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import ssl
 import time
 from datetime import timedelta
 from email.message import EmailMessage
@@ -37,14 +38,40 @@ def _send(row: Outbox) -> None:
         raise RuntimeError("SMTP_HOST is not configured")
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = cfg["MAIL_FROM"], row.to, row.subject
-    msg["Message-ID"] = f"<outbox-{row.id}@procly>"
+    headers = dict(row.headers or {})
+    msg["Message-ID"] = headers.pop("Message-ID", None) or f"<outbox-{row.id}@procly>"
+    for name, value in headers.items():     # threading and Reply-To (checked when queued)
+        msg[name] = value
     msg.set_content(row.body)
+    if row.html:
+        msg.add_alternative(row.html, subtype="html")
     if row.calendar:   # an invitation: text/calendar with its METHOD, as calendar programs expect
         method = next((line.split(":", 1)[1].strip() for line in row.calendar.splitlines()
                        if line.startswith("METHOD:")), "REQUEST")
         msg.add_attachment(row.calendar, subtype="calendar", filename="invite.ics", params={"method": method})
-    with smtplib.SMTP(cfg["SMTP_HOST"], int(cfg["SMTP_PORT"]), timeout=10) as smtp:
+    with connect(cfg) as smtp:
         smtp.send_message(msg)
+
+
+def connect(cfg) -> smtplib.SMTP:
+    """An SMTP connection as configured: SMTP_TLS none | starttls | ssl (certificates checked against
+    the system's CAs or SMTP_CA_FILE), then SMTP_USERNAME / SMTP_PASSWORD authentication if set."""
+    mode = (cfg.get("SMTP_TLS") or "none").lower()
+    if mode not in ("none", "starttls", "ssl"):
+        raise RuntimeError(f"SMTP_TLS must be none, starttls or ssl, not {mode!r}")
+    host, port = cfg["SMTP_HOST"], int(cfg["SMTP_PORT"])
+    context = ssl.create_default_context(cafile=cfg.get("SMTP_CA_FILE") or None)
+    smtp = smtplib.SMTP_SSL(host, port, timeout=10, context=context) if mode == "ssl" else \
+        smtplib.SMTP(host, port, timeout=10)
+    try:
+        if mode == "starttls":
+            smtp.starttls(context=context)
+        if cfg.get("SMTP_USERNAME"):
+            smtp.login(cfg["SMTP_USERNAME"], cfg.get("SMTP_PASSWORD") or "")
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
 
 
 def deliver_due(limit: int = 100, budget: float = 60.0) -> dict:

@@ -20,9 +20,21 @@ def notify(user: User, type_: str, message: str, *, task_id: int | None = None, 
     return n
 
 
-def queue_email(to: str, subject: str, body: str, kind: str = "mail") -> Outbox:
-    """Write an email to the outbox; it is sent after the transaction commits (never lost on failure)."""
+HEADERS = ("Message-ID", "In-Reply-To", "References", "Reply-To")
+
+
+def queue_email(to: str, subject: str, body: str, kind: str = "mail", *, html: str | None = None,
+                headers: dict | None = None) -> Outbox:
+    """Write an email to the outbox; it is sent after the transaction commits (never lost on failure).
+    `html`: an HTML alternative of `body`; `headers`: threading headers (HEADERS only, one line each)."""
+    for name, value in (headers or {}).items():
+        if name not in HEADERS or any(c in str(value) for c in "\r\n\0"):
+            raise ValueError(f"refusing header {name!r}: only {', '.join(HEADERS)}, on one line")
+    if any(c in to for c in "\r\n\0"):
+        raise ValueError("an email address must be on one line")
+    subject = " ".join(subject.split())  # one line: no header injection through the subject
     row = Outbox(to=to, subject=subject[:255], body=body, kind=kind, status="pending", attempts=0,
+                 html=html, headers=dict(headers) if headers else None,
                  next_attempt_at=clock.now(), created_at=clock.now())
     db.session.add(row)
     outbox.deliver_after_commit()

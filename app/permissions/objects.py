@@ -10,6 +10,9 @@
 - Moving Tasks by hand: on the source Task, its Process's privileged users, the owning Team's
   managers or a Responsible of one of its open Stage Runs; on the target Process, its privileged
   users, its Team's managers or whoever may start Tasks there.
+- Cancelling a Task: admins, the owning Team's designers and managers.
+- Signalling a Task: who may cancel it, and whoever may start Tasks in its current Process (the
+  integration that started it).
 - Migrating Versions: admins, designers and managers of the owning Team.
 - Tables: admins and the designers of the owning Team (none = admins only) change Fields.
 - Tokens: only their owner sees or revokes them."""
@@ -33,7 +36,7 @@ def _signed_in(who, what: str) -> Decision | None:
 
 # --- Tasks ------------------------------------------------------------------------------------------
 
-@rule("task.view", "task.invite", "task.write", "task.move")
+@rule("task.view", "task.invite", "task.write", "task.move", "task.cancel", "task.signal")
 def task_rule(who, task: Task, *, operation: str, values: dict | None = None) -> Decision:
     if not is_staff(who) or not can_see_task(who, task):
         return hide(f"No task {task.id}.")
@@ -49,6 +52,15 @@ def task_rule(who, task: Task, *, operation: str, values: dict | None = None) ->
                 for r in current_runs(task) if r.status in OPEN_STATUSES)):
             return forbid(f"You may not move task {task.id}: that is for its Responsible, the owning Team's "
                           "managers and designers.")
+    if operation == "task.cancel":
+        team = team_of(task)
+        if not (privileged_for(who, team) or manager_of(who, team)):
+            return forbid(f"You may not cancel task {task.id}: that is for the owning Team's managers and designers.")
+    if operation == "task.signal":
+        team = team_of(task)
+        if not (privileged_for(who, team) or manager_of(who, team) or may_start(who, task.process)[0]):
+            return forbid(f"You may not signal task {task.id}: that is for whoever may start Tasks in its Process "
+                          "and the owning Team's managers.")
     return ALLOW
 
 
@@ -211,3 +223,18 @@ def token_admin_rule(who, token: ApiToken, **_) -> Decision:
     if is_staff(who) and is_admin(who):
         return ALLOW
     return forbid("Only admins may revoke other people's tokens.")
+
+
+# --- Secrets -----------------------------------------------------------------------------------------
+
+@rule("secret.manage")
+def secret_manage(who, team: Team, **_) -> Decision:
+    """A Team's secrets (names and metadata; values are never shown): its designers and admins.
+    Other members see that they may not; anyone else does not learn the Team's secrets exist."""
+    if (d := _signed_in(who, "secret")) is not None:
+        return d
+    if privileged_for(who, team.id):
+        return ALLOW
+    if member_of(who, team.id):
+        return forbid(f'Only designers of team "{team.name}" and admins manage its secrets.')
+    return hide("No secret.")

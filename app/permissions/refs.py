@@ -126,10 +126,15 @@ def stage_visible(user, stage: dict, team_id: int | None = None) -> bool:
         or matches(user, approver_refs(stage))
 
 
-def roles_in(user, stage: dict, team_id: int | None = None) -> set[str]:
-    """RAID roles of `user` on a Stage: responsible / approver / informed / delegator."""
+def roles_in(user, stage: dict, team_id: int | None = None, run=None) -> set[str]:
+    """RAID roles of `user` on a Stage (and, given, one of its runs): responsible / approver /
+    informed / delegator. On a Stage assigned from data (field:, round_robin:, least_loaded:) the
+    run's assignee is its Responsible."""
     roles = stage.get("roles") or {}
     found = {name for name in ("responsible", "approver", "informed", "delegator") if matches(user, roles.get(name))}
+    if run is not None and user is not None and run.claimed_by_id == getattr(user, "id", None) \
+            and role_refs.dynamic_refs(stage):
+        found.add("responsible")
     if matches(user, approver_refs(stage)):
         found.add("approver")
     if not [r for r in roles.get("responsible") or [] if r != "automation"] and stage_visible(user, stage, team_id):

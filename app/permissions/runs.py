@@ -2,7 +2,7 @@
 
 - Invisible (the Task or the Stage is hidden from the caller) -> 404 for every action.
 - Admins and designers of the owning Team work every Stage Run of their Processes.
-- Responsible: claim, start, complete, pause, resume, write. A Stage naming no Responsible may be
+- Responsible: claim, start, complete, pause, resume, write, reply (an email conversation). A Stage naming no Responsible may be
   worked by anyone who sees it.
 - Approver: approve / reject (the Stage's approval approvers or, at an approval gate, the gate's,
   plus the RAID Approver role); a Stage naming no approver is decided by the owning Team's managers.
@@ -10,6 +10,8 @@
   approval — admins included.
 - Delegator: claim, release someone else's claim, reassign — and only to a person who may work the
   Stage (sees it and is its Responsible).
+- skip / cancel (withdraw one run, with a reason): a Delegator of the Stage or a manager of the owning
+  Team (and privileged users); not its Responsible, whose work it is.
 - retry: Responsible or a manager of the owning Team. advance: at an approval gate an Approver,
   at a manual or condition gate the Responsible or an Approver.
 - Participants (magic links): only the external Stages of their one Task; `action` Stages may be
@@ -22,11 +24,13 @@ from app.permissions.decisions import ALLOW, Decision, forbid, hide, rule
 from app.permissions.refs import (approvers_of, is_participant, is_staff, manager_of, matches, privileged_for, roles_in,
                                   stage_for, stage_visible, team_of)
 from app.permissions.tasks import can_see_task
+from app.vocab.refs import dynamic_refs
 
-RESPONSIBLE = ("run.start", "run.complete", "run.pause", "run.resume", "run.write")
+RESPONSIBLE = ("run.start", "run.complete", "run.pause", "run.resume", "run.write", "run.reply")
 DECISIONS = ("run.approve", "run.reject")
+WITHDRAW = ("run.skip", "run.cancel")
 ALL_RUN_ACTIONS = ("run.view", "run.comment", *RESPONSIBLE, *DECISIONS, "run.claim", "run.release", "run.reassign",
-                   "run.advance", "run.retry")
+                   "run.advance", "run.retry", *WITHDRAW)
 
 
 def four_eyes(stage: dict) -> bool:
@@ -69,7 +73,8 @@ def _who_decides(user, run: StageRun, stage: dict, team: int | None, operation: 
 def may_work(user, stage: dict, team: int | None) -> bool:
     """Could `user` be the one working this Stage (the target of a reassignment)?"""
     return is_staff(user) and stage_visible(user, stage, team) and (
-        privileged_for(user, team) or "responsible" in roles_in(user, stage, team))
+        privileged_for(user, team) or "responsible" in roles_in(user, stage, team)
+        or bool(dynamic_refs(stage)))    # assigned from data: a Delegator may hand it to anyone who sees it
 
 
 @rule(*ALL_RUN_ACTIONS)
@@ -90,7 +95,7 @@ def run_rule(who, run: StageRun, *, operation: str, values: dict | None = None, 
     if operation == "run.reassign" or (operation == "run.claim" and assignee is not None and assignee.id != who.id):
         return _reassign(who, run, stage, team, assignee)
     privileged = privileged_for(who, team)
-    roles = roles_in(who, stage, team)
+    roles = roles_in(who, stage, team, run)
     if operation == "run.advance":
         gate = stage.get("gate") or {}
         if gate.get("type") == "approval":
@@ -98,6 +103,8 @@ def run_rule(who, run: StageRun, *, operation: str, values: dict | None = None, 
         ok = privileged or bool(roles & {"responsible", "approver"})
     elif operation == "run.retry":
         ok = privileged or "responsible" in roles or manager_of(who, team)
+    elif operation in WITHDRAW:
+        ok = privileged or "delegator" in roles or manager_of(who, team)
     elif operation == "run.claim":
         ok = privileged or bool(roles & {"responsible", "delegator"})
     elif operation == "run.release":

@@ -99,7 +99,7 @@ def writable_fields(actor, run: StageRun) -> set[str]:
     team = team_of(run)
     if not stage_visible(actor, stage, team):
         return set()
-    if privileged_for(actor, team) or "responsible" in roles_in(actor, stage, team):
+    if privileged_for(actor, team) or "responsible" in roles_in(actor, stage, team, run):
         return writes
     return set()
 

@@ -1,6 +1,7 @@
 """The participant portal: magic links into one Task, status and action Stages, external threads.
 `links.py` holds the magic links, `routes.py` the pages."""
 from app.portal import bookings as _bookings  # noqa: F401  (its routes join the blueprint)
+from app.portal import files as _files  # noqa: F401  (adds the file routes to the blueprint)
 from app.portal.routes import bp
 
 

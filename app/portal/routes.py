@@ -40,12 +40,12 @@ bp = Blueprint("portal", __name__, url_prefix="/portal")
 SESSION_KEY = "portal_link"
 
 
-def _ip() -> str:
+def client_ip() -> str:
     return request.remote_addr or "-"
 
 
 @bp.get("/t/<token>")
-@limiter.limit("10/minute;60/hour", key_func=_ip)
+@limiter.limit("10/minute;60/hour", key_func=client_ip)
 @own_transaction("following an emailed link is a counted, audited use of a capability, refusals included")
 def open_link(token: str):
     link = links.use(token, request.remote_addr)
@@ -58,7 +58,7 @@ def open_link(token: str):
     return redirect(url_for("portal.home"))
 
 
-def _link() -> MagicLink:
+def current_link() -> MagicLink:
     link = db.session.get(MagicLink, session.get(SESSION_KEY) or 0)
     if links.check(link) is not None:
         session.pop(SESSION_KEY, None)
@@ -66,23 +66,20 @@ def _link() -> MagicLink:
     return link
 
 
-client_ip, current_link = _ip, _link   # for the portal's other modules (bookings.py)
-
-
-def _check_form() -> None:
+def check_form() -> None:
     expected = session.get("portal_form", "")
     if not expected or not hmac.compare_digest(expected, request.form.get("form_token", "")):
         abort(400, "This form has expired: reload the page.")
 
 
-def _run(link: MagicLink, run_id: int) -> permissions.PortalStage:
+def portal_run(link: MagicLink, run_id: int) -> permissions.PortalStage:
     for ps in permissions.participant_stages(link.participant, link.task):
         if ps.run.id == run_id:
             return ps
     abort(404)
 
 
-def _render(link: MagicLink, *, errors=None, submitted=None, status=200, notice=""):
+def render_page(link: MagicLink, *, errors=None, submitted=None, status=200, notice=""):
     view = permissions.participant_view(link)
     fields = {f.key: f for f in db.session.scalars(select(Field).where(Field.table_id == link.task.table_id))}
     comments = {ps.run.id: threads.comments_of(ps.run, external_only=True) for ps in view["stages"]}
@@ -95,19 +92,19 @@ def _render(link: MagicLink, *, errors=None, submitted=None, status=200, notice=
 
 @bp.get("/")
 def home():
-    return _render(_link())
+    return render_page(current_link())
 
 
-def _actor(link: MagicLink) -> str:
+def actor_of(link: MagicLink) -> str:
     return f"participant:{link.participant_id}"
 
 
 @bp.post("/runs/<int:run_id>/submit")
-@limiter.limit("30/minute", key_func=_ip)
+@limiter.limit("30/minute", key_func=client_ip)
 def submit(run_id: int):
-    link = _link()
-    _check_form()
-    ps = _run(link, run_id)
+    link = current_link()
+    check_form()
+    ps = portal_run(link, run_id)
     if ps.mode != "action" or not ps.writes:
         abort(403)
     fields = {f.key: f for f in db.session.scalars(select(Field).where(Field.table_id == link.task.table_id))}
@@ -117,47 +114,47 @@ def submit(run_id: int):
     clean, errors = validate_values(fields, raw, required=tuple(k for k in required if k in ps.writes),
                                     allowed=ps.writes)
     if errors:
-        return _render(link, errors=errors, submitted=submitted, status=422)
+        return render_page(link, errors=errors, submitted=submitted, status=422)
     try:
-        links.resume_from_participant(run_id, _actor(link))
-        service.act(run_id, "complete", _actor(link), user=link,
+        links.resume_from_participant(run_id, actor_of(link))
+        service.act(run_id, "complete", actor_of(link), user=link,
                     values={k: v for k, v in clean.items() if v is not None})
     except APIError as exc:
         db.session.rollback()
         details = {k.removeprefix("values."): v for k, v in (exc.details or {}).items()} \
             if isinstance(exc.details, dict) else {}
-        return _render(link, errors=details or {"_": [exc.message]}, submitted=submitted, status=exc.status)
+        return render_page(link, errors=details or {"_": [exc.message]}, submitted=submitted, status=exc.status)
     return redirect(url_for("portal.home", done=run_id))
 
 
 @bp.post("/runs/<int:run_id>/decide")
-@limiter.limit("30/minute", key_func=_ip)
+@limiter.limit("30/minute", key_func=client_ip)
 def decide(run_id: int):
-    link = _link()
-    _check_form()
-    ps = _run(link, run_id)
+    link = current_link()
+    check_form()
+    ps = portal_run(link, run_id)
     action = request.form.get("action")
     if not ps.can_approve or action not in ("approve", "reject"):
         abort(403)
     try:
-        service.act(run_id, action, _actor(link), user=link, comment=request.form.get("comment", "")[:2000])
+        service.act(run_id, action, actor_of(link), user=link, comment=request.form.get("comment", "")[:2000])
     except APIError as exc:
         db.session.rollback()
-        return _render(link, errors={"_": [exc.message]}, status=exc.status)
+        return render_page(link, errors={"_": [exc.message]}, status=exc.status)
     return redirect(url_for("portal.home"))
 
 
 @bp.post("/runs/<int:run_id>/comments")
-@limiter.limit("30/minute", key_func=_ip)
+@limiter.limit("30/minute", key_func=client_ip)
 def comment(run_id: int):
-    link = _link()
-    _check_form()
-    ps = _run(link, run_id)
+    link = current_link()
+    check_form()
+    ps = portal_run(link, run_id)
     run = db.session.get(StageRun, ps.run.id)
     try:
-        threads.add_comment(run, request.form.get("body", ""), external=True, actor=_actor(link),
+        threads.add_comment(run, request.form.get("body", ""), external=True, actor=actor_of(link),
                             label=link.participant.name or link.participant.email, who=link)
     except APIError as exc:
         db.session.rollback()
-        return _render(link, errors={"_": [exc.message]}, status=exc.status)
+        return render_page(link, errors={"_": [exc.message]}, status=exc.status)
     return redirect(url_for("portal.home") + f"#run-{run_id}")

@@ -91,6 +91,10 @@ class StageTypeSchema(Schema):
     automated = fields.Boolean()
     config_schema = fields.Dict()
     needs = fields.Dict(metadata={"description": "what the type needs: egress, secrets, sandbox, files"})
+    available = fields.Boolean(metadata={"description": "false when this machine cannot run the type (e.g. no "
+                                                        "code sandbox): its Stages fail with the reason"})
+    unavailable_reason = fields.String(allow_none=True)
+    limits = fields.Dict(metadata={"description": "Code: the sandbox caps, default and maximum"})
 
 
 class ExportProcessSchema(Schema):

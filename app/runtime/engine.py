@@ -9,11 +9,12 @@ decisions, in order, in one transaction.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
+from app.vocab.refs import escalation_targets
 from app.runtime.states import DONE, IllegalTransition, check
+from app.vocab.statuses import StageRunStatus
 from app.vocab.durations import seconds as duration_seconds
 
 
@@ -28,6 +29,8 @@ class Undecided:
 
 
 Evaluate = Callable[[str, dict], "bool | Undecided"]
+# what lets the lane go on past a Stage: done, or withdrawn by a person (a cancelled Stage Run)
+PASSED = DONE | {StageRunStatus.cancelled}
 
 
 # --- state views ------------------------------------------------------------------------------
@@ -98,6 +101,13 @@ class RetryRun(_RunDecision):
 
 
 @dataclass(frozen=True)
+class CloseRun(_RunDecision):
+    """A person closed an open (or failed) run: `skipped` (not needed) or `cancelled` (withdrawn)."""
+    status: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class FailRun(_RunDecision):
     error: str
 
@@ -116,12 +126,17 @@ class FlagAttention:
 
 @dataclass(frozen=True)
 class FireRoute:
-    """Move the Task to another Process or Split; the shell closes open runs as moved."""
+    """Follow a Route: to another Process or Split (the shell closes open runs as moved), to the
+    end of the Task (`end`: its outcome), or back to an earlier Stage of this Process (`loop`)."""
     route_key: str
     process: str | None
     split: str | None
     stage: str | None
-    reason: str  # the trigger type: "condition" | "stage_failed" | "approval_rejected"
+    reason: str  # the trigger type: condition | stage_failed | approval_rejected | timeout | sla_breached
+    end: str | None = None
+    label: str | None = None
+    loop: bool = False
+    max_iterations: int | None = None
 
 
 @dataclass(frozen=True)
@@ -163,8 +178,10 @@ def _run(task: TaskView, run_id: int | None) -> RunView:
 
 def _fire(route: dict) -> FireRoute:
     target = route["target"]
+    loop = bool(target.get("stage")) and not (target.get("process") or target.get("split") or target.get("end"))
     return FireRoute(route["key"], target.get("process"), target.get("split"), target.get("stage"),
-                     route["trigger"]["type"])
+                     route["trigger"]["type"], end=target.get("end"), label=target.get("label"), loop=loop,
+                     max_iterations=route.get("max_iterations"))
 
 
 def _route_for(definition: dict, trigger: str, stage_key: str) -> FireRoute | None:
@@ -263,7 +280,7 @@ def advance(definition: dict, task: TaskView, *, evaluate: Evaluate,
         changed = False
         for stage in definition["stages"]:
             key = stage["key"]
-            if key in status or not all(status.get(p) in DONE for p in preds[key]):
+            if key in status or not all(status.get(p) in PASSED for p in preds[key]):
                 continue
             if stage["skip_when"] and cond.holds(stage["skip_when"], key, "skip_when"):
                 decisions.append(SkipStage(key))
@@ -279,7 +296,7 @@ def advance(definition: dict, task: TaskView, *, evaluate: Evaluate,
             decisions.append(StartStage(key, to))
             status[key] = to
 
-    if all(status.get(s["key"]) in DONE for s in definition["stages"]):
+    if all(status.get(s["key"]) in PASSED for s in definition["stages"]):
         decisions.append(FinishTask())
     return cond.report(decisions)
 
@@ -343,11 +360,36 @@ def fail(definition: dict, task: TaskView, run_id: int | None, error: str, *, ev
         return [RetryRun(run.id, run.stage_key, run.attempt + 1, delay)]
     check(run.status, "failed")
     reason = f"stage {run.stage_key!r} failed after {run.attempt} attempt(s): {error}"
-    to = tuple(stage["roles"]["delegator"]) or ("owner",)
+    to = escalation_targets(stage)
     decisions: list = [FailRun(run.id, run.stage_key, error), FlagAttention(reason),
                        Escalate(run.id, run.stage_key, to, reason)]
     route = _route_for(definition, "stage_failed", run.stage_key)
     return decisions + ([route] if route else [])
+
+
+def withdraw(definition: dict, task: TaskView, run_id: int | None, to: str, reason: str, *,
+             evaluate: Evaluate) -> list:
+    """A person skips (`skipped`) or cancels (`cancelled`) one Stage Run, open or failed; either way the
+    lane goes on past it, as it would after the Stage's completion (its condition Routes excepted)."""
+    if to not in (StageRunStatus.skipped, StageRunStatus.cancelled):
+        raise ValueError(f"a run is withdrawn as skipped or cancelled, not {to!r}")
+    run = _run(task, run_id)
+    check(run.status, to)
+    after = advance(definition, _replace_run(task, run, status=to), evaluate=evaluate)
+    return [CloseRun(run.id, run.stage_key, to, reason), *after]
+
+
+def timed_out(definition: dict, task: TaskView, run_id: int | None, trigger: str, after: str | None = None) -> list:
+    """A clock won the race against a run still open (deferred choice): its `timeout` Route of that
+    duration, or its `sla_breached` Route, fires; nothing happens if the run finished first."""
+    run = next((r for r in task.runs if r.id == run_id), None)   # gone: sent back by a loop
+    if run is None or run.status in PASSED or run.status in ("moved", "failed"):
+        return []
+    for route in definition["routes"]:
+        t = route["trigger"]
+        if t["type"] == trigger and route["stage"] == run.stage_key and (trigger != "timeout" or t.get("after") == after):
+            return [_fire(route)]
+    return []
 
 
 def pass_gate(definition: dict, task: TaskView, run_id: int | None) -> list:
@@ -356,43 +398,3 @@ def pass_gate(definition: dict, task: TaskView, run_id: int | None) -> list:
     if run.status != "gated":
         raise IllegalTransition(run.status, "pending")
     return [ReleaseRun(run.id, run.stage_key)]
-
-
-# --- splits and migration ---------------------------------------------------------------------
-
-def choose_variant(split_key: str, task_key: str, variants: list[tuple[int, int]]) -> int:
-    """Sticky weighted choice of (variant_id, weight): the same Task key always lands on the same variant."""
-    if any(weight < 0 for _, weight in variants):
-        raise ValueError("variant weights must be non-negative")
-    total = sum(weight for _, weight in variants)
-    if total <= 0:
-        raise ValueError("variant weights must add up to more than 0")
-    bucket = int(hashlib.sha256(f"{split_key}:{task_key}".encode()).hexdigest(), 16) % 10000
-    cumulative = 0
-    for variant_id, weight in variants:
-        cumulative += weight
-        if bucket * total < cumulative * 10000:  # bucket / 10000 < cumulative / total, exactly
-            return variant_id
-    raise AssertionError("unreachable: the last positive weight covers every bucket")
-
-
-def migration_plan(old_def: dict, new_def: dict, open_stage_keys: Iterable[str],
-                   mapping: dict[str, str]) -> tuple[dict[str, str], list[str]]:
-    """Where each open stage of a Task goes in the new Version: same key, or `mapping[key]`.
-
-    Returns (old key -> new key, sorted unmapped old keys); the caller refuses to migrate
-    while anything is unmapped.
-    """
-    old_keys = {s["key"] for s in old_def["stages"]}
-    new_keys = {s["key"] for s in new_def["stages"]}
-    key_map: dict[str, str] = {}
-    unmapped: list[str] = []
-    for key in sorted(open_stage_keys):
-        if key not in old_keys:
-            raise ValueError(f"stage {key!r} is not in the old Version")
-        target = mapping.get(key, key)
-        if target in new_keys:
-            key_map[key] = target
-        else:
-            unmapped.append(key)
-    return key_map, unmapped

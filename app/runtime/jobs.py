@@ -24,7 +24,7 @@ from app.runtime.shell import Transition, lock_task
 from app.vocab.statuses import TaskStatus
 from app.models import StageTimer
 from app.infra.queue import SYSTEM_QUEUE, at_utc, queue, retry_policy
-from app.runtime import timers
+from app.runtime import timers, waits
 
 log = logging.getLogger(__name__)
 EAGER_LIMIT = 100  # automated Stages one job may perform in a row before handing off to the queue
@@ -116,16 +116,20 @@ def _perform(t: Transition, run: StageRun) -> None:
         if outside:
             raise PermissionError(f"wrote fields outside writes: {sorted(outside)}")
     except Exception as exc:  # a Stage's own failure is data for the engine, not a job crash
-        run.error = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, stages.StageFailed):   # a reason in plain words, and the attempt's log
+            run.error = str(exc)
+            _keep_log(run, exc.log)
+        else:
+            run.error = f"{type(exc).__name__}: {exc}"
         t.apply(engine.fail(t.definition, t.view(), run.id, run.error, evaluate=evaluate))
         return
-    if performed.log:
-        run.data = {**(run.data or {}), "log": [*(run.data or {}).get("log", []), *performed.log][-200:]}
+    _keep_log(run, performed.log)
     if writes:
         t.task.values = {**(t.task.values or {}), **writes}
         t.event("task.values_changed", run, fields=sorted(writes), stage=run.stage_key)
     if not performed.complete:   # started elsewhere: an input (callback, signal, reply) completes it
         t.set_status(run, "in_progress", reason="waiting for input")
+        waits.take_kept(t, run, type_, stage_context(t.task, run, stage, type_).config)
         return
     visit = t.visit
     t.apply(engine.complete(t.definition, t.view(), run.id, evaluate=evaluate))
@@ -134,13 +138,17 @@ def _perform(t: Transition, run: StageRun) -> None:
         t.apply(engine.advance(t.definition, t.view(), evaluate=evaluate, fields_changed=True))
 
 
+def _keep_log(run: StageRun, lines) -> None:
+    if lines:
+        run.data = {**(run.data or {}), "log": [*(run.data or {}).get("log", []), *lines][-200:]}
+
+
 def fire_timer(timer_id: int) -> str:
     """RQ job of one SLA timer. A job that starts before the timer is due (another machine's clock,
     or RQ's whole-second rounding) schedules itself again under another id — re-using its own id
     while it runs would let RQ's clean-up of this job delete the new schedule."""
     result = fire_due_timer(timer_id)
     if result == "early":
-
         due = db.session.get(StageTimer, timer_id).due_at
         db.session.rollback()
         queue(SYSTEM_QUEUE).enqueue_at(at_utc(due + timedelta(seconds=1)), "app.runtime.jobs.fire_timer", timer_id,
@@ -150,5 +158,22 @@ def fire_timer(timer_id: int) -> str:
 
 
 def fire_due_timer(timer_id: int) -> str:
+    return _retrying(_fire_and_follow, timer_id)
 
-    return _retrying(timers.fire, timer_id)
+
+def _fire_and_follow(timer_id: int) -> str:
+    """Fire the timer; a `timeout` timer, or the due time of a Stage's SLA, then follows the Stage's
+    `timeout` / `sla_breached` Route if the run is still open (in the same transaction)."""
+    result = timers.fire(timer_id)
+    timer = db.session.get(StageTimer, timer_id) if result == "fired" else None
+    if timer is None or (timer.kind, timer.scope) not in (("timeout", "route"), ("due", "stage")):
+        return result
+    run = db.session.get(StageRun, timer.stage_run_id)
+    t = Transition(lock_task(run.task_id), actor="system")
+    if t.task.status != TaskStatus.running or run.id not in t.runs:
+        return result
+    trigger = "timeout" if timer.kind == "timeout" else "sla_breached"
+    t.apply(engine.timed_out(t.definition, t.view(), run.id, trigger, timer.label))
+    t.finish()
+    t.queue_automated()
+    return result

@@ -15,8 +15,9 @@ from app.extensions import db
 from app.infra.queue import enqueue_after_commit, publish_after_commit, record_event
 from app.lookups import find_process, find_split
 from app.models import Process, StageRun, Task, TaskVisit, Version
-from app.runtime import engine, signals, states, timers, variants
+from app.runtime import assignment, engine, loops, signals, states, timers, variants
 from app.runtime.context import definition_of, evaluate, stage_context, stage_of
+from app.vocab import refs
 from app.vocab.statuses import TaskStatus
 
 
@@ -47,6 +48,7 @@ class Transition:
     runs: dict[int, StageRun] = field(default_factory=dict)
     automated: list[StageRun] = field(default_factory=list)
     changed: bool = False
+    resolved: bool = False   # a run whose failure flagged the Task got done, or the Task ended
 
     def __post_init__(self):
         self.visit = self.visit or open_visit(self.task)
@@ -61,8 +63,10 @@ class Transition:
         return definition_of(self.task)
 
     def view(self) -> engine.TaskView:
+        """The Task as the engine sees it: runs a rework loop sent back (`superseded`) no longer count."""
         return engine.TaskView(dict(self.task.values or {}), tuple(
-            engine.RunView(r.id, r.stage_key, r.status, r.attempt, r.approval_status) for r in self.runs.values()))
+            engine.RunView(r.id, r.stage_key, r.status, r.attempt, r.approval_status) for r in self.runs.values()
+            if not (r.data or {}).get("superseded")))
 
     # --- events ---------------------------------------------------------------------------------
     def event(self, type_: str, run: StageRun | None = None, before: str | None = None,
@@ -82,6 +86,8 @@ class Transition:
         now = clock.now()
         if to in ("started", "in_progress") and run.started_at is None:
             run.started_at = now
+        if to in states.TERMINAL and (run.data or {}).get("failed"):
+            self.resolved = True
         if to in states.TERMINAL or to == "failed":
             run.finished_at = now
             if self._may_have_timers(run):  # skip a needless UPDATE (and autoflush) on the hot path
@@ -102,7 +108,8 @@ class Transition:
             stage = stage_of(self.definition, run.stage_key)
         except StopIteration:
             return True
-        return bool(stage.get("sla") or (stage.get("approval") or {}).get("sla"))
+        return bool(stage.get("sla") or (stage.get("approval") or {}).get("sla")) or any(
+            r["trigger"]["type"] == "timeout" and r["stage"] == run.stage_key for r in self.definition["routes"])
 
     # --- applying decisions ------------------------------------------------------------------------
     def apply(self, decisions: list) -> None:
@@ -137,6 +144,10 @@ class Transition:
         stage = stage_of(self.definition, run.stage_key)
         run.ready_at = clock.now()
         timers.schedule(run, stage.get("sla"), "stage")
+        timers.schedule_timeouts(run, [r["trigger"]["after"] for r in self.definition["routes"]
+                                       if r["trigger"]["type"] == "timeout" and r["stage"] == run.stage_key])
+        if refs.dynamic_refs(stage) and run.claimed_by_id is None:
+            self.assign(run, stage)
         type_ = stages.get(stage["type"])
         if type_ is None:   # its type is no longer installed: it waits for a person
             return
@@ -147,6 +158,15 @@ class Transition:
             # the portal form of an invited participant is this Stage's work
             for status in ("started", "in_progress", "waiting_on_participant"):
                 self.set_status(run, status, reason="participant invited")
+
+    def assign(self, run: StageRun, stage: dict) -> None:
+        """Assignment from data (app.runtime.assignment): the run goes to the person it names."""
+        user, how = assignment.pick(stage, dict(self.task.values or {}), run)
+        if user is None:
+            self.apply([engine.FlagAttention(f"stage {run.stage_key!r} could not be assigned: {how}")])
+            return
+        run.claimed_by_id = user.id
+        self.event("stage.assigned", run, stage=run.stage_key, user=user.id, how=how)
 
     def _SkipStage(self, d: engine.SkipStage) -> None:
         if d.run_id is None:
@@ -183,9 +203,32 @@ class Transition:
         at = run.run_after = clock.now() + timedelta(seconds=d.delay_seconds)
         enqueue_after_commit("app.runtime.jobs.run_stage", run.id, run.attempt, job_id=run_job_id(run), at=at)
 
+    def _CloseRun(self, d: engine.CloseRun) -> None:
+        self.set_status(self.runs[d.run_id], d.status, reason=d.reason)
+
+    def cancel(self, reason: str) -> None:
+        """End the Task here on purpose: its open (and failed) runs are cancelled with their timers,
+        the visit closes as cancelled, the Task is `cancelled` for good."""
+        self.end(TaskStatus.cancelled, reason=reason)
+
+    def end(self, outcome: str, *, reason: str, route_key: str | None = None, label: str | None = None) -> None:
+        """The Task ends here with `outcome` (completed, cancelled or rejected): its open and failed runs
+        are cancelled with their timers, the visit closes with that outcome."""
+        for run in self.runs.values():
+            if run.status in states.OPEN or run.status == "failed":
+                self.set_status(run, "cancelled", reason=reason)
+        now = clock.now()
+        self.task.status, self.task.finished_at = TaskStatus(outcome), now
+        if self.visit is not None:
+            self.visit.left_at, self.visit.outcome = now, outcome
+            self.visit.route_key = route_key
+        extra = {"route": route_key, "label": label} if route_key else {}
+        self.event(f"task.{outcome}", before=TaskStatus.running, after=outcome, reason=reason, **extra)
+
     def _FailRun(self, d: engine.FailRun) -> None:
         run = self.runs[d.run_id]
         run.error = d.error
+        run.data = {**(run.data or {}), "failed": True}   # its success later clears the Task's flag
         self.set_status(run, "failed", error=d.error)
 
     def _ConditionFailed(self, d: engine.ConditionFailed) -> None:
@@ -203,8 +246,13 @@ class Transition:
         db.session.flush()  # the alert's ORM Event after the buffered ones, so ids keep their order
 
     def _FireRoute(self, d: engine.FireRoute) -> None:
-        move(self, process_key=d.process, split_key=d.split, stage_key=d.stage,
-             reason=f"route {d.route_key} ({d.reason})", route_key=d.route_key)
+        if d.end:
+            self.end(d.end, reason=f"route {d.route_key} ({d.reason})", route_key=d.route_key, label=d.label)
+        elif d.loop:
+            loops.send_back(self, d)
+        else:
+            move(self, process_key=d.process, split_key=d.split, stage_key=d.stage,
+                 reason=f"route {d.route_key} ({d.reason})", route_key=d.route_key)
 
     def _FinishTask(self, d: engine.FinishTask) -> None:
         now = clock.now()
@@ -212,6 +260,17 @@ class Transition:
         self.task.finished_at = now
         self.visit.left_at, self.visit.outcome = now, "completed"
         self.event("task.completed", before=TaskStatus.running, after="completed")
+
+    def _clear_attention(self) -> None:
+        """`needs_attention` goes once its cause is resolved: the Task ended, or a run whose failure
+        flagged it got done (completed, skipped, cancelled) and no other run of the Task is failed."""
+        if not self.task.needs_attention:
+            return
+        ended = self.task.status != TaskStatus.running
+        if ended or (self.resolved and not any(r.status == "failed" for r in self.runs.values()
+                                               if not (r.data or {}).get("superseded"))):
+            self.task.needs_attention = False
+            self.event("task.attention_cleared", reason="the Task ended" if ended else "the failed step is done")
 
     # --- after applying ----------------------------------------------------------------------------
     def queue_automated(self) -> None:
@@ -224,6 +283,7 @@ class Transition:
         """Bump the Task (optimistic lock), announce the change and queue automated runs."""
         if not self.changed:
             return
+        self._clear_attention()
         self.task.updated_at = clock.now()
         db.session.flush()  # writes the buffered Events too (before_flush hook)
         publish_after_commit("task.changed", {"task": self.task.id, "process": self.task.process_id,
@@ -233,6 +293,14 @@ class Transition:
 
 
 _INSERT_RUN = insert(StageRun.__table__)
+
+
+def retry(t: Transition, run: StageRun, **data) -> None:
+    """A failed run gets a new attempt: ready (pending) again, its error cleared, its job queued."""
+    t.set_status(run, "pending", manual_retry=True, **data)
+    run.attempt += 1
+    run.error = None
+    t.ready(run)
 
 
 def run_job_id(run: StageRun) -> str:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from app.vocab.statuses import DONE, OPEN, TERMINAL
 
-_CLOSE = ("moved", "cancelled")  # any open run may be closed by a Route or a cancellation
+# any open run may be closed by a Route (moved), a cancellation, or a person skipping it
+_CLOSE = ("moved", "cancelled", "skipped")
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     # ready: a person claims it, or a worker starts it
     "pending": frozenset({"started", *_CLOSE}),
     # start_when: released when it holds (to its gate, if any) or skipped when skip_when holds
-    "blocked": frozenset({"pending", "gated", "skipped", *_CLOSE}),
+    "blocked": frozenset({"pending", "gated", *_CLOSE}),
     # gate passed (approval, condition or manual advance)
     "gated": frozenset({"pending", *_CLOSE}),
     # claimed by a person / picked up by a worker; a worker may finish, fail or put it back for retry
@@ -22,8 +23,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "waiting_on_participant": frozenset({"in_progress", *_CLOSE}),
     # approved → completed; rejected → rework by a person (in_progress) or re-run by a worker (pending)
     "awaiting_approval": frozenset({"completed", "in_progress", "pending", *_CLOSE}),
-    # not done and not terminal: staff may retry it
-    "failed": frozenset({"pending"}),
+    # not done and not terminal: staff may retry it, skip it or cancel it
+    "failed": frozenset({"pending", "skipped", "cancelled"}),
     "completed": frozenset(),
     "skipped": frozenset(),
     "moved": frozenset(),

@@ -3,15 +3,21 @@ The sweep (app.runtime.recovery) fires anything due and re-creates jobs Redis lo
 restart misses nothing; `fire` claims a timer with one UPDATE, so none fires twice."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import update
 
 from app import clock
 from app.extensions import db
 from app.models import Event, StageRun, StageTimer, Task
+from app.vocab.refs import escalation_targets
 from app.runtime import signals, sla
+from app.runtime.context import definition, stage_of
 from app.infra.queue import SYSTEM_QUEUE, enqueue_after_commit, publish_after_commit
+from app.vocab.durations import seconds as duration_seconds
 
-EVENT_TYPES = {"due": "sla.breached", "reminder": "sla.reminder", "escalation": "sla.escalated"}
+EVENT_TYPES = {"due": "sla.breached", "reminder": "sla.reminder", "escalation": "sla.escalated",
+               "timeout": "stage.timed_out"}
 APPOINTMENT = "appointment"     # the scope of a booked appointment's reminders (app.scheduling)
 
 
@@ -30,6 +36,18 @@ def schedule(run: StageRun, sla_def: dict | None, scope: str) -> None:
         db.session.flush()
         if t.kind == "due" and (run.due_at is None or t.at < run.due_at):
             run.due_at = t.at
+        enqueue(timer)
+
+
+def schedule_timeouts(run: StageRun, durations: list[str]) -> None:
+    """One `timeout` timer per timeout Route of the run's Stage, measured from now (the run is ready):
+    the clock of a deferred choice. Completing the run first cancels it like any other timer."""
+    start = clock.now()
+    for after in dict.fromkeys(durations):
+        timer = StageTimer(stage_run_id=run.id, kind="timeout", scope="route", label=after,
+                           due_at=start + timedelta(seconds=duration_seconds(after)))
+        db.session.add(timer)
+        db.session.flush()
         enqueue(timer)
 
 
@@ -71,8 +89,14 @@ def fire(timer_id: int) -> str:
     db.session.add(Event(type=type_, task_id=run.task_id, stage_run_id=run.id, process_id=run.process_id,
                          actor="system", data={"scope": timer.scope, "label": timer.label, "stage": run.stage_key,
                                                "due_at": timer.due_at.isoformat()}, created_at=now))
-    signals.alert.send(db.session.get(Task, run.task_id), type_=type_,
-                       message=f"{timer.scope} SLA {timer.kind} ({timer.label}) on stage {run.stage_key}", run=run)
+    if timer.kind != "timeout":   # a timeout is a Route's clock, not a missed SLA: its Route says what follows
+        # escalations and breaches follow the one escalation policy (Stage's escalate_to, else its
+        # Delegators, else the owning Team: app.vocab.refs.escalation_targets); reminders
+        # keep the alert's default recipients
+        to = list(escalation_targets(stage_of(definition(run.version_id), run.stage_key))) \
+            if timer.kind in ("escalation", "due") else None
+        signals.alert.send(db.session.get(Task, run.task_id), type_=type_, recipients=to,
+                           message=f"{timer.scope} SLA {timer.kind} ({timer.label}) on stage {run.stage_key}", run=run)
     publish_after_commit("sla", {"task": run.task_id, "run": run.id, "kind": timer.kind},
                          room=f"process:{run.process_id}")
     return "fired"

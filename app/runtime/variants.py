@@ -1,13 +1,13 @@
 """Which variant of a Split a new Task gets: sticky (recorded in split_assignments the first time a
 Task key is assigned, so it stays even when weights change) and weighted (the pure
-`engine.choose_variant`)."""
+`planning.choose_variant`)."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Split, SplitAssignment, SplitVariant
-from app.runtime.engine import choose_variant
+from app.runtime.planning import choose_variant
 
 
 def assign(split: Split, task_key: str) -> SplitVariant:

@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 from rq import SimpleWorker
 from sqlalchemy.exc import OperationalError
 
+from app import sandbox
 from app.extensions import db
 from app.infra.queue import QUEUES, redis_conn
 from app.runtime.recovery import ALIVE_KEY, ALIVE_TTL
@@ -243,6 +244,10 @@ def run_workers(app, *, burst: bool = False, count: int = 1) -> int:
     """`flask procly worker`: supervise `count` workers with the scheduler; with `burst`, enqueue
     the periodic jobs and due delayed jobs once, then work in this process until the queues are empty."""
     configure_logging()
+    reason = sandbox.available()
+    if reason:   # fail closed: Code Stages fail with this reason; nothing ever runs unsandboxed
+        log.warning("the code sandbox is unavailable on this machine (%s): Code Stages will fail until an "
+                    "administrator installs bubblewrap and allows unprivileged user namespaces", reason)
     if burst:
         with app.app_context():
             scheduler = Scheduler(app, redis_conn())

@@ -69,6 +69,13 @@ class StageContext:
     attempt: int = 1
     budget_ms: float = 50.0              # CPU budget of one expression (CEL_BUDGET_MS)
     invited: Callable[[], bool] = field(default=lambda: False, repr=False, compare=False)
+    # the values of the named secrets of the Process's Team (each use is an Event); only for types
+    # whose `needs.secrets` is set, and only the names their config declares
+    secret_values: Callable[[list], dict] = field(default=lambda names: {}, repr=False, compare=False)
+
+    def secrets(self, names: list) -> dict:
+        """The values of these secrets (name -> value). A missing one raises StageFailed."""
+        return self.secret_values(list(names)) if names else {}
 
     def participant_invited(self) -> bool:
         """Is a participant invited to the Task now (an unrevoked, unexpired magic link)? One query:
@@ -102,6 +109,15 @@ class Submission:
     complete: bool = True
 
 
+class StageFailed(RuntimeError):
+    """Raised by `perform` to fail the attempt with a plain-words reason (the Stage Run's error)
+    while keeping `log` lines (output, the cap hit) on the run: retries and escalation follow."""
+
+    def __init__(self, message: str, log: tuple[str, ...] | list[str] = ()):
+        super().__init__(message)
+        self.log = tuple(log)
+
+
 class InputRefused(ValueError):
     """A stage type does not accept this kind of input (e.g. a callback to a form)."""
 
@@ -132,8 +148,8 @@ class StageType:
         spec = APISpec("procly", "1", "3.1.0", plugins=[MarshmallowPlugin()])
         converter = OpenAPIConverter(openapi_version="3.1.0", schema_name_resolver=lambda s: None, spec=spec)
         schema = converter.schema2jsonschema(self.config_schema)
-        # the declared order, for the panel: JSON dumps (the editor's boot data) may sort the keys
-        schema["x-order"] = list(schema.get("properties") or {})
+        # JSON objects lose their key order on the way (sorted by Flask): the panel's order, as declared
+        schema["x-order"] = [name for name in self.config_schema._declared_fields if name in schema.get("properties", {})]
         return schema
 
     def check(self, stage: dict, fields: dict) -> list[tuple[str, str]]:
@@ -168,6 +184,17 @@ class StageType:
     def run(self, values: dict, config: dict) -> dict:
         """The simple form of `perform`: permitted values and config in, Field writes out."""
         raise NotImplementedError(f"stage type {self.key!r} is not automated")
+
+    def signal_name(self, config: dict) -> str | None:
+        """The name of the Signal a run of this Stage waits for (None: none). A Signal sent to the
+        Task while such a run waits is its input (`receive` with `signal`); one sent earlier is kept
+        for the run unless `keeps_early_signals` says no."""
+        return None
+
+    def keeps_early_signals(self, config: dict) -> bool:
+        """Whether a Signal that arrives before the run is ready is kept for it (persistent) or dropped
+        (transient)."""
+        return True
 
     def receive(self, ctx: StageContext, kind: InputKind, payload: dict) -> Submission:
         """An input for a run: a staff or participant form, a Signal, a callback. By default forms

@@ -85,9 +85,27 @@ def _url(v):
     return v
 
 
+FILE_REF_KEYS = ("id", "name", "content_type", "size")
+FILE_LIST_MAX = 50
+
+
+def _file_ref(v) -> dict:
+    if not isinstance(v, dict) or isinstance(v.get("id"), bool) or not isinstance(v.get("id"), int) \
+            or not isinstance(v.get("name"), str):
+        raise ValueError_('must be a list of stored file references [{"id": 12, "name": "scan.pdf", ...}]')
+    return {k: v[k] for k in FILE_REF_KEYS if k in v}
+
+
 def _file(v):
+    """A `file` Field holds a list of references to stored files (app.files): `[{"id", "name",
+    "content_type", "size"}]`. The older single `{"name", "url" | "id"}` object is still accepted
+    as it was (values written before File upload existed keep working)."""
+    if isinstance(v, list):
+        if len(v) > FILE_LIST_MAX:
+            raise ValueError_(f"holds at most {FILE_LIST_MAX} files")
+        return [_file_ref(x) for x in v]
     if not isinstance(v, dict) or not isinstance(v.get("name"), str):
-        raise ValueError_('must be a file reference {"name": ..., "url" or "id": ...}')
+        raise ValueError_('must be a list of stored file references [{"id": 12, "name": "scan.pdf", ...}]')
     return v
 
 

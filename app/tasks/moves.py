@@ -10,9 +10,9 @@ from app.errors import Conflict, Invalid
 from app.extensions import db
 from app.lookups import find_process, find_split
 from app.models import Process, StageRun, Task, Version
-from app.runtime import engine, states
+from app.runtime import engine, planning, states
 from app.runtime.context import definition, evaluate
-from app.runtime.shell import Transition, lock_task, move
+from app.runtime.shell import Transition, lock_task, move, retry
 from app.vocab.statuses import TaskStatus
 
 
@@ -97,12 +97,13 @@ def move_tasks(task_ids: list[int], *, process_key: str | None, split_key: str |
 
 
 def migrate_tasks(process_key: str, to_version: int, mapping: dict[str, str] | None, *, actor: str,
-                  task_ids: list[int] | None = None, user=None) -> list[int]:
+                  task_ids: list[int] | None = None, user=None, retry_failed: bool = True) -> list[int]:
     """Move running Tasks of `process_key` on older Versions to Version `to_version`: each open Stage
     Run is re-pointed to the same key (or `mapping[key]`) of the new Version, keeping its status,
     claim, timers and thread. All or nothing: if any Task has an open Stage the new Version lacks
     and `mapping` does not cover, nothing changes and Conflict lists them. `user` must be allowed to
-    migrate the Process ("process.migrate": its admins, designers and managers)."""
+    migrate the Process ("process.migrate": its admins, designers and managers). Stage Runs that had
+    failed on the old Version run again on the new one (a new attempt) unless `retry_failed` is off."""
     process = find_process(process_key)
     if process is None:
         raise Invalid(f'No process "{process_key}".', {"process": ["no such process"]})
@@ -127,7 +128,7 @@ def migrate_tasks(process_key: str, to_version: int, mapping: dict[str, str] | N
         task = lock_task(task_id)
         t = Transition(task, actor=actor)
         open_runs = [r for r in t.runs.values() if r.status in states.OPEN or r.status == "failed"]
-        key_map, unmapped = engine.migration_plan(definition(task.version_id), new_def,
+        key_map, unmapped = planning.migration_plan(definition(task.version_id), new_def,
                                                   {r.stage_key for r in open_runs}, mapping)
         if unmapped:
             offending.append({"task_id": task_id, "stages": unmapped})
@@ -152,6 +153,10 @@ def migrate_tasks(process_key: str, to_version: int, mapping: dict[str, str] | N
             for stage in new_def["stages"]:
                 if stage["key"] not in current and stage["column"] < min(open_cols):
                     t.new_run(stage["key"], "skipped")
+        if retry_failed:
+            for run in open_runs:
+                if run.status == "failed":
+                    retry(t, run, reason=f"migrated to version {to_version}")
         t.apply(engine.advance(new_def, t.view(), evaluate=evaluate))
         t.finish()
         t.queue_automated()

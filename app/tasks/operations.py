@@ -10,20 +10,21 @@ from sqlalchemy import select
 
 from app import clock, lookups, permissions, stages
 from app.errors import APIError, Forbidden, Invalid
+from app.files.operations import live_files
 from app.extensions import db
 from app.models import StageRun, Task, User
 from app.runtime import engine, states
 from app.runtime.context import evaluate, stage_context, stage_of
-from app.runtime.shell import Transition, enter_process, lock_task, resolve_target
-from app.tables.values import validate_values
-from app.vocab.statuses import TaskStatus
+from app.runtime.shell import Transition, enter_process, lock_task, resolve_target, retry
 from app.lookups import find_process, find_split
-from app.models import Field
-from app.models import SplitVariant
+from app.models import Field, SplitVariant
+from app.tables.values import validate_values
+from app.vocab.statuses import StageRunStatus, TaskStatus
+
+REASON_MAX = 2000
 
 
-def _fields(table_id: int) -> dict:
-
+def fields_of(table_id: int) -> dict:
     return {f.key: f for f in db.session.scalars(select(Field).where(Field.table_id == table_id))}
 
 
@@ -47,7 +48,7 @@ def start_task(data: dict, user: User | None, actor: str, *, prefix: str = "") -
     _check_start(data, user, prefix)
     key = data.get("key") or uuid.uuid4().hex
     process, version, variant_id = resolve_target(data.get("process"), data.get("split"), key)
-    values, errors = validate_values(_fields(process.table_id), data.get("values") or {})
+    values, errors = validate_values(fields_of(process.table_id), data.get("values") or {})
     if errors:
         raise Invalid("Some values are invalid.", {f"{prefix}values.{k}": v for k, v in errors.items()})
     if data.get("key"):
@@ -59,7 +60,6 @@ def start_task(data: dict, user: User | None, actor: str, *, prefix: str = "") -
                 origin_process_id=process.id, split_id=None, variant_id=variant_id, status=TaskStatus.running,
                 created_by_id=user.id if user else None, created_at=now, updated_at=now)
     if variant_id is not None:
-
         task.split_id = db.session.get(SplitVariant, variant_id).split_id
     db.session.add(task)
     db.session.flush()   # a concurrent create of the same key fails here (unique per origin Process)
@@ -103,7 +103,7 @@ def update_values(task: Task, values: dict, user: User | None, actor: str, *, al
     if task.status != TaskStatus.running:
         raise Invalid(f"Task {task.id} is {task.status}; its Fields can no longer change.", {"task": [task.status]})
     t = Transition(task, actor=actor)
-    clean, errors = validate_values(_fields(task.table_id), values, allowed=allowed)
+    clean, errors = validate_values(fields_of(task.table_id), values, allowed=allowed)
     if errors:
         raise Invalid("Some values are invalid or not writable here.", {f"values.{k}": v for k, v in errors.items()})
     before = {k: (task.values or {}).get(k) for k in clean}
@@ -142,6 +142,13 @@ def _illegal(exc: states.IllegalTransition) -> APIError:
     return APIError(str(exc), {"status": [str(exc)]}, status=409, code="illegal_transition")
 
 
+def _settle(t: Transition, decisions: list) -> None:
+    """Apply the engine's decisions, announce the change, queue the automated runs that became ready."""
+    t.apply(decisions)
+    t.finish()
+    t.queue_automated()
+
+
 ACTIONS = ("complete", "approve", "reject", "advance", "start", "pause", "resume", "retry")
 
 
@@ -150,22 +157,24 @@ def _user_id(who) -> int | None:
 
 
 def act(run_id: int, action: str, actor: str, *, user=None, values: dict | None = None,
-        comment: str = "", kind: stages.InputKind = stages.InputKind.submit) -> StageRun:
+        comment: str = "", kind: stages.InputKind | None = None) -> StageRun:
     """One action on a Stage Run by `user`: a User, a participant's MagicLink, or None (the
     system). app.permissions decides first (404 invisible, 403 not allowed, with the reason).
     `kind`: where the values of a completion come from (a booking completes a calendar Stage)."""
     if action not in ACTIONS:
         raise Invalid(f'Unknown action "{action}".', {"action": ["unknown"]})
     t, run = _transition_for(run_id, actor, user, f"run.{action}", values=values)
+    kind = kind or (stages.InputKind.participant if permissions.is_participant(user) else stages.InputKind.submit)
     view = t.view()
     try:
         if action == "complete":
             if run.status not in ("pending", "started", "in_progress"):
                 raise states.IllegalTransition(run.status, "completed")
             run.completed_by_id = _user_id(user)
-            if values:
-                stage = stage_of(t.definition, run.stage_key)
-                _write(t, run, values, stage, kind)
+            stage = stage_of(t.definition, run.stage_key)
+            type_ = stages.get(stage["type"])
+            if values or (type_ is not None and type_.needs.files):   # uploads become the Field's value
+                write_input(t, run, dict(values or {}), stage, kind)
                 view = t.view()
             if run.status in ("pending",):
                 t.set_status(run, "started")
@@ -194,16 +203,11 @@ def act(run_id: int, action: str, actor: str, *, user=None, values: dict | None 
             decisions = []
         elif action == "retry":
             states.check(run.status, "pending")
-            t.set_status(run, "pending", manual_retry=True)
-            run.attempt += 1
-            run.error = None
-            t.ready(run)
+            retry(t, run)
             decisions = engine.advance(t.definition, t.view(), evaluate=evaluate)
     except states.IllegalTransition as exc:
         raise _illegal(exc) from None
-    t.apply(decisions)
-    t.finish()
-    t.queue_automated()
+    _settle(t, decisions)
     return run
 
 
@@ -213,18 +217,22 @@ def submission(t: Transition, run: StageRun, stage: dict, values: dict,
     type_ = stages.get(stage["type"])
     if type_ is None:
         return stages.Submission(values=dict(values))
+    if type_.needs.files:   # the run's live uploads, with their review status, for the type to turn into values
+        values = {**values, "files": [{**f.ref(), "review": f.review_status} for f in live_files(run.id)]}
     try:
         return type_.receive(stage_context(t.task, run, stage, type_, strict=False), kind, values)
     except stages.InputRefused as exc:
         raise Invalid(str(exc), {"input": [str(exc)]}, status=409, code="conflict") from None
 
 
-def _write(t: Transition, run: StageRun, values: dict, stage: dict,
-           kind: stages.InputKind = stages.InputKind.submit) -> None:
+def write_input(t: Transition, run: StageRun, values: dict, stage: dict,
+                kind: stages.InputKind = stages.InputKind.submit) -> None:
+    """An input's Field writes, as the run's stage type makes of it, checked against the Stage's
+    writes (403) and the Fields' types (422), then written with an Event."""
     received = submission(t, run, stage, values, kind)
     values, required = received.values, tuple(received.required)
     merged = {**{k: (t.task.values or {}).get(k) for k in required}, **values}
-    clean, errors = validate_values(_fields(t.task.table_id), merged, required=required,
+    clean, errors = validate_values(fields_of(t.task.table_id), merged, required=required,
                                     allowed=set(stage["writes"]) | set(required))
     disallowed = sorted(set(values) - set(stage["writes"]))
     if disallowed:
@@ -262,4 +270,113 @@ def release(run_id: int, actor: str, user: User | None = None) -> StageRun:
     run.claimed_by_id, run.claimed_at = None, None
     t.event("stage.released", run, stage=run.stage_key)
     t.finish()
+    return run
+
+
+# --- ending work on purpose ---------------------------------------------------------------------
+
+def _reason(reason: str | None) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("A reason is required.", {"reason": ["required"]})
+    if len(reason) > REASON_MAX:
+        raise Invalid(f"The reason is longer than {REASON_MAX} characters.", {"reason": ["too long"]})
+    return reason
+
+
+def cancel_tasks(task_ids: list[int], user: User | None, actor: str, reason: str) -> list[Task]:
+    """Cancel running Tasks (app.permissions "task.cancel"): their open and failed Stage Runs are
+    cancelled with their timers, the Task ends `cancelled` (counted apart in the metrics). All or
+    nothing: one Task that may not be cancelled, or is no longer running, cancels none."""
+    reason = _reason(reason)
+    if not task_ids:
+        raise Invalid("Select the Tasks to cancel.", {"task_ids": ["select some Tasks"]})
+    tasks = [lookups.get_task(task_id) for task_id in dict.fromkeys(task_ids)]
+    for task in tasks:
+        permissions.check(user, "task.cancel", task)
+    done = []
+    for task in tasks:
+        task = lock_task(task.id)
+        if task.status != TaskStatus.running:
+            raise Invalid(f"Task {task.id} is {task.status}; only running Tasks can be cancelled.",
+                          {"task_ids": [f"task {task.id} is {task.status}"]}, status=409, code="conflict")
+        t = Transition(task, actor=actor)
+        t.cancel(reason)
+        t.finish()
+        done.append(task)
+    return done
+
+
+def withdraw_run(run_id: int, to: str, user: User | None, actor: str, reason: str) -> StageRun:
+    """Skip (not needed) or cancel (withdrawn) one open or failed Stage Run, with a reason
+    (app.permissions "run.skip" / "run.cancel"); the lane goes on past it."""
+    if to not in (StageRunStatus.skipped, StageRunStatus.cancelled):
+        raise Invalid(f"A run is skipped or cancelled, not {to}.", {"action": ["skip or cancel"]})
+    reason = _reason(reason)
+    t, run = _transition_for(run_id, actor, user, "run.skip" if to == StageRunStatus.skipped else "run.cancel")
+    try:
+        decisions = engine.withdraw(t.definition, t.view(), run.id, to, reason, evaluate=evaluate)
+    except states.IllegalTransition as exc:
+        raise _illegal(exc) from None
+    _settle(t, decisions)
+    return run
+
+
+# --- recovery in bulk ------------------------------------------------------------------------
+
+RETRY_MAX = 5000
+
+
+def failed_runs(user, *, run_ids: list[int] | None = None, process: str | None = None,
+                stage: str | None = None) -> list[int]:
+    """The Stage Runs a bulk retry selects: listed ids (each checked when retried), or the failed runs
+    of a Process (and Stage) among the Tasks `user` may see."""
+    if run_ids:
+        return list(dict.fromkeys(run_ids))
+    if not process:
+        raise Invalid("Select runs by run_ids, or by process (and stage).", {"run_ids": ["select some runs"]})
+    proc = find_process(process)
+    if proc is None:
+        raise Invalid(f'No process "{process}".', {"process": ["no such process"]})
+    q = select(StageRun).where(StageRun.process_id == proc.id, StageRun.status == StageRunStatus.failed)
+    if stage:
+        q = q.where(StageRun.stage_key == stage)
+    runs = db.session.scalars(q.order_by(StageRun.id).limit(RETRY_MAX)).all()
+    return [r.id for r in runs if permissions.allowed(user, "run.view", r)]
+
+
+def retry_runs(run_ids: list[int], user, actor: str) -> list[int]:
+    """A new attempt for each failed run, all or nothing: one that may not be retried (403/404) or is
+    no longer failed (409) retries none."""
+    if len(run_ids) > RETRY_MAX:
+        raise Invalid(f"At most {RETRY_MAX} runs at a time.", {"run_ids": [f"at most {RETRY_MAX}"]})
+    for run_id in run_ids:
+        act(run_id, "retry", actor, user=user)    # 404 / 403 / 409 (not failed) abort the whole request
+    return run_ids
+
+
+def receive_input(run_id: int, kind: stages.InputKind, payload: dict, actor: str, *, user=None) -> StageRun:
+    """An input for a run that waits on one (in progress after `perform` returned complete=False): a
+    callback (an email reply…), a signal, or staff finishing it. Its stage type's `receive` says what
+    to write (checked here against the Stage's writes) and whether the input completes the run."""
+    t, run = _transition_for(run_id, actor, user, "run.complete" if user is not None else "run.view")
+    if run.status != "in_progress":
+        raise APIError(f"Stage run {run_id} is {run.status}; it is not waiting for input.", {"status": [run.status]},
+                       status=409, code="conflict")
+    stage = stage_of(t.definition, run.stage_key)
+    received = submission(t, run, stage, payload, kind)
+    if received.values:
+        disallowed = sorted(set(received.values) - set(stage["writes"]))
+        clean, errors = validate_values(fields_of(t.task.table_id), received.values, allowed=set(stage["writes"]))
+        if disallowed or errors:
+            raise Invalid("The input writes values this Stage may not write.",
+                          {f"values.{k}": ["not writable here"] for k in disallowed}
+                          | {f"values.{k}": v for k, v in errors.items()})
+        t.task.values = {**(t.task.values or {}), **clean}
+        t.event("task.values_changed", run, fields=sorted(clean), stage=run.stage_key)
+    t.event("stage.input", run, stage=run.stage_key, kind=str(kind), completes=received.complete)
+    if received.complete:
+        run.completed_by_id = _user_id(user)
+        t.apply(engine.complete(t.definition, t.view(), run.id, evaluate=evaluate))
+    _settle(t, [])
     return run

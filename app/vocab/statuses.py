@@ -9,6 +9,7 @@ class TaskStatus(StrEnum):
     running = "running"
     completed = "completed"
     cancelled = "cancelled"
+    rejected = "rejected"                  # ended by a Route whose end outcome is "rejected"
 
 
 class StageRunStatus(StrEnum):
@@ -31,6 +32,7 @@ class VisitOutcome(StrEnum):
     completed = "completed"
     moved = "moved"
     cancelled = "cancelled"
+    rejected = "rejected"
 
 
 class ApprovalStatus(StrEnum):

@@ -2,11 +2,13 @@
 from flask import current_app
 from flask_login import current_user
 
+from app.web import secrets  # noqa: F401  (its views are on account_bp)
 from app.web.routes import account_bp, bp
 
 # (endpoint, label, roles that may open it; None = everyone signed in), in menu order
 NAV = [("web.home", "Home", None), ("builder.index", "Builder", None), ("worklist.index", "Queue", None),
-       ("dashboards.index", "Dashboards", ("admin", "manager", "designer")), ("account.tokens", "API tokens", None)]
+       ("dashboards.index", "Dashboards", ("admin", "manager", "designer")), ("account.tokens", "API tokens", None),
+       ("account.secrets", "Secrets", ("admin", "designer"))]
 
 
 def init_app(app) -> None:

@@ -8,12 +8,13 @@ from sqlalchemy import select
 
 from app import clock, permissions, stages
 from app.extensions import db
-from app.models import Event, Field, Process, StageRun, Table, Task, TaskVisit, User
+from app.models import Field, Process, StageRun, Table, Task, TaskVisit, User
 from app.models.notifications import Notification
 from app.models.portal import MagicLink
 from app.vocab import statuses
 from app.notifications import threads
-from app.vocab.statuses import TaskStatus
+from app.tasks import history
+from app.vocab.statuses import OPEN, StageRunStatus, TaskStatus
 
 QUEUE_STATUSES = list(statuses.QUEUE)
 # what a person may do to a run, by its status (app.permissions then filters by role)
@@ -86,24 +87,28 @@ def task_page(user, task: Task) -> dict:
     for run in runs:
         stage = permissions.stage_for(run)
         acts = [a for a in actions_for(run) if permissions.can_act(user, run, a)] if run.id in open_ids else []
-        run_info.append({"run": run, "stage": stage, "actions": acts, "comments": threads.comments_of(run),
+        ending = run.id in open_ids and (run.status in OPEN or run.status == StageRunStatus.failed)
+        withdraw = [a for a in ("skip", "cancel") if ending and permissions.can_act(user, run, a)]
+        run_info.append({"run": run, "stage": stage, "actions": acts, "withdraw": withdraw,
+                         "comments": threads.comments_of(run),
                          "type": stages.get(stage["type"]) or stages.get("basic"),
                          "writes": permissions.writable_fields(user, run) if run.id in open_ids else set(),
                          "claimer": db.session.get(User, run.claimed_by_id) if run.claimed_by_id else None})
-    visible_run_ids = {r.id for r in runs}
-    events = [e for e in db.session.scalars(select(Event).where(Event.task_id == task.id).order_by(Event.id.desc())
-                                             .limit(200))
-              if e.stage_run_id is None or e.stage_run_id in visible_run_ids]
+    events, more = history.events_of(user, task, limit=60)
     links = db.session.scalars(select(MagicLink).where(MagicLink.task_id == task.id).order_by(MagicLink.id)).all()
     return dict(task=task, fields=fields, readable=readable, writable=writable, values=task.values or {},
                 visits=visits, processes=processes, runs=run_info, events=events, links=links,
-                now=clock.now(), can_move=task.status == TaskStatus.running and permissions.allowed(user, "task.move", task),
+                more_events=more, now=clock.now(),
+                can_move=task.status == TaskStatus.running and permissions.allowed(user, "task.move", task),
+                can_cancel=task.status == TaskStatus.running and permissions.allowed(user, "task.cancel", task),
                 can_invite=task.status == TaskStatus.running)
 
 
 def display(v) -> str:
     if v is None:
         return ""
+    if isinstance(v, list) and all(isinstance(x, dict) and "name" in x for x in v):   # a file Field's references
+        return "; ".join(str(x["name"]) for x in v)
     if isinstance(v, bool):
         return "true" if v else "false"
     return str(v)
@@ -140,8 +145,18 @@ def table_view(user, tbl: Table, args) -> dict:
         rows.sort(key=lambda r: (r["values"].get(sort) is None, display(r["values"].get(sort)).lower()),
                   reverse=args.get("dir") == "desc")
     processes = {p.id: p for p in db.session.scalars(select(Process))}
+    running = [r["task"] for r in rows if r["task"].status == TaskStatus.running]
+    cancellable = {t.id for t in running if permissions.allowed(user, "task.cancel", t)}
+    retryable = {t.id for t in running if t.needs_attention and failed_runs_of(user, t)}
     return dict(table=tbl, columns=columns, rows=rows, processes=processes, sort=sort, dir=args.get("dir", ""),
-                filters=filters, status=status)
+                filters=filters, status=status, cancellable=cancellable, retryable=retryable,
+                selectable=cancellable | retryable)
+
+
+def failed_runs_of(user, task: Task) -> list[int]:
+    """The failed Stage Runs of the Task's current visit that `user` may retry."""
+    return [r.id for r in permissions.current_runs(task)
+            if r.status == StageRunStatus.failed and permissions.can_act(user, r, "retry")]
 
 
 def table_csv_rows(view: dict):

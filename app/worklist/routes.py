@@ -13,12 +13,15 @@ from app.extensions import db, limiter
 from app.models import Field, Process, StageRun, Table, Task
 from app.models.portal import MagicLink
 from app.notifications import threads
+from app.conversations import operations as conversations
 from app.participants import links
 from app.tasks import operations as service
 from app.tasks.moves import move_tasks
-from app.worklist import operations, queries
+from app.worklist import filters, operations, queries
 
 bp = Blueprint("worklist", __name__, url_prefix="/queue")
+bp.add_app_template_filter(filters.show, "show")
+bp.add_app_template_filter(filters.when, "when")
 
 
 def _user():
@@ -186,6 +189,32 @@ def move(task_id):
     return redirect(url_for("worklist.task", task_id=task_id))
 
 
+@bp.post("/tasks/<int:task_id>/cancel")
+@login_required
+def cancel(task_id):
+    task = _task_or_404(task_id)
+    try:
+        service.cancel_tasks([task.id], _user(), actor(), request.form.get("reason", ""))
+    except APIError as exc:
+        return _fail(exc, url_for("worklist.task", task_id=task_id))
+    flash("The Task was cancelled.", "info")
+    return redirect(url_for("worklist.task", task_id=task_id))
+
+
+@bp.post("/runs/<int:run_id>/withdraw")
+@login_required
+def withdraw(run_id):
+    run = _run_or_404(run_id)
+    to = {"skip": "skipped", "cancel": "cancelled"}.get(request.form.get("action", ""))
+    if to is None:
+        abort(400)
+    try:
+        service.withdraw_run(run_id, to, _user(), actor(), request.form.get("reason", ""))
+    except APIError as exc:
+        return _fail(exc, url_for("worklist.task", task_id=run.task_id))
+    return redirect(url_for("worklist.task", task_id=run.task_id))
+
+
 @bp.post("/runs/<int:run_id>/comments")
 @login_required
 def comment(run_id):
@@ -195,6 +224,30 @@ def comment(run_id):
     try:
         threads.add_comment(run, request.form.get("body", ""), external=request.form.get("external") == "1",
                             actor=actor(), user=_user())
+    except APIError as exc:
+        return _fail(exc, url_for("worklist.task", task_id=run.task_id))
+    return redirect(url_for("worklist.task", task_id=run.task_id) + f"#run-{run_id}")
+
+
+@bp.post("/runs/<int:run_id>/email/reply")
+@login_required
+def email_reply(run_id):
+    """A staff reply in an email conversation (app.conversations asks app.permissions)."""
+    run = _run_or_404(run_id)
+    try:
+        conversations.reply(run_id, request.form.get("body", ""), _user(), actor())
+    except APIError as exc:
+        return _fail(exc, url_for("worklist.task", task_id=run.task_id))
+    flash("Reply queued for sending.", "info")
+    return redirect(url_for("worklist.task", task_id=run.task_id) + f"#run-{run_id}")
+
+
+@bp.post("/runs/<int:run_id>/email/done")
+@login_required
+def email_done(run_id):
+    run = _run_or_404(run_id)
+    try:
+        conversations.mark_done(run_id, _user(), actor())
     except APIError as exc:
         return _fail(exc, url_for("worklist.task", task_id=run.task_id))
     return redirect(url_for("worklist.task", task_id=run.task_id) + f"#run-{run_id}")
@@ -236,16 +289,39 @@ def table(key):
         abort(404)
     view = queries.table_view(_user(), tbl, request.args)
     if request.args.get("format") == "csv":
-        body = exports.to_csv(*_split_header(queries.table_csv_rows(view)))
+        body = exports.to_csv(*filters.split_header(queries.table_csv_rows(view)))
         exports.log_export("table", key, len(view["rows"]), actor())
         return Response(body, mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{key}.csv"'})
     return render_template("worklist/table.html", **view)
 
 
-def _split_header(rows):
-    rows = iter(rows)
-    return next(rows), rows
+@bp.post("/tables/<key>/cancel")
+@login_required
+def cancel_selected(key):
+    back = url_for("worklist.table", key=key)
+    ids = [int(i) for i in request.form.getlist("task_ids") if i.isdigit() and len(i) < 10]
+    try:
+        done = service.cancel_tasks(ids, _user(), actor(), request.form.get("reason", ""))
+    except APIError as exc:
+        return _fail(exc, back)
+    flash(f"{len(done)} Task(s) cancelled.", "info")
+    return redirect(back)
+
+
+@bp.post("/tables/<key>/retry")
+@login_required
+def retry_selected(key):
+    back = url_for("worklist.table", key=key)
+    ids = [int(i) for i in request.form.getlist("task_ids") if i.isdigit() and len(i) < 10]
+    tasks = [_task_or_404(i) for i in ids]
+    runs = [run_id for task in tasks for run_id in queries.failed_runs_of(_user(), task)]
+    try:
+        service.retry_runs(runs, _user(), actor())
+    except APIError as exc:
+        return _fail(exc, back)
+    flash(f"{len(runs)} failed step(s) retried.", "info")
+    return redirect(back)
 
 
 # --- notifications ---------------------------------------------------------------------------------
@@ -261,20 +337,6 @@ def notifications_page():
 def notifications_read():
     operations.mark_read(_user(), request.form.get("id"))
     return redirect(url_for("worklist.notifications_page"))
-
-
-@bp.app_template_filter("show")
-def _show(v):
-    if v is None or v == "":
-        return "—"
-    if isinstance(v, bool):
-        return "Yes" if v else "No"
-    return v
-
-
-@bp.app_template_filter("when")
-def _when(dt):
-    return dt.strftime("%Y-%m-%d %H:%M") if dt else "—"
 
 
 # --- alert rules ----------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ bookings than its seats (a cancelled booking's seat is NULL). outbox.calendar: t
 an email.
 
 Revision ID: c4a1e5d7b9f3
-Revises: d6d282b87f62
+Revises: f1e5a0b7c2d9
 Create Date: 2026-11-30 19:30:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = 'c4a1e5d7b9f3'
-down_revision = 'd6d282b87f62'
+down_revision = 'f1e5a0b7c2d9'
 branch_labels = None
 depends_on = None
 

@@ -26,15 +26,22 @@ RULES = {
         "/api/v1/processes/<key>/export", "/api/v1/processes/<key>/publish", "/api/v1/processes/<key>/rollback",
         "/api/v1/processes/<key>/versions", "/api/v1/processes/<key>/versions/<int:number>",
         "/api/v1/processes/import", "/api/v1/processes/stage-types",
-        "/api/v1/runs/<int:run_id>", *(f"/api/v1/runs/<int:run_id>/{a}" for a in (
-            "advance", "approve", "claim", "complete", "pause", "reject", "release", "resume", "retry",
-            "slots", "booking", "booking/reschedule", "booking/cancel")),
+        "/api/v1/runs/<int:run_id>", "/api/v1/runs/retry", *(f"/api/v1/runs/<int:run_id>/{a}" for a in (
+            "advance", "approve", "cancel", "claim", "complete", "pause", "reject", "release", "resume", "retry",
+            "skip", "slots", "booking", "booking/reschedule", "booking/cancel")),
+        "/api/v1/conversations/<int:run_id>", "/api/v1/conversations/<int:run_id>/done",
+        "/api/v1/conversations/<int:run_id>/replies",
         "/api/v1/splits", "/api/v1/splits/<key>",
         "/api/v1/tables", "/api/v1/tables/<key>", "/api/v1/tables/<key>/fields",
         "/api/v1/tables/<key>/fields/<field_key>",
-        "/api/v1/tasks", "/api/v1/tasks/<int:task_id>", "/api/v1/tasks/batch",
+        "/api/v1/tasks", "/api/v1/tasks/<int:task_id>", "/api/v1/tasks/batch", "/api/v1/tasks/cancel",
+        "/api/v1/tasks/<int:task_id>/cancel", "/api/v1/tasks/<int:task_id>/events", "/api/v1/tasks/signals",
+        "/api/v1/tasks/<int:task_id>/signals",
         "/api/v1/tokens", "/api/v1/tokens/<int:token_id>", "/api/v1/webhooks",
         "/api/v1/admin/tokens", "/api/v1/admin/tokens/<int:token_id>",
+        "/api/v1/secrets", "/api/v1/secrets/<int:secret_id>",
+        "/api/v1/runs/<int:run_id>/files", "/api/v1/tasks/<int:task_id>/files", "/api/v1/files/<int:file_id>",
+        "/api/v1/files/<int:file_id>/content", "/api/v1/files/<int:file_id>/review",
     )},
 }
 

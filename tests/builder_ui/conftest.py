@@ -65,12 +65,6 @@ def wait_saved(page, timeout: float = 8000) -> None:
                            timeout=timeout)
 
 
-@pytest.fixture(scope="session")
-def base_url():
-    """pytest-base-url's own fixture trips a pytest deprecation warning (warnings are errors here);
-    the builder tests pass full URLs built from ``live_server``."""
-    return None
-
 
 def drag_until(page, source, target, selector: str, attempts: int = 3) -> None:
     """Drag, and retry if the drop did not land (synthetic mouse drags are occasionally too quick)."""

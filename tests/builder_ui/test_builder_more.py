@@ -69,6 +69,51 @@ def test_route_can_target_a_split(demo, live_server, page, login_page, screensho
     assert page.evaluate("() => window.builderState.def.routes.at(-1).target") == {"process": "referral"}
 
 
+def test_routes_to_the_end_back_to_a_stage_and_on_a_clock_without_json(demo, live_server, page, login_page,
+                                                                        screenshot):
+    """An analyst builds a deferred choice (no answer in 5 days → end as rejected, with a label) and a
+    rework loop (back to the first Stage, at most 3 times) from the panel's lists and boxes only."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    login_page(page, live_server, "designer@procly.local")
+    open_editor(page, live_server, "follow-up")
+    keys = page.evaluate("() => window.builderState.def.stages.map(s => s.key)")
+    first, last = keys[0], keys[-1]
+    page.click(f'.card[data-key="{first}"] .card-head')
+    page.click("#add-route")
+    page.locator('#panel select[name="route.trigger"]').select_option("timeout")
+    set_value(page, '#panel input[name="route.trigger_after"]', "5d")
+    page.locator('#panel select[name="route.target"]').select_option("end:rejected")
+    set_value(page, '#panel input[name="route.target_label"]', "no reply")
+    set_value(page, '#panel input[name="route.name"]', "Silence")
+    assert page.evaluate("() => window.builderState.def.routes.at(-1)") | {"key": None} == {
+        "key": None, "name": "Silence", "stage": first, "trigger": {"type": "timeout", "after": "5d"},
+        "target": {"end": "rejected", "label": "no reply"}}
+    assert "end: rejected (no reply)" in page.locator(f'.card[data-key="{first}"] .route-chip').inner_text()
+    page.click(f'.card[data-key="{last}"] .card-head')
+    page.click("#add-route")
+    page.locator('#panel select[name="route.trigger"]').select_option("stage_failed")
+    page.locator('#panel select[name="route.target"]').select_option(f"back:{first}")
+    set_value(page, '#panel input[name="route.max_iterations"]', "3")
+    assert page.evaluate("() => window.builderState.def.routes.at(-1)")["target"] == {"stage": first}
+    assert page.evaluate("() => window.builderState.def.routes.at(-1).max_iterations") == 3
+    # the first Stage is assigned in turn within the Team, picked from a list
+    page.click(f'.card[data-key="{first}"] .card-head')
+    page.locator('#panel select[name="roles.assign"]').select_option("round_robin:team:Intake")
+    responsible = page.evaluate(f"() => window.builderState.def.stages.find(s => s.key === '{first}').roles.responsible")
+    assert responsible[-1] == "round_robin:team:Intake"
+    wait_saved(page)
+    errs = page.evaluate("() => window.builderState.errors.map(e => e.path + ': ' + e.message)")
+    assert not [e for e in errs if e.startswith("routes")], errs
+    screenshot(page, "builder-route-end-and-loop", full_page=False)
+    from app.extensions import db
+    from app.models import Process
+    db.session.expire_all()
+    routes = db.session.query(Process).filter_by(key="follow-up").one().draft.definition["routes"]
+    assert (routes[-2]["target"]["end"], routes[-2]["target"]["label"]) == ("rejected", "no reply")
+    assert routes[-2]["trigger"]["after"] == "5d"
+    assert routes[-1]["max_iterations"] == 3 and routes[-1]["target"]["stage"] == first
+
+
 def test_export_and_import_from_the_list(demo, designer_api, live_server, page, login_page, screenshot, tmp_path):
     page.set_viewport_size({"width": 1280, "height": 800})
     login_page(page, live_server, "designer@procly.local")

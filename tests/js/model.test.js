@@ -92,6 +92,8 @@ describe('labels and defaults', () => {
     assert.equal(m.triggerLabel({ trigger: { type: 'approval_rejected' } }), 'if rejected');
     assert.equal(m.triggerLabel({ trigger: { type: 'condition', condition: 'budget < 1' } }), 'budget < 1');
     assert.equal(m.triggerLabel({}), 'condition');
+    assert.equal(m.triggerLabel({ trigger: { type: 'timeout', after: '5d' } }), 'after 5d without an answer');
+    assert.equal(m.triggerLabel({ trigger: { type: 'sla_breached' } }), 'if overdue');
   });
 
   test('firstColumnWrites: what the first column writes, once each, columns as the server numbers them', () => {
@@ -109,6 +111,29 @@ describe('labels and defaults', () => {
     assert.deepEqual(m.routeTarget('referral', { process: 'p', stage: 's' }), { process: 'referral', stage: 's' });
     assert.deepEqual(m.routeTarget('referral', { split: 'x', stage: 's' }), { process: 'referral' });
     assert.deepEqual(m.routeTarget('referral', undefined), { process: 'referral' });
+  });
+
+  test('routeTarget and targetValue: the end of the Task (keeping its label) and loops back to a Stage', () => {
+    assert.deepEqual(m.routeTarget('end:rejected', { end: 'cancelled', label: 'spam' }), { end: 'rejected', label: 'spam' });
+    assert.deepEqual(m.routeTarget('end:completed', { process: 'p' }), { end: 'completed' });
+    assert.deepEqual(m.routeTarget('back:draft', { process: 'p', stage: 's' }), { stage: 'draft' });
+    for (const t of [{ end: 'rejected' }, { split: 'ab' }, { stage: 'draft' }, { process: 'p', stage: 's' }, { process: 'p' }]) {
+      assert.deepEqual(m.routeTarget(m.targetValue(t), t), t);
+    }
+  });
+
+  test('isAssignment: the assignment references only', () => {
+    for (const r of ['field:account_manager', 'round_robin:team:Intake', 'least_loaded:team:Ops Team']) assert.ok(m.isAssignment(r), r);
+    for (const r of ['team:Intake', 'user:a@b.c', 'role:manager', 'automation', 'field:Bad', 'round_robin:Intake']) assert.ok(!m.isAssignment(r), r);
+  });
+
+  test('targetLabel names the target as people read it', () => {
+    const ctx = { processes: [{ key: 'p', name: 'Follow-up' }], splits: [{ key: 'ab', name: 'Intake A/B' }], stages: [{ key: 'draft', name: 'Draft' }] };
+    assert.equal(m.targetLabel({ target: { end: 'rejected', label: 'out of area' } }, ctx), 'end: rejected (out of area)');
+    assert.equal(m.targetLabel({ target: { stage: 'draft' } }, ctx), 'back to Draft');
+    assert.equal(m.targetLabel({ target: { split: 'ab' } }, ctx), 'split: Intake A/B');
+    assert.equal(m.targetLabel({ target: { process: 'p', stage: 'x' } }, ctx), 'Follow-up:x');
+    assert.equal(m.targetLabel({ target: {} }, ctx), '?');
   });
 
   test('list splits on commas and new lines and drops blanks', () => {

@@ -138,9 +138,3 @@ def lane(world):
     w.commit()
     return w
 
-
-@pytest.fixture(scope="session")
-def base_url():
-    """pytest-base-url's own fixture trips a pytest deprecation warning (warnings are errors here);
-    the browser tests build full URLs from ``live_server``."""
-    return None

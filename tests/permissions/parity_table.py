@@ -21,6 +21,8 @@ OPS: dict[str, str] = {               # admin, designer, designer_x, staff, staf
     "task.write.outside":       "FFNFNFN",   # `name`: no open Stage writes it
     "task.move":                "YYNYNYN",   # to q_<t>: Responsible, managers and designers of the Team
     "task.invite":              "YYNYNYN",
+    "task.cancel":              "YYNFNYN",   # the Team's managers and designers
+    "task.signal":              "YYNYNYN",   # whoever may start Tasks there (the Team) and its managers
     "run.view":                 "YYNYNYN",
     "run.complete":             "YYNYNYN",
     "run.claim":                "YYNYNYN",
@@ -30,9 +32,15 @@ OPS: dict[str, str] = {               # admin, designer, designer_x, staff, staf
     "run.retry":                "YYNYNYN",
     "run.advance":              "YYNYNYN",   # a manual gate: Responsible or Approver
     "run.comment":              "YYNYNYN",
+    "run.skip":                 "YYNFNYN",   # a Delegator (the Team's manager) or the Team's managers
+    "run.cancel":               "YYNFNYN",
+    "run.reply":                "YYNYNYN",   # an email conversation: its Responsible (the Team)
     "run.reassign":             "YYNFNYN",   # Delegators (the Team's manager) and privileged users
     "run.approve":              "YYNFNYN",   # approvers: the Team's manager (and the participant)
     "run.reject":               "YYNFNYN",
+    "file.upload":              "YYNYNYN",   # into `files` (a File upload Stage writing `docs`), or withdraw
+    "file.read":                "YYNYNYN",   # `docs`, read by `files`
+    "file.review":              "YYNYNYN",   # who may complete the file's Stage Run
     "booking.change":           "YYNYNYN",   # reschedule / cancel: whoever may work the Calendar Schedule Stage
     "process.view":             "YYYYYYY",   # definitions hold no Task data
     "process.create":           "YYFFFFF",
@@ -53,6 +61,7 @@ OPS: dict[str, str] = {               # admin, designer, designer_x, staff, staf
     "table.edit":               "YYFFFFF",
     "metrics.read":             "YYYFFYY",   # roles only: aggregates, no Field values
     "token.admin":              "YFFFFFF",   # everyone's tokens: admins only
+    "secret.manage":            "YYNFNFN",   # a Team's secrets: its designers and admins; others' unseen
     "signed_in":                "YYYYYYY",   # lists filtered per caller, the caller's own pages
 }
 
@@ -149,6 +158,11 @@ ROUTES: list[Route] = [
     R(f"{RUN}/claim", "POST", "run.reassign", fresh=True, call=lambda c: c.post(
         f"/api/v1/runs/{c.run('work')}/claim", json={"assignee": c.user(f"worker_{c.t}").id})),
     _run_api("release", "run.release", "work"),
+    _run_api("skip", "run.skip", "work", body={"reason": "parity"}),
+    _run_api("cancel", "run.cancel", "work", body={"reason": "parity"}),
+    R(f"{Q}/withdraw", "POST", "run.skip", lambda c: c.form(f"/queue/runs/{c.run('work')}/withdraw",
+                                                             {"action": "skip", "reason": "parity"}),
+      kind="page", fresh=True),
     _act("run.complete", "work", f_note="done"),
     _act("run.approve", "sign"),
     _act("run.reject", "sign"),
@@ -164,6 +178,37 @@ ROUTES: list[Route] = [
         f"/queue/runs/{c.run('work')}/reassign", {"assignee": c.user(f"worker_{c.t}").email})),
     R(f"{Q}/comments", "POST", "run.comment", lambda c: c.form(f"/queue/runs/{c.run('work')}/comments",
                                                                 {"body": "hi"}), kind="page", fresh=True),
+    # --- email conversations: the REST API and the Task page --------------------------------------
+    R("/api/v1/conversations/<int:run_id>", "GET", "run.view",
+      lambda c: c.get(f"/api/v1/conversations/{c.run('mail', 'talking')}")),
+    R("/api/v1/conversations/<int:run_id>/replies", "POST", "run.reply", fresh=True, call=lambda c: c.post(
+        f"/api/v1/conversations/{c.run('mail', 'talking')}/replies", json={"body": "hello"})),
+    R("/api/v1/conversations/<int:run_id>/done", "POST", "run.complete", fresh=True,
+      call=lambda c: c.post(f"/api/v1/conversations/{c.run('mail', 'talking')}/done")),
+    R(f"{Q}/email/reply", "POST", "run.reply", kind="page", fresh=True, call=lambda c: c.form(
+        f"/queue/runs/{c.run('mail', 'talking')}/email/reply", {"body": "hello"})),
+    R(f"{Q}/email/done", "POST", "run.complete", kind="page", fresh=True,
+      call=lambda c: c.form(f"/queue/runs/{c.run('mail', 'talking')}/email/done")),
+    # --- files: File upload Stage Runs, stored files ---------------------------------------------
+    R(f"{RUN}/files", "POST", "file.upload", lambda c: c.upload(f"/api/v1/runs/{c.run('files')}/files"), fresh=True),
+    R(f"{RUN}/files", "GET", "run.view", lambda c: c.get(f"/api/v1/runs/{c.run('files')}/files")),
+    R("/api/v1/tasks/<int:task_id>/files", "GET", "task.view", lambda c: c.get(f"/api/v1/tasks/{c.task()}/files")),
+    R("/api/v1/files/<int:file_id>", "GET", "file.read", lambda c: c.get(f"/api/v1/files/{c.file()}")),
+    R("/api/v1/files/<int:file_id>/content", "GET", "file.read",
+      lambda c: c.get(f"/api/v1/files/{c.file()}/content")),
+    R("/api/v1/files/<int:file_id>/review", "POST", "file.review", fresh=True,
+      call=lambda c: c.post(f"/api/v1/files/{c.file()}/review", json={"status": "accepted"})),
+    R("/api/v1/files/<int:file_id>", "DELETE", "file.upload", fresh=True,
+      call=lambda c: c.delete(f"/api/v1/files/{c.file()}")),
+    R("/portal/runs/<int:run_id>/files", "POST", "file.upload", kind="portal", fresh=True,
+      call=lambda c: c.upload(f"/portal/runs/{c.run('files')}/files")),
+    R("/portal/runs/<int:run_id>/files", "GET", "run.view", kind="portal",
+      call=lambda c: c.get(f"/portal/runs/{c.run('files')}/files")),
+    R("/portal/files/<int:file_id>", "GET", "file.read", kind="portal", call=lambda c: c.get(f"/portal/files/{c.file()}")),
+    R("/portal/files/<int:file_id>", "DELETE", "file.upload", kind="portal", fresh=True,
+      call=lambda c: c.portal_header("delete", f"/portal/files/{c.file()}")),
+    R("/portal/runs/<int:run_id>/files/done", "POST", "run.complete", kind="portal", fresh=True,
+      call=lambda c: c.portal(f"/portal/runs/{c.run('files')}/files/done", {})),
     # --- Tasks ----------------------------------------------------------------------------------
     R("/api/v1/tasks", "GET", "signed_in", lambda c: c.get("/api/v1/tasks"), teams=(None,)),
     R("/api/v1/tasks", "POST", "process.start", lambda c: c.post("/api/v1/tasks", json={
@@ -189,6 +234,23 @@ ROUTES: list[Route] = [
         f"/queue/tasks/{c.task()}/invite", {"email": "guest@example.com"})),
     R("/queue/links/<int:link_id>/revoke", "POST", "task.view", kind="page", fresh=True, call=lambda c: c.form(
         f"/queue/links/{c.link()}/revoke")),
+    R("/api/v1/tasks/<int:task_id>/cancel", "POST", "task.cancel", fresh=True, call=lambda c: c.post(
+        f"/api/v1/tasks/{c.task()}/cancel", json={"reason": "parity"})),
+    R("/api/v1/tasks/cancel", "POST", "task.cancel", fresh=True, call=lambda c: c.post(
+        "/api/v1/tasks/cancel", json={"task_ids": [c.task()], "reason": "parity"})),
+    R("/api/v1/tasks/<int:task_id>/signals", "POST", "task.signal", fresh=True, call=lambda c: c.post(
+        f"/api/v1/tasks/{c.task()}/signals", json={"name": "ping"})),
+    R("/api/v1/tasks/signals", "POST", "task.signal", fresh=True, call=lambda c: c.post(
+        "/api/v1/tasks/signals", json={"name": "ping", "key": c.w.task_key(c.task())})),
+    R("/api/v1/tasks/<int:task_id>/events", "GET", "task.view", lambda c: c.get(f"/api/v1/tasks/{c.task()}/events")),
+    R("/queue/tasks/<int:task_id>/cancel", "POST", "task.cancel", kind="page", fresh=True, call=lambda c: c.form(
+        f"/queue/tasks/{c.task()}/cancel", {"reason": "parity"})),
+    R("/api/v1/runs/retry", "POST", "run.retry", fresh=True, call=lambda c: c.post(
+        "/api/v1/runs/retry", json={"run_ids": [c.run("work", "failed")]})),
+    R("/queue/tables/<key>/retry", "POST", "task.view", kind="page", fresh=True, call=lambda c: c.form(
+        f"/queue/tables/t_{c.t}/retry", {"task_ids": str(c.task("failed"))})),
+    R("/queue/tables/<key>/cancel", "POST", "task.cancel", kind="page", fresh=True, call=lambda c: c.form(
+        f"/queue/tables/t_{c.t}/cancel", {"task_ids": str(c.task()), "reason": "parity"})),
     R("/api/v1/moves", "POST", "task.move", fresh=True, call=lambda c: c.post("/api/v1/moves", json={
         "task_ids": [c.task()], "target": {"process": f"q_{c.t}"}, "reason": "parity"})),
     R("/api/v1/migrations", "POST", "process.migrate", lambda c: c.post("/api/v1/migrations", json={
@@ -292,6 +354,23 @@ ROUTES: list[Route] = [
     R("/api/v1/admin/tokens", "GET", "token.admin", lambda c: c.get("/api/v1/admin/tokens"), teams=(None,)),
     R("/api/v1/admin/tokens/<int:token_id>", "DELETE", "token.admin", fresh=True, teams=(None,),
       call=lambda c: c.delete(f"/api/v1/admin/tokens/{c.w.fresh_token('staff_a')}")),
+    # --- secrets: the REST API and the account page, the same decision --------------------------------
+    R("/api/v1/secrets", "GET", "signed_in", lambda c: c.get("/api/v1/secrets"), teams=(None,)),
+    R("/api/v1/secrets", "POST", "secret.manage", fresh=True, call=lambda c: c.post("/api/v1/secrets", json={
+        "team": c.team, "name": c.uid("N").replace("-", "_"), "value": "parity-value-1234"})),
+    R("/api/v1/secrets/<int:secret_id>", "GET", "secret.manage",
+      lambda c: c.get(f"/api/v1/secrets/{c.w.fresh_secret(c.t)}")),
+    R("/api/v1/secrets/<int:secret_id>", "PUT", "secret.manage", fresh=True,
+      call=lambda c: c.put(f"/api/v1/secrets/{c.w.fresh_secret(c.t)}", json={"value": "parity-value-5678"})),
+    R("/api/v1/secrets/<int:secret_id>", "DELETE", "secret.manage", fresh=True,
+      call=lambda c: c.delete(f"/api/v1/secrets/{c.w.fresh_secret(c.t)}")),
+    R("/account/secrets", "GET", "signed_in", lambda c: c.get("/account/secrets"), kind="page", teams=(None,)),
+    R("/account/secrets", "POST", "secret.manage", kind="page", fresh=True, call=lambda c: c.form(
+        "/account/secrets", {"team": c.team, "name": c.uid("N").replace("-", "_"), "value": "parity-value-1234"})),
+    R("/account/secrets/<int:secret_id>/replace", "POST", "secret.manage", kind="page", fresh=True,
+      call=lambda c: c.form(f"/account/secrets/{c.w.fresh_secret(c.t)}/replace", {"value": "parity-value-5678"})),
+    R("/account/secrets/<int:secret_id>/delete", "POST", "secret.manage", kind="page", fresh=True,
+      call=lambda c: c.form(f"/account/secrets/{c.w.fresh_secret(c.t)}/delete")),
     # --- your account: tokens and password ----------------------------------------------------------
     R("/account/tokens", "GET", "signed_in", lambda c: c.get("/account/tokens"), kind="page", teams=(None,)),
     R("/account/tokens", "POST", "signed_in", lambda c: c.form("/account/tokens", {"name": "t", "scope": "read"}),

@@ -19,8 +19,11 @@ from tests.helpers import csrf_from
 TEAMS = {"a": "Alpha", "b": "Beta"}
 STAFF_ROLES = ("designer", "staff", "manager")
 FIELDS = [{"key": k, "name": k.title(), "type": "text", "required": False, "options": {}}
-          for k in ("name", "secret", "note")] + [{"key": "when", "name": "When", "type": "datetime", "required": False,
-                                                  "options": {}}]
+          for k in ("name", "secret", "note")] + [{"key": "docs", "name": "Docs", "type": "file", "required": False,
+                                                   "options": {}},
+                                                  {"key": "when", "name": "When", "type": "datetime", "required": False,
+                                                   "options": {}}]
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 # `meet`, a Calendar Schedule Stage: any quarter hour of the next week, 100 seats (every allowed
 # booking of the matrix takes a slot of its own anyway: World.slot)
 MEET = {"field": "when", "time_zone": "UTC", "working_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
@@ -49,10 +52,24 @@ def definition(t: str) -> dict:
                                                                  f"user:pat-{t}@example.com"]},
               visibility={"internal": {"teams": [team], "roles": []}, "external": "status"}),
         stage("hold", gate={"type": "manual"}),
+        stage("ping", type="wait", config={"signal": "ping"}, reads=[], writes=[]),
+        stage("files", type="file_upload", reads=["name", "docs"], writes=["docs"],
+              config={"field": "docs", "kinds": ["pdf"], "min_count": 0, "max_count": 50},
+              visibility={"internal": {"teams": [team], "roles": []}, "external": "action"}),
         stage("meet", type="calendar_schedule", reads=["name", "when"], writes=["when"],
               visibility={"internal": {"teams": [team], "roles": []}, "external": "action"},
               config={**MEET, "host": team}),
     ], "routes": [], "start": {"roles": [f"team:{team}"], "writes": ["name", "secret"]}}
+
+
+def mail_lane(t: str) -> dict:
+    """Process m_<t>: one Email conversation Stage, `mail`, visible to and worked by team <t>."""
+    team = TEAMS[t]
+    return {"stages": [{"key": "mail", "name": "Mail", "type": "email_conversation", "reads": ["name"], "writes": [],
+                        "config": {"recipient": "participant", "subject": "Hello {{ name }}", "body": "Hi",
+                                   "finish": "staff_done"},
+                        "visibility": {"internal": {"teams": [team], "roles": []}, "external": "none"},
+                        "roles": {"responsible": [f"team:{team}"]}}], "routes": []}
 
 
 def next_lane(t: str) -> dict:
@@ -79,6 +96,12 @@ class World:
     def task(self, t: str, fresh: bool = False, state: str = "open") -> int:
         return self.fresh_task(t, state) if fresh else self.shared[("task", t, state)]
 
+    def task_key(self, task_id: int) -> str:
+        from app.extensions import db
+        from app.models import Task
+
+        return db.session.get(Task, task_id).key
+
     def run(self, t: str, stage: str, fresh: bool = False, state: str = "open") -> int:
         return self.run_of(self.task(t, fresh, state), stage)
 
@@ -95,6 +118,8 @@ class World:
         from app.extensions import db
         from app.tasks import operations as service
 
+        if state == "talking":
+            return self.fresh_conversation(t)
         task = service.create_task({"process": f"p_{t}", "values": {"name": f"N-{t}", "secret": f"S-{t}",
                                                                     "note": "n"}}, None, "system")
         db.session.flush()
@@ -110,6 +135,31 @@ class World:
         db.session.commit()
         return task.id
 
+    def fresh_conversation(self, t: str) -> int:
+        """A Task on m_<t> whose `mail` run is in progress after its first email."""
+        from app.conversations import operations as conversations
+        from app.extensions import db
+        from app.models import StageRun
+        from app.tasks import operations as service
+
+        task = service.create_task({"process": f"m_{t}", "values": {"name": f"N-{t}"}}, None, "system")
+        db.session.flush()
+        run = db.session.get(StageRun, self.run_of(task.id, "mail"))
+        run.status = "in_progress"
+        conversations.send(run, f"pat-{t}@example.com", "Hello", "Hi", "<p>Hi</p>")
+        db.session.commit()
+        return task.id
+    def fresh_file(self, t: str, task_id: int | None = None) -> int:
+        """A PDF uploaded (by the system) into the `files` Stage Run of a fresh Task of team <t>."""
+        import io
+
+        from app.extensions import db
+        from app.files import operations
+
+        f = operations.upload(self.run_of(task_id or self.fresh_task(t), "files"), None, io.BytesIO(PDF).read,
+                              filename="proof.pdf", content_length=len(PDF), actor="system")
+        db.session.commit()
+        return f.id
     def slot(self) -> str:
         """A free slot of `meet` no other call of the matrix books (one further ahead each time)."""
         from app import clock
@@ -166,6 +216,15 @@ class World:
                                                              "required": False, "options": {}}, "system")
         db.session.commit()
         return key
+
+    def fresh_secret(self, t: str) -> int:
+        from app.extensions import db
+        from app.vault import operations
+
+        secret = operations.create_secret(None, {"team": TEAMS[t], "name": self.uid("S").replace("-", "_"),
+                                                 "value": "parity-value-1234"}, "system")
+        db.session.commit()
+        return secret.id
 
     def fresh_token(self, actor: str) -> int:
         from app.auth.tokens import issue_token
@@ -234,7 +293,7 @@ def build(app) -> World:
     admin = w.users["admin"]
     for t, team in TEAMS.items():
         create_table({"key": f"t_{t}", "name": f"T {t}", "team_name": team, "fields": FIELDS}, "system")
-        for key, doc in ((f"p_{t}", definition(t)), (f"q_{t}", next_lane(t))):
+        for key, doc in ((f"p_{t}", definition(t)), (f"q_{t}", next_lane(t)), (f"m_{t}", mail_lane(t))):
             p = operations.create_process({"key": key, "name": key, "description": "", "table": f"t_{t}",
                                            "team": team}, admin)
             versioning.publish(p, admin, "v1", definition=doc)
@@ -242,10 +301,11 @@ def build(app) -> World:
                       "variants": [{"key": "only", "process": f"p_{t}", "version": None, "weight": 1}]}, admin)
     db.session.commit()
     for t in TEAMS:
-        for state in ("open", "working", "paused", "failed", "booked"):
+        for state in ("open", "working", "paused", "failed", "booked", "talking"):
             w.shared[("task", t, state)] = w.fresh_task(t, state)
         w.shared[("rule", t)] = w.fresh_rule(t)
         w.shared[("link", t)] = w.fresh_link(t, w.shared[("task", t, "open")])[0]
+        w.shared[("file", t)] = w.fresh_file(t, w.shared[("task", t, "open")])
     from app.inbound.webhooks import create_webhook
 
     create_webhook({"key": "w-a", "process": "p_a"}, w.users["designer_a"])

@@ -17,6 +17,7 @@ import pytest
 from tests.helpers import db_snapshot
 from tests.permissions import parity_world as pw
 from tests.permissions.parity_table import OPS, RELATIONS, ROUTES, Route
+from tests.permissions.parity_world import PDF
 
 STAFF = ["admin"] + [f"{role}_{t}" for t in pw.TEAMS for role in pw.STAFF_ROLES]
 ACTORS = STAFF + ["participant", "anonymous", "revoked"]
@@ -209,6 +210,22 @@ class Ctx:
         if self.actor == "participant" and self.fresh:   # the fresh portal session's own Task
             return self.w.run_of(self.portal_session()[2], stage)
         return self.w.run(self.t, stage, self.fresh, state)
+
+    def file(self):
+        if self.actor == "participant" and self.fresh:   # a file of the fresh portal session's own Task
+            return self.w.fresh_file("a", self.portal_session()[2])
+        return self.w.fresh_file(self.t) if self.fresh else self.w.shared[("file", self.t)]
+
+    def upload(self, path):
+        """A raw-body upload (the portal's carries the session's form token in X-Form-Token)."""
+        headers = {"X-Form-Token": self.portal_session()[1]} if self.actor == "participant" else None
+        return self.send("post", path + "?name=proof.pdf", data=PDF, content_type="application/octet-stream",
+                         **({"headers": headers} if headers else {}))
+
+    def portal_header(self, method, path):
+        if self.actor != "participant":   # others' clients may be API clients that set their own headers
+            return self.send(method, path)
+        return self.send(method, path, headers={"X-Form-Token": self.portal_session()[1]})
 
     def process(self):
         return self.w.fresh_process(self.t) if self.fresh else f"p_{self.t}"

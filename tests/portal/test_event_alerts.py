@@ -1,31 +1,12 @@
 """Runtime Events beyond escalations (a Stage failing, a Task completing or moving, a rejected
-approval) reach raise_alert through app.alerts.on_event, only where the Process has a rule."""
-import pytest
+approval) reach raise_alert through app.alerts.on_event — the engine announces every Event it records
+(app.runtime.signals.event_recorded) — only where the Process has a rule."""
+from app.alerts import on_event
 from sqlalchemy import select
 
-from app.alerts import on_event
 from app.extensions import db
 from app.models import Event, StageRun
 from app.models.notifications import AlertRule, Notification
-
-
-@pytest.fixture
-def hooked(monkeypatch):
-    """What the runtime's one-line hook does: every Event row Transition.event records also goes to
-    on_event. Skipped once app.runtime.shell calls on_event itself."""
-    import inspect
-
-    from app.runtime import shell
-
-    if "on_event" in inspect.getsource(shell.Transition.event):
-        return
-    original = shell.record_event
-
-    def record(row):
-        original(row)
-        on_event(row)
-
-    monkeypatch.setattr(shell, "record_event", record)
 
 
 def _rule(process_id, event_type, target="role:manager"):
@@ -53,7 +34,7 @@ def _finish_collect(task, users, values=None):
     db.session.commit()
 
 
-def test_approval_rejected_alert(app, hooked, new_task, users):
+def test_approval_rejected_alert(app, new_task, users):
     from app.tasks import operations as service
 
     task = new_task()
@@ -69,7 +50,7 @@ def test_approval_rejected_alert(app, hooked, new_task, users):
     assert "budget unclear" in notes[0].message
 
 
-def test_task_moved_alert_uses_the_rules_of_the_process_left(app, hooked, new_task, users):
+def test_task_moved_alert_uses_the_rules_of_the_process_left(app, new_task, users):
     from app.models import Process
 
     task = new_task()
@@ -84,7 +65,7 @@ def test_task_moved_alert_uses_the_rules_of_the_process_left(app, hooked, new_ta
     assert ev.process_id == intake and "referral" in ev.data["message"]
 
 
-def test_task_completed_alert_and_no_rule_no_alert(app, hooked, demo, users):
+def test_task_completed_alert_and_no_rule_no_alert(app, demo, users):
     from app.processes import operations, versioning
     from app.tasks import operations as service
 
@@ -136,7 +117,7 @@ def test_stage_failed_maps_and_inactive_rule_is_silent(app, new_task, users):
                               data={})) is False
 
 
-def test_rule_of_another_process_does_not_fire(app, hooked, new_task, users):
+def test_rule_of_another_process_does_not_fire(app, new_task, users):
     from app.models import Process
 
     task = new_task()

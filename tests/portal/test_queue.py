@@ -93,7 +93,7 @@ def test_task_page_comments_and_move(app, new_task, users, web_login, client):
     client.post(f"/queue/runs/{run.id}/comments", data={"csrf_token": tok, "body": "inside note"})
     client.post(f"/queue/runs/{run.id}/comments", data={"csrf_token": tok, "body": "for the client", "external": "1"})
     page = client.get(f"/queue/tasks/{task.id}").get_data(as_text=True)
-    assert "inside note" in page and "for the client" in page and "Timeline" in page and "comment.added" in page
+    assert "inside note" in page and "for the client" in page and "Timeline" in page and "Sam Staff commented on" in page
     r = client.post(f"/queue/tasks/{task.id}/move", data={"csrf_token": tok, "process": "follow-up", "reason": ""})
     db.session.expire_all()
     assert db.session.get(Task, task.id).process.key == "intake"   # a reason is required

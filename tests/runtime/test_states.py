@@ -32,9 +32,14 @@ def test_happy_paths_are_legal(path):
 
 
 @pytest.mark.parametrize("status", sorted(OPEN))
-def test_any_open_run_can_be_moved_or_cancelled(status):
+def test_any_open_run_can_be_moved_cancelled_or_skipped(status):
     check(status, "moved")
     check(status, "cancelled")
+    check(status, "skipped")     # a person skips a step that is not needed
+
+
+def test_a_failed_run_may_be_skipped_or_cancelled_but_not_moved():
+    assert can("failed", "skipped") and can("failed", "cancelled") and not can("failed", "moved")
 
 
 @pytest.mark.parametrize("before,after", [
@@ -57,7 +62,7 @@ def test_holds_releases_and_retries(before, after):
     ("cancelled", "in_progress"),
     ("failed", "completed"),
     ("failed", "moved"),
-    ("in_progress", "skipped"),
+    ("skipped", "cancelled"),
 ])
 def test_illegal_transitions_raise(before, after):
     with pytest.raises(IllegalTransition) as info:

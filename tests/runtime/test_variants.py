@@ -2,7 +2,7 @@ from collections import Counter
 
 import pytest
 
-from app.runtime.engine import choose_variant, migration_plan
+from app.runtime.planning import choose_variant, migration_plan
 
 from ._defs import definition, stage
 

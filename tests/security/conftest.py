@@ -29,9 +29,3 @@ def session_cookie(client) -> str:
 def staff(make_user):
     return make_user("staff", teams=("Intake",))
 
-
-@pytest.fixture(scope="session")
-def base_url():
-    """pytest-base-url's own fixture trips a pytest deprecation warning (warnings are errors here);
-    the browser tests build full URLs from ``live_server``."""
-    return None

@@ -30,6 +30,7 @@ STAFF_PAGES = [
     ("/dashboards", ".dash-chart canvas"),
     ("/api/docs", ".swagger-ui .info"),
     ("/account/tokens", "#new-token"),
+    ("/account/secrets", "#secrets"),
     ("/account/password", "form"),
 ]
 

@@ -28,8 +28,8 @@ function task(root) {
     document.querySelectorAll('[data-live]').forEach((part) => {
       if (!part.isConnected) return;   // inside a part already replaced
       const fresh = part.id && doc.getElementById(part.id);
-      // never clobber a form the user is typing in
-      if (fresh && !part.contains(document.activeElement)) part.replaceWith(fresh);
+      // never clobber a form the user is typing in, nor a file upload under way
+      if (fresh && !part.contains(document.activeElement) && !part.querySelector('[data-upload][data-busy]')) part.replaceWith(fresh);
     });
     const st = doc.getElementById('task-status');
     if (st) document.getElementById('task-status').textContent = st.textContent;

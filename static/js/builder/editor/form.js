@@ -5,6 +5,7 @@ import { el } from '../../lib/dom.js';
 import { list, sectionOf } from './model.js';
 import { errorsFor, stageByKey, stageIndex, state } from './state.js';
 import { commit } from './history.js';
+import { codeInput } from './code-editor.js';
 import { widget } from './widgets.js';
 
 // a panel section; name: the definition key(s) whose errors it lists
@@ -34,19 +35,39 @@ export function configForm(s) {
   const cfg = s.config || {};
   const out = [];
   const props = schema.properties || {};
-  const order = (schema['x-order'] || []).filter((n) => n in props);
-  for (const name of [...order, ...Object.keys(props).filter((n) => !order.includes(n))]) {
-    const prop = props[name];
+  const order = [...(schema['x-order'] || []), ...Object.keys(props)].filter((n, i, all) => n in props && all.indexOf(n) === i);
+  for (const [name, prop] of order.map((n) => [n, props[n]])) {
     const label = prop.title || name.replace(/_/g, ' ');
     const help = prop.description ? el('small', { class: 'muted' }, prop.description) : null;
     const set = (v) => upd((st) => { st.config = { ...(st.config || {}) }; if (v === undefined) delete st.config[name]; else st.config[name] = v; });
-    const special = widget(name, prop, cfg[name] ?? prop.default, set, label, help);
+    // a time, a time zone or a Field of given types (`x-widget`: widgets.js); else several of a list
+    // (checkboxes) or one of a list (a select)
+    const special = prop['x-widget'] ? widget(name, prop, cfg[name] ?? prop.default, set, label, help) : null;
+    const boxes = special ? null : manyOf(name, prop, cfg, set, label, help);
+    const choices = special || boxes ? null : choicesOf(prop, s);
     if (special) {
       out.push(special);
+    } else if (boxes) {
+      out.push(boxes);
+    } else if (choices) {
+      // a choice (an enum, or a Field of the Stage's reads / writes): a select, in plain words
+      const sel = el('select', { name: `config.${name}`, dataset: { fieldOf: prop['x-field-of'] || '' },
+        onchange: (e) => set(e.target.value || undefined) });
+      sel.choiceProp = prop;
+      fillChoices(sel, choices, cfg[name] ?? prop.default ?? '');
+      out.push(el('label', {}, label, sel, help));
     } else if (prop.type === 'array') {
       const ta = el('textarea', { rows: 3, name: `config.${name}`, placeholder: 'one per line', onchange: (e) => set(list(e.target.value)) });
       ta.value = (cfg[name] ?? prop.default ?? []).join('\n');
       out.push(el('label', {}, label, ta, help));
+    } else if (prop.type === 'object' && prop.properties) {
+      // a nested group of numbers (e.g. the Code stage's limits): one number input each, blank = default
+      const group = { ...(cfg[name] || {}) };
+      const inputs = Object.entries(prop.properties).map(([sub, p]) => input(p.description || sub, group[sub], (v) => {
+        if (v === '') delete group[sub]; else group[sub] = Number(v);
+        set({ ...group });
+      }, { type: 'number', min: p.minimum ?? 0, name: `config.${name}.${sub}`, placeholder: 'default' }));
+      out.push(el('fieldset', { class: 'field group' }, el('legend', {}, label), help, ...inputs));
     } else if (prop.type === 'object') {
       const rows = Object.entries(cfg[name] || {});
       const box = el('div', { class: 'kv', dataset: { name } });
@@ -62,17 +83,63 @@ export function configForm(s) {
       rows.forEach(([k, v]) => box.append(row(k, v)));
       out.push(el('div', { class: 'field' }, el('span', { class: 'lbl' }, label), help, box,
         el('button', { type: 'button', class: 'link', onclick: () => box.append(row()) }, '+ row')));
+    } else if (prop.format === 'python') {
+      out.push(el('div', { class: 'field' }, el('span', { class: 'lbl' }, label), help,
+        codeInput({ name: `config.${name}`, value: cfg[name] ?? prop.example ?? '', label, onChange: set })));
     } else if (prop.type === 'boolean') {
       out.push(el('label', { class: 'check' }, el('input', { type: 'checkbox', checked: !!cfg[name], onchange: (e) => set(e.target.checked) }), ` ${label}`));
     } else if (prop.type === 'integer' || prop.type === 'number') {
       out.push(input(label, cfg[name], (v) => set(v === '' ? undefined : Number(v)), { type: 'number', name: `config.${name}`, placeholder: prop.default ?? '' }));
     } else {
-      const ta = el('textarea', { rows: name === 'instructions' ? 3 : 1, name: `config.${name}`, onchange: (e) => set(e.target.value) });
+      const ta = el('textarea', { rows: prop['x-rows'] || (name === 'instructions' ? 3 : 1), name: `config.${name}`, onchange: (e) => set(e.target.value) });
       ta.value = cfg[name] ?? '';
       out.push(el('label', {}, label, ta, help));
     }
   }
   return out.length ? out : [el('p', { class: 'muted small' }, 'This type has no settings.')];
+}
+
+// `x-labels`: a list (by position) or an object (by value); else the value in words
+const labelFor = (labels, v, i) => (Array.isArray(labels) ? labels[i] : labels?.[v]) ?? String(v).replace(/_/g, ' ');
+
+// several of a fixed list (an array of an `enum`, labelled by `x-labels`): checkboxes, no JSON
+function manyOf(name, prop, cfg, set, label, help) {
+  if (prop.type !== 'array' || !prop.items?.enum) return null;
+  const labels = prop['x-labels'] || prop.items['x-labels'];
+  const chosen = new Set(cfg[name] ?? prop.default ?? []);
+  const boxes = prop.items.enum.map((v) => el('label', { class: 'check' }, el('input', {
+    type: 'checkbox', name: `config.${name}`, value: v, checked: chosen.has(v),
+    onchange: (e) => { if (e.target.checked) chosen.add(v); else chosen.delete(v); set(prop.items.enum.filter((k) => chosen.has(k))); },
+  }), ` ${labelFor(labels, v, prop.items.enum.indexOf(v))}`));
+  return el('fieldset', { class: 'field choices', dataset: { name } }, el('legend', {}, label), help, ...boxes);
+}
+
+// [value, label] pairs of a choice property: `enum` (labelled by `x-labels`), or `x-field-of`
+// ("reads" / "writes"): the Stage's Fields, of type `x-field-type` if given; null otherwise
+export function choicesOf(prop, s) {
+  if (Array.isArray(prop.enum)) return prop.enum.map((v, i) => [v, labelFor(prop['x-labels'], v, i)]);
+  const of = prop['x-field-of'];
+  if (!of && prop['x-field-type']) {   // a Field of the Table of one type (e.g. the file Field an upload fills)
+    return [['', '—'], ...state.fields.filter((f) => f.type === prop['x-field-type'])
+      .map((f) => [f.key, `${f.name}${(s.writes || []).includes(f.key) ? '' : ' (not written by this Stage)'}`])];
+  }
+  if (!of) return null;
+  const keys = new Set(s[of] || []);
+  const fields = state.fields.filter((f) => keys.has(f.key) && (!prop['x-field-type'] || f.type === prop['x-field-type']));
+  return [['', '—'], ...fields.map((f) => [f.key, f.name])];
+}
+
+function fillChoices(sel, choices, current) {
+  sel.replaceChildren(
+    ...(choices.some(([v]) => v === current) ? [] : [el('option', { value: current }, current || '—')]),
+    ...choices.map(([v, text]) => el('option', { value: v, selected: v === current }, text)));
+}
+
+// the Stage's reads / writes changed: the Field choices of its settings follow
+function refreshFieldChoices(s) {
+  document.querySelectorAll('#panel select[data-field-of]:not([data-field-of=""])').forEach((sel) => {
+    fillChoices(sel, choicesOf(sel.choiceProp, s), sel.value);
+  });
 }
 
 // the Table's Fields with a read and a write checkbox each; Fields the Table no longer has are struck out
@@ -82,6 +149,7 @@ export function fieldsTable(s) {
     const set = new Set(st[which] || []);
     if (on) set.add(key); else set.delete(key);
     st[which] = state.fields.map((f) => f.key).filter((k) => set.has(k)).concat([...set].filter((k) => !state.fields.some((f) => f.key === k)));
+    refreshFieldChoices(st);
   });
   const unknown = [...new Set([...reads, ...writes])].filter((k) => !state.fields.some((f) => f.key === k));
   return el('table', { class: 'fields' },

@@ -59,17 +59,15 @@ function buildCard(s) {
 }
 
 export function routeChip(r, i) {
-  const split = r.target?.split ? state.splits.find((x) => x.key === r.target.split) : null;
-  const target = r.target?.split ? `split: ${split ? split.name : r.target.split}` : r.target?.process || '?';
-  const proc = r.target?.split ? null : state.processes.find((p) => p.key === r.target?.process);
   const errs = errorsFor(`routes[${i}]`);
   const sel = state.selected?.kind === 'route' && state.selected.index === i;
   return el('button', {
     type: 'button', class: `route-chip${errs.length ? ' has-error' : ''}${sel ? ' selected' : ''}`, dataset: { route: r.key || i },
     title: errs.map((e) => e.message).join('\n') || `${r.name || r.key}: ${model.triggerLabel(r)}`,
     onclick: (e) => { e.stopPropagation(); select({ kind: 'route', index: i }); },
-  }, el('span', { class: 'r-name' }, r.name || r.key), ' → ', el('strong', {}, proc ? proc.name : target),
-  r.target?.stage ? `:${r.target.stage}` : '', el('span', { class: 'trigger' }, model.triggerLabel(r)));
+  }, el('span', { class: 'r-name' }, r.name || r.key), ' → ',
+  el('strong', {}, model.targetLabel(r, { processes: state.processes, splits: state.splits, stages: state.def.stages })),
+  el('span', { class: 'trigger' }, model.triggerLabel(r)));
 }
 
 // While a pointer is pressed the lane is not rebuilt (a blur → change must not swallow the click
@@ -148,7 +146,8 @@ export function renderPalette() {
     'aria-label': `Add a ${t.name} stage at the end of the lane`,
     ondblclick: () => addStage(t.key),
     onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); addStage(t.key, { atEnd: true }); } },
-  }, icon(t), el('span', { class: 't-name' }, t.name, t.automated ? el('span', { class: 't-auto muted' }, 'automated') : ''))));
+  }, icon(t), el('span', { class: 't-name' }, t.name, t.automated ? el('span', { class: 't-auto muted' }, 'automated') : '',
+    t.available === false ? el('span', { class: 't-off', title: t.unavailable_reason || '' }, 'cannot run on this server') : ''))));
   if (!paletteSortable) {
     paletteSortable = Sortable.create(node, {
       group: { name: 'lane', pull: 'clone', put: false }, sort: false, forceFallback: true, fallbackTolerance: 3,

@@ -79,7 +79,28 @@ export function triggerLabel(r) {
   const t = r.trigger || {};
   if (t.type === 'stage_failed') return 'if failed';
   if (t.type === 'approval_rejected') return 'if rejected';
+  if (t.type === 'timeout') return `after ${t.after || '…'} without an answer`;
+  if (t.type === 'sla_breached') return 'if overdue';
   return t.condition || 'condition';
+}
+
+// how a Route's target reads on its chip: another Process or Split, the end of the Task, or back
+// to a Stage of this Process
+export function targetLabel(r, { processes = [], splits = [], stages = [] } = {}) {
+  const t = r.target || {};
+  if (t.end) return `end: ${t.end}${t.label ? ` (${t.label})` : ''}`;
+  if (t.split) return `split: ${splits.find((x) => x.key === t.split)?.name || t.split}`;
+  if (t.stage && !t.process) return `back to ${stages.find((s) => s.key === t.stage)?.name || t.stage}`;
+  const name = processes.find((p) => p.key === t.process)?.name || t.process || '?';
+  return t.stage ? `${name}:${t.stage}` : name;
+}
+
+// the value of the Target list that a Route's target selects
+export function targetValue(t = {}) {
+  if (t.end) return `end:${t.end}`;
+  if (t.split) return `split:${t.split}`;
+  if (t.stage && !t.process) return `back:${t.stage}`;
+  return t.process || '';
 }
 
 // what the first column's Stages write: the Fields a start sets when `start.writes` is not declared
@@ -91,9 +112,15 @@ export function firstColumnWrites(stages) {
   return [...new Set(stages.filter((s, i) => cols[i] === first).flatMap((s) => s.writes || []))];
 }
 
-// a Route's target read from the panel's one list: Processes by key, Splits as "split:<key>"
+// a Route's target read from the panel's one list: Processes by key, Splits as "split:<key>", the
+// end of the Task as "end:<outcome>" (keeping its label), a Stage of this Process as "back:<key>"
 // (Process keys never hold a colon); a Process target keeps its named Stage
 export function routeTarget(value, previous) {
   if (value.startsWith('split:')) return { split: value.slice(6) };
+  if (value.startsWith('end:')) return { end: value.slice(4), ...(previous?.end && previous.label ? { label: previous.label } : {}) };
+  if (value.startsWith('back:')) return { stage: value.slice(5) };
   return { process: value, ...(previous?.stage && previous?.process ? { stage: previous.stage } : {}) };
 }
+
+// an assignment reference (resolved when the Stage Run is ready): field:, round_robin:team:, least_loaded:team:
+export const isAssignment = (ref) => /^(field:[a-z][a-z0-9_]*|(round_robin|least_loaded):team:\S.*)$/.test(ref);

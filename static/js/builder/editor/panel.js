@@ -42,7 +42,9 @@ function renderStagePanel(s) {
       ] : null),
     section('Stage SLA', 'sla', slaEditor(() => stageByKey(state.selected.key)?.sla, (sla) => upd((st) => { st.sla = sla; }), 'sla')),
     section('Roles (RAID)', 'roles', ...['responsible', 'approver', 'informed', 'delegator'].map((r) =>
-      input(r[0].toUpperCase() + r.slice(1), (s.roles?.[r] || []).join(', '), (v) => upd((st) => { st.roles = { responsible: [], approver: [], informed: [], delegator: [], ...(st.roles || {}), [r]: list(v) }; }), { name: `roles.${r}`, placeholder: 'team:Intake, user:a@b.c' }))),
+      input(r[0].toUpperCase() + r.slice(1), (s.roles?.[r] || []).join(', '), (v) => upd((st) => { st.roles = { responsible: [], approver: [], informed: [], delegator: [], ...(st.roles || {}), [r]: list(v) }; }), { name: `roles.${r}`, placeholder: 'team:Intake, user:a@b.c' })),
+      assignPicker(s),
+      input('Escalate to (failures, overdue)', (s.escalate_to || []).join(', '), (v) => upd((st) => { const refs = list(v); if (refs.length) st.escalate_to = refs; else delete st.escalate_to; }), { name: 'escalate_to', placeholder: 'its Delegators, else the owning Team' })),
     section('Retry', 'retry', el('div', { class: 'row3' },
       input('Attempts', s.retry?.attempts ?? 1, (v) => upd((st) => { st.retry = { ...(st.retry || {}), attempts: Number(v) || 1 }; }), { type: 'number', min: 1, name: 'retry.attempts' }),
       durationInput('Backoff', s.retry?.backoff ?? '10s', (v) => upd((st) => { st.retry = { ...(st.retry || {}), backoff: v || '10s' }; }), 'retry.backoff'),
@@ -91,23 +93,55 @@ function renderRoutePanel(i) {
       el('option', { value: '' }, 'the whole process'),
       ...state.def.stages.map((s) => el('option', { value: s.key, selected: r.stage === s.key }, s.name)))),
     section('Trigger', 'trigger',
-      el('select', { name: 'route.trigger', 'aria-label': 'Trigger', onchange: (e) => set((x) => { x.trigger = e.target.value === 'condition' ? { type: 'condition', condition: x.trigger?.condition || null } : { type: e.target.value }; }, true) },
-        ...[['condition', 'a condition holds'], ['stage_failed', 'the stage failed'], ['approval_rejected', 'the approval is rejected']].map(([v, l]) => el('option', { value: v, selected: (r.trigger?.type || 'condition') === v }, l))),
-      (r.trigger?.type || 'condition') === 'condition' ? conditionEditor({ name: 'trigger', value: r.trigger?.condition, fields: state.fields, disabled: !CAN_EDIT, onChange: (v) => set((x) => { x.trigger = { type: 'condition', condition: v }; }) }) : null),
+      el('select', { name: 'route.trigger', 'aria-label': 'Trigger', onchange: (e) => set((x) => { x.trigger = e.target.value === 'condition' ? { type: 'condition', condition: x.trigger?.condition || null } : { type: e.target.value, ...(e.target.value === 'timeout' ? { after: '1d' } : {}) }; }, true) },
+        ...TRIGGERS.map(([v, l]) => el('option', { value: v, selected: (r.trigger?.type || 'condition') === v }, l))),
+      (r.trigger?.type || 'condition') === 'condition' ? conditionEditor({ name: 'trigger', value: r.trigger?.condition, fields: state.fields, disabled: !CAN_EDIT, onChange: (v) => set((x) => { x.trigger = { type: 'condition', condition: v }; }) }) : null,
+      r.trigger?.type === 'timeout' ? input('Time allowed (e.g. 5d, 48h, 30m)', r.trigger.after || '', (v) => set((x) => { x.trigger = { type: 'timeout', after: v.trim() }; }), { name: 'route.trigger_after' }) : null),
     section('Target', 'target',
       // one list: Processes by key, Splits as "split:<key>" (Process keys never hold a colon)
-      el('select', { name: 'route.target', 'aria-label': 'Target', onchange: (e) => set((x) => { x.target = model.routeTarget(e.target.value, x.target); }, true) },
+      el('select', { name: 'route.target', 'aria-label': 'Target', onchange: (e) => set((x) => { x.target = model.routeTarget(e.target.value, x.target); if (!x.target.stage || x.target.process) delete x.max_iterations; }, true) },
         el('option', { value: '' }, '— choose a target —'),
+        el('optgroup', { label: 'End the Task' },
+          ...ENDINGS.map(([v, l]) => el('option', { value: `end:${v}`, selected: r.target?.end === v }, l))),
+        el('optgroup', { label: 'Back to a Stage of this Process' },
+          ...state.def.stages.map((s) => el('option', { value: `back:${s.key}`, selected: model.targetValue(r.target) === `back:${s.key}` }, `Back to: ${s.name}`))),
         el('optgroup', { label: 'Processes' },
           ...state.processes.filter((p) => p.key !== KEY).map((p) => el('option', { value: p.key, selected: !r.target?.split && r.target?.process === p.key }, p.name))),
         state.splits.length ? el('optgroup', { label: 'Splits (A/B)' },
           ...state.splits.map((sp) => el('option', { value: `split:${sp.key}`, selected: r.target?.split === sp.key },
             `${sp.name} (${sp.variants.map((v) => `${v.key} ${v.weight}`).join(' / ')})`))) : null),
-      r.target?.split
-        ? el('p', { class: 'muted small split-note' }, 'Each Task goes to one of the Split\'s variants by weight; it starts at the first stage.')
-        : input('Target stage (optional)', r.target?.stage || '', (v) => set((x) => { x.target = { ...(x.target || {}) }; if (v.trim()) x.target.stage = v.trim(); else delete x.target.stage; }), { name: 'route.target_stage', placeholder: 'stage key' })),
+      targetDetails(r, set)),
     CAN_EDIT ? el('button', { type: 'button', class: 'secondary danger', onclick: () => commit(() => { state.def.routes.splice(i, 1); state.selected = null; }) }, 'Delete route') : null,
   ];
+}
+
+// "Assign from data": one assignment reference as the Stage's Responsible (replacing any other one)
+function assignPicker(s) {
+  const current = (s.roles?.responsible || []).find((r) => model.isAssignment(r)) || '';
+  const team = root.dataset.team;
+  const options = [['', '— or assign from data —'],
+    ...state.fields.filter((f) => ['email', 'text', 'user'].includes(f.type)).map((f) => [`field:${f.key}`, `The person in “${f.name}”`]),
+    [`round_robin:team:${team}`, `Take turns in ${team}`], [`least_loaded:team:${team}`, `Fewest open steps in ${team}`]];
+  return el('label', {}, 'Assign from data', el('select', { name: 'roles.assign', onchange: (e) => upd((st) => {
+    const others = (st.roles?.responsible || []).filter((r) => !model.isAssignment(r));
+    st.roles = { approver: [], informed: [], delegator: [], ...(st.roles || {}) };
+    st.roles.responsible = e.target.value ? [...others, e.target.value] : others;
+  }, { panel: true }) }, ...options.map(([v, l]) => el('option', { value: v, selected: v === current }, l))));
+}
+
+const TRIGGERS = [['condition', 'a condition holds'], ['stage_failed', 'the stage failed'], ['approval_rejected', 'the approval is rejected'],
+  ['timeout', 'no answer in time (the first of answer or clock wins)'], ['sla_breached', 'the stage is overdue (its SLA due time)']];
+const ENDINGS = [['completed', 'End — completed'], ['rejected', 'End — rejected'], ['cancelled', 'End — cancelled']];
+
+// what a Route's target asks for besides the list: an end's label, a loop's limit, a Process's Stage
+function targetDetails(r, set) {
+  const t = r.target || {};
+  if (t.end) return input('Outcome label (shown on the Task)', t.label || '', (v) => set((x) => { x.target = { end: t.end, ...(v.trim() ? { label: v.trim() } : {}) }; }), { name: 'route.target_label' });
+  if (t.split) return el('p', { class: 'muted small split-note' }, 'Each Task goes to one of the Split\'s variants by weight; it starts at the first stage.');
+  if (t.stage && !t.process) {
+    return input('Send back at most (times, then escalate)', r.max_iterations ?? 10, (v) => set((x) => { const n = parseInt(v, 10); if (n > 0) x.max_iterations = n; else delete x.max_iterations; }), { name: 'route.max_iterations', type: 'number', min: 1, max: 1000 });
+  }
+  return input('Target stage (optional)', r.target?.stage || '', (v) => set((x) => { x.target = { ...(x.target || {}) }; if (v.trim()) x.target.stage = v.trim(); else delete x.target.stage; }), { name: 'route.target_stage', placeholder: 'stage key' });
 }
 
 // who may start Tasks and which Fields a start sets (the definition's `start`; defaults in
