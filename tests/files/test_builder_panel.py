@@ -23,11 +23,11 @@ def test_file_upload_panel_needs_no_json(fw, live_server, page, login_page, scre
     options = field.locator("option").all_inner_texts()
     assert options == ["—", "Proof of address", "Internal scans (not written by this Stage)"]
     assert field.input_value() == "docs"
-    kinds = page.locator('input[name="config.kinds"]')
+    kinds = page.locator('input[name^="config.kinds."]')
     assert kinds.count() == 4
     assert page.locator("fieldset.choices").inner_text().count("Office documents") == 1
-    page.check('input[name="config.kinds"][value="office"]')
-    page.uncheck('input[name="config.kinds"][value="images"]')
+    page.check('input[name="config.kinds.office"]')
+    page.uncheck('input[name="config.kinds.images"]')
     page.check('text=Staff review each file')
     wait_saved(page)
     draft = fw.api_as(fw.admin).get("/api/v1/processes/docs/draft").get_json()

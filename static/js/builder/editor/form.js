@@ -108,7 +108,7 @@ function manyOf(name, prop, cfg, set, label, help) {
   const labels = prop['x-labels'] || prop.items['x-labels'];
   const chosen = new Set(cfg[name] ?? prop.default ?? []);
   const boxes = prop.items.enum.map((v) => el('label', { class: 'check' }, el('input', {
-    type: 'checkbox', name: `config.${name}`, value: v, checked: chosen.has(v),
+    type: 'checkbox', name: `config.${name}.${v}`, value: v, checked: chosen.has(v),
     onchange: (e) => { if (e.target.checked) chosen.add(v); else chosen.delete(v); set(prop.items.enum.filter((k) => chosen.has(k))); },
   }), ` ${labelFor(labels, v, prop.items.enum.indexOf(v))}`));
   return el('fieldset', { class: 'field choices', dataset: { name } }, el('legend', {}, label), help, ...boxes);
