@@ -115,6 +115,9 @@ def _perform(t: Transition, run: StageRun) -> None:
         outside = set(writes) - set(stage["writes"])
         if outside:
             raise PermissionError(f"wrote fields outside writes: {sorted(outside)}")
+        nul = sorted(k for k, v in writes.items() if _holds_nul(v))
+        if nul:   # PostgreSQL cannot store it: the Stage fails with the reason, not the job with a DataError
+            raise ValueError(f"wrote a NUL character (\\x00) into {', '.join(nul)}")
     except Exception as exc:  # a Stage's own failure is data for the engine, not a job crash
         if isinstance(exc, stages.StageFailed):   # a reason in plain words, and the attempt's log
             run.error = str(exc)
@@ -141,6 +144,16 @@ def _perform(t: Transition, run: StageRun) -> None:
 def _keep_log(run: StageRun, lines) -> None:
     if lines:
         run.data = {**(run.data or {}), "log": [*(run.data or {}).get("log", []), *lines][-200:]}
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def fire_timer(timer_id: int) -> str:

@@ -78,10 +78,10 @@ def test_no_host_files(world, app):
 
 
 def test_no_environment_and_no_secret_key(world, app):
-    run, task = outcome(world, "return {'note': repr(dict(os.environ)) + open('/proc/1/environ').read()"
+    run, task = outcome(world, "return {'note': repr(dict(os.environ)) + repr(open('/proc/1/environ').read())"
                                " + repr(os.listdir('/proc'))}")
+    assert run.status == "completed", (run.status, run.error, run.data)
     seen = task.values["note"]
-    assert run.status == "completed"
     assert app.config["SECRET_KEY"] not in seen and "SECRETS_KEY" not in seen and "DATABASE_URL" not in seen
     assert "REDIS_URL" not in seen and "PROCLY" not in seen
     assert os.environ.get("PATH", "?") not in seen or os.environ.get("PATH") == "/usr/bin"
@@ -175,3 +175,8 @@ def test_a_real_worker_process_runs_code_and_survives_every_escape(world):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
+
+
+def test_a_nul_character_fails_the_stage_not_the_worker(world):
+    """PostgreSQL cannot store U+0000 in a JSON value: the Stage fails with the reason, on every database."""
+    failed_with(world, "return {'note': 'a' + chr(0) + 'b'}", "NUL character", "note")

@@ -46,7 +46,8 @@ def test_create_list_replace_delete_never_return_the_value(app, people):
     assert secretbox.decrypt(row.ciphertext) == "a-new-value-123"
     assert api.delete(f"/api/v1/secrets/{body['id']}").status_code == 204
     assert api.get("/api/v1/secrets").get_json() == []
-    events = app.extensions["sqlalchemy"].session.scalars(select(Event).where(Event.type.like("secret.%"))).all()
+    events = app.extensions["sqlalchemy"].session.scalars(select(Event).where(Event.type.like("secret.%"))
+                                                          .order_by(Event.id)).all()
     assert [e.type for e in events] == ["secret.created", "secret.replaced", "secret.deleted"]
     assert all(VALUE not in json.dumps(e.data) for e in events)
 
