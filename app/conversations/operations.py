@@ -14,6 +14,7 @@ from app import clock, notifications, permissions, stages
 from app.conversations import parse, tokens
 from app.errors import APIError, Invalid
 from app.extensions import db
+from app.files import operations as files
 from app.infra.queue import publish_after_commit
 from app.models import Comment, Event, MagicLink, MailMessage, StageRun, User
 from app.notifications import threads
@@ -145,10 +146,25 @@ def mark_done(run_id: int, user, actor: str) -> StageRun:
     return task_ops.receive_input(run_id, stages.InputKind.submit, {}, actor, user=user)
 
 
-def keep_reply_attachments(message: MailMessage, attachments: list[parse.Attachment]) -> None:
-    """What becomes of a reply's attachments. For now: recorded on the message (name, type, size),
-    content not stored. This is the one place to connect to the Task's file storage (File Upload)."""
-    message.attachments = [{"name": a.name, "type": a.type, "size": a.size} for a in attachments]
+def keep_reply_attachments(run: StageRun, message: MailMessage, attachments: list[parse.Attachment]) -> None:
+    """A reply's attachments: with a file Field to keep them in (config `attachments_field`), each
+    is checked like an upload (size, kind from the content, a sanitised name) and becomes a file of
+    the Task; refused ones, or all when no Field is set, are only listed on the message with why."""
+    config = stages.loaded_config(stages.get(TYPE_KEY), permissions.stage_for(run).get("config") or {})
+    field = config.get("attachments_field") or ""
+    kept = []
+    for a in attachments:
+        entry = {"name": a.name, "type": a.type, "size": a.size}
+        if not field:
+            entry["refused"] = "not kept: this step keeps no attachments"
+        else:
+            try:
+                entry["file"] = files.store_attachment(run, field, a.name, a.content, kinds=config["attachment_kinds"],
+                                                       max_size_mb=config["attachment_max_mb"], actor="email").id
+            except APIError as exc:
+                entry["refused"] = exc.message
+        kept.append(entry)
+    message.attachments = kept
 
 
 def record_reply(run: StageRun, answered: MailMessage, mail: parse.ParsedMail) -> MailMessage:
@@ -158,10 +174,11 @@ def record_reply(run: StageRun, answered: MailMessage, mail: parse.ParsedMail) -
                           in_reply_to=answered.message_id, sender=mail.sender or "unknown",
                           recipient=answered.recipient, subject=mail.subject, body_text=mail.text,
                           body_html=mail.html or None, attachments=[], created_at=clock.now())
-    keep_reply_attachments(message, mail.attachments)
     db.session.add(message)
     db.session.flush()
-    names = ", ".join(a["name"] for a in message.attachments)
+    keep_reply_attachments(run, message, mail.attachments)
+    names = ", ".join(a["name"] + (f" (refused: {a['refused']})" if a.get("refused") else "")
+                      for a in message.attachments)
     body = mail.text or "(no text)"
     message.comment_id = _comment(run, f"✉ {mail.sender or 'unknown sender'}",
                                   body + (f"\n\nAttachments: {names}" if names else "")).id

@@ -10,6 +10,8 @@ class AttachmentSchema(Schema):
     name = fields.String()
     type = fields.String()
     size = fields.Integer()
+    file = fields.Integer(metadata={"description": "the Task file it was kept as (GET /api/v1/files/<id>)"})
+    refused = fields.String(metadata={"description": "why it was not kept (kind, size, or no Field to keep it in)"})
 
 
 class MailMessageSchema(Schema):

@@ -6,6 +6,7 @@ deleted again (no orphan bytes for a refused or failed request)."""
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import secrets
 import tempfile
@@ -107,15 +108,29 @@ def upload(run_id: int, who, read: Callable[[int], bytes], *, filename: str | No
     if content_length is not None and content_length > limit:   # refused before a byte is read
         raise TooLarge(f"{label}: the file is larger than {config['max_size_mb']} MB.",
                        {"file": [f"larger than {config['max_size_mb']} MB"], "field": [label]})
+    row = _store(run, field, label, read, filename, limit, config["kinds"], who, config["needs_review"])
+    # one upload at a time counts the run's files (the row lock is taken only now, after the bytes arrived)
+    db.session.execute(select(StageRun.id).where(StageRun.id == run.id).with_for_update())
+    if len(live_files(run.id, field)) > config["max_count"]:   # another upload won the race for the last place
+        raise Invalid(f"{label}: at most {config['max_count']} files may be uploaded here.",
+                      {"file": ["too many files"], "field": [label]}, status=409, code="conflict")
+    _event("file.uploaded", row, run, actor, size=row.size, content_type=row.content_type)
+    return row
+
+
+def _store(run: StageRun, field: str, label: str, read: Callable[[int], bytes], filename: str | None, limit: int,
+           kinds, who, needs_review: bool) -> StoredFile:
+    """Spool, check by content, put in storage under a random key and add the row (flushed): the one
+    path every stored file takes (uploads, email attachments)."""
     name = sanitise(filename)
     path, size, sha, head = _spool(read, limit, label)
     try:
         if size == 0:
             raise Invalid(f"{label}: the file is empty.", {"file": ["empty"], "field": [label]})
         mime, ext, description = detect(head, name)
-        if mime not in allowed_types(config["kinds"]):
+        if mime not in allowed_types(kinds):
             raise Invalid(f"{label}: “{name}” is {description}, which is not allowed here. "
-                          f"Allowed: {kinds_label(config['kinds'])}.",
+                          f"Allowed: {kinds_label(kinds)}.",
                           {"file": [f"{description} is not an allowed kind"], "field": [label]},
                           status=415, code="unsupported_type")
         key = secrets.token_hex(16)
@@ -127,11 +142,20 @@ def upload(run_id: int, who, read: Callable[[int], bytes], *, filename: str | No
     user_id, participant_id = _who(who)
     row = StoredFile(task_id=run.task_id, stage_run_id=run.id, field_key=field, name=with_extension(name, ext),
                      content_type=mime, size=size, sha256=sha, storage_key=key, uploaded_by_id=user_id,
-                     participant_id=participant_id, review_status="pending" if config["needs_review"] else None,
+                     participant_id=participant_id, review_status="pending" if needs_review else None,
                      created_at=clock.now())
     db.session.add(row)
     db.session.flush()
-    _event("file.uploaded", row, run, actor, size=size, content_type=mime)
+    return row
+
+
+def store_attachment(run: StageRun, field: str, filename: str, content: bytes, *, kinds, max_size_mb: int,
+                     actor: str) -> StoredFile:
+    """A file that arrived by email (a reply's attachment) kept in the run's file Field, with the same
+    checks as an upload: size, kind from the content, a sanitised name. Raises APIError when refused."""
+    label = _field_name(run.task, field)
+    row = _store(run, field, label, io.BytesIO(content).read, filename, max_size_mb * MB, kinds, None, False)
+    _event("file.uploaded", row, run, actor, size=row.size, content_type=row.content_type, by="email")
     return row
 
 

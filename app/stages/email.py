@@ -14,8 +14,9 @@ import marshmallow as ma
 from flask import current_app
 
 from app.stages import mail_templates
-from app.stages.base import (ConfigSchema, InputKind, InputRefused, Performed, StageContext, StageType,
+from app.stages.base import (ConfigSchema, InputKind, InputRefused, Needs, Performed, StageContext, StageType,
                              Submission)
+from app.stages.upload import DEFAULT_SIZE_MB, KINDS, MAX_SIZE_MB
 
 SERVICE = "procly_conversations"
 RECIPIENTS = {"participant": "The invited participant", "field": "The address in an email Field"}
@@ -43,6 +44,18 @@ class EmailConfig(ConfigSchema):
     finish = ma.fields.String(load_default="first_reply", validate=ma.validate.OneOf(list(FINISH)), metadata={
         "title": "Finish when", "x-labels": FINISH,
         "description": "The Stage's SLA (due, reminders, escalation) applies as to any Stage."})
+    attachments_field = ma.fields.String(load_default="", metadata={
+        "title": "Keep attachments in", "x-field-of": "writes", "x-field-type": "file",
+        "description": "A file Field this Stage writes: files attached to replies are checked like uploads "
+                       "and kept there. Leave empty to keep no attachments."})
+    attachment_kinds = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(list(KINDS))),
+                                      load_default=lambda: ["pdf", "images", "office"],
+                                      validate=ma.validate.Length(min=1), metadata={
+        "title": "Attachments allowed", "default": ["pdf", "images", "office"],
+        "x-labels": {k: v[0] for k, v in KINDS.items()},
+        "description": "Checked from the file's content, not its name; other attachments are refused."})
+    attachment_max_mb = ma.fields.Integer(load_default=DEFAULT_SIZE_MB, validate=ma.validate.Range(1, MAX_SIZE_MB),
+                                          metadata={"title": "Largest attachment (MB)", "default": DEFAULT_SIZE_MB})
 
 
 class EmailConversationType(StageType):
@@ -53,6 +66,7 @@ class EmailConversationType(StageType):
                    "(or for staff to mark the conversation done). Staff reply from the Task page.")
     automated = True
     config_schema = EmailConfig
+    needs = Needs(files=True)
     task_template = "stages/email_task.html"
 
     def check(self, stage: dict, fields: dict) -> list[tuple[str, str]]:
@@ -77,6 +91,12 @@ class EmailConversationType(StageType):
                 problems.append((f"config.{name}", "unknown placeholder" + ("s" if len(bad) > 1 else "") + " "
                                  + ", ".join(bad) + " (only Fields this Stage reads: "
                                  + (", ".join(reads) or "none") + ")"))
+        kept = config.get("attachments_field") or ""
+        if kept:
+            if kept not in (stage.get("writes") or []):
+                problems.append(("config.attachments_field", f'"{kept}" is not in writes'))
+            elif kept in fields and fields[kept].type != "file":
+                problems.append(("config.attachments_field", f'"{kept}" is not a file Field'))
         return problems
 
     def perform(self, ctx: StageContext) -> Performed:
@@ -93,11 +113,18 @@ class EmailConversationType(StageType):
         return Performed(complete=False, log=(f"email queued to {sent_to}",))
 
     def receive(self, ctx: StageContext, kind: InputKind, payload: dict) -> Submission:
-        """A verified reply arrives as a `callback`; staff marking the conversation done as `submit`."""
+        """A verified reply arrives as a `callback`; staff marking the conversation done as `submit`.
+        The core hands over the run's kept attachments as `payload["files"]`: with a Field to keep them
+        in, they become its value."""
+        payload = dict(payload or {})
+        files = payload.pop("files", None)
+        kept = ctx.config.get("attachments_field") or ""
+        values = {kept: [{k: f[k] for k in ("id", "name", "content_type", "size")} for f in files]} \
+            if kept and files else {}
         if kind == InputKind.callback:
-            return Submission(complete=ctx.config.get("finish", "first_reply") == "first_reply")
+            return Submission(values=values, complete=ctx.config.get("finish", "first_reply") == "first_reply")
         if kind == InputKind.submit:
-            return Submission(values=dict(payload or {}))
+            return Submission(values={**payload, **values})
         raise InputRefused(f"a {self.name} Stage does not take {kind} input")
 
 

@@ -21,6 +21,7 @@ FIELDS = [
     {"key": "note", "name": "Note", "type": "text"},
     {"key": "secret", "name": "Secret", "type": "text"},
     {"key": "answered", "name": "Answered", "type": "boolean"},
+    {"key": "docs", "name": "Documents", "type": "file"},
 ]
 SUBJECT = "Your appointment, {{ name }}"
 BODY = "Hello {{ name }},\n\nwhen would suit you? ({{ note }})\n\nThe team"

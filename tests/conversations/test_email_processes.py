@@ -73,8 +73,11 @@ def test_send_reply_complete_with_a_real_worker_and_the_mail_in_process(world, s
         started = time.monotonic()
         wait_until(lambda: sink.envelopes, 60, "the first email at the SMTP server", diagnose=worker.log,
                    every=0.01)
-        world.db.session.remove()
-        row = world.db.session.scalar(select(Outbox))
+        def sent_row():   # the SMTP server has it; the worker commits `sent_at` just after
+            world.db.session.remove()
+            row = world.db.session.scalar(select(Outbox))
+            return row if row is not None and row.sent_at is not None else None
+        row = wait_until(sent_row, 60, "the outbox row marked sent", diagnose=worker.log)
         print(f"\nworker process start -> first email at the SMTP server: {time.monotonic() - started:.2f} s; "
               f"outbox row written -> sent: {(row.sent_at - row.created_at).total_seconds() * 1000:.0f} ms")
         [sent] = sink.messages()

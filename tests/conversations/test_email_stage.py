@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from app import clock
 from app.conversations import incoming, tokens
 from app.models import Comment, MailMessage, Outbox
+from app.models.files import StoredFile
 from tests.conversations.conftest import DOMAIN, email_stage, reply_to
 from tests.runtime_io.conftest import st
 
@@ -288,18 +289,61 @@ def test_replying_needs_the_right_to_work_the_stage(world, sink, make_user):
     assert other_run.status_code == 404
 
 
-def test_attachments_are_recorded_not_stored(world, sink):
+def test_without_a_field_to_keep_them_attachments_are_listed_not_stored(world, sink):
     tid = _started(world, sink)
     [sent] = sink.messages()
     raw = reply_to(sent, "Here it is", attachments=[("../../etc/passwd\t.pdf", "application/pdf", b"%PDF-1.4 x"),
                                                     ("photo.png", "image/png", b"\x89PNG" + b"0" * 100)])
     assert incoming.accept(raw).accepted
     msg = world.db.session.scalar(select(MailMessage).where(MailMessage.direction == "in"))
-    assert msg.attachments == [{"name": "etc_passwd_.pdf", "type": "application/pdf", "size": 10},
-                               {"name": "photo.png", "type": "image/png", "size": 104}]
+    not_kept = "not kept: this step keeps no attachments"
+    assert msg.attachments == [{"name": "etc_passwd_.pdf", "type": "application/pdf", "size": 10, "refused": not_kept},
+                               {"name": "photo.png", "type": "image/png", "size": 104, "refused": not_kept}]
     comment = world.db.session.get(Comment, msg.comment_id)
-    assert "Attachments: etc_passwd_.pdf, photo.png" in comment.body
+    assert "Attachments: etc_passwd_.pdf (refused: not kept" in comment.body
+    assert world.db.session.scalar(select(func.count()).select_from(StoredFile)) == 0
     assert world.run(tid, "ask").status == "completed"
+
+
+def test_attachments_become_task_files_checked_like_uploads(world, sink):
+    stage = email_stage(writes=["docs"])
+    stage["config"].update(attachments_field="docs", attachment_kinds=["pdf"], attachment_max_mb=1)
+    tid = _started(world, sink, [stage, st("after", reads=["docs"])])
+    [sent] = sink.messages()
+    pdf = b"%PDF-1.4\n" + b"1" * 500
+    raw = reply_to(sent, "The papers", attachments=[
+        ("../contract\x07.pdf", "application/pdf", pdf),
+        ("invoice.pdf", "application/pdf", b"MZ\x90\x00" + b"\x00" * 300),      # a program named .pdf
+        ("big.pdf", "application/pdf", b"%PDF-1.4\n" + b"2" * (1024 * 1024 + 10)),
+    ])
+    assert incoming.accept(raw).accepted
+    msg = world.db.session.scalar(select(MailMessage).where(MailMessage.direction == "in"))
+    kept, program, big = msg.attachments
+    assert kept["name"] == "contract_.pdf" and "refused" not in kept
+    assert "not allowed here" in program["refused"] and "file" not in program
+    assert "larger than 1 MB" in big["refused"]
+    stored = world.db.session.get(StoredFile, kept["file"])
+    assert stored.task_id == tid and stored.field_key == "docs" and stored.size == len(pdf)
+    assert stored.name == "contract_.pdf" and stored.storage_key not in stored.name
+    assert world.db.session.scalar(select(func.count()).select_from(StoredFile)) == 1   # nothing else stored
+    # the reply completed the Stage, and the kept file is the Field's value
+    assert world.run(tid, "ask").status == "completed"
+    task = world.api.get(f"/api/v1/tasks/{tid}").get_json()
+    assert [f["id"] for f in task["values"]["docs"]] == [stored.id]
+    body = world.api.get(f"/api/v1/files/{stored.id}/content")
+    assert body.status_code == 200 and body.data == pdf
+    uploaded = [e for e in world.events(tid) if e.type == "file.uploaded"]
+    assert [e.data["by"] for e in uploaded] == ["email"]
+
+
+def test_the_attachments_field_must_be_a_file_field_the_stage_writes(world):
+    designer = world.api_as(world.admin)
+    world.process("ask", [email_stage(), st("after")])
+    stage = email_stage()
+    stage["config"]["attachments_field"] = "docs"
+    assert _errors(designer, "ask", [stage]) == {"stages[0].config.attachments_field": '"docs" is not in writes'}
+    stage["writes"], stage["config"]["attachments_field"] = ["note"], "note"
+    assert _errors(designer, "ask", [stage]) == {"stages[0].config.attachments_field": '"note" is not a file Field'}
 
 
 def test_auto_replies_and_oversized_messages_are_dropped(world, sink, app):
