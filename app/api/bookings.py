@@ -52,6 +52,19 @@ class RunBooking(MethodView):
         return scheduling.book(run_id, data["start"], require_login(), actor(), data["time_zone"])
 
 
+@blp.route("/<int:run_id>/booking/slots")
+@login_required_api
+@blp.arguments(SlotsQuerySchema, location="query")
+@blp.response(200, SlotsSchema)
+def booking_slots(query, run_id):
+    """The free slots the run's booked appointment may move to (its own time counts as free)."""
+    tz = scheduling.zone_name(query["tz"])
+    who = require_login()
+    found = scheduling.slots_for_change(scheduling.live_booking(run_id, who), who, _naive(query["from_"]),
+                                        _naive(query["to"]))
+    return slots_payload(found, tz)
+
+
 @blp.route("/<int:run_id>/booking/reschedule", methods=["POST"])
 @login_required_api
 @blp.arguments(BookSchema)

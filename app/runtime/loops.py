@@ -31,22 +31,28 @@ def send_back(t, d: engine.FireRoute) -> None:
         t.apply([engine.FlagAttention(reason),
                  engine.Escalate(source.id if source else None, source.stage_key if source else d.stage, to, reason)])
         return
-    target = stage_of(t.definition, d.stage)
-    again = {s["key"] for s in t.definition["stages"] if s["column"] > target["column"]} | {d.stage}
     route = next(r for r in t.definition["routes"] if r["key"] == d.route_key)
-    reason = f"sent back to {target['name']} by Route “{route['name']}”"
+    t.event("task.sent_back", route=d.route_key, to_stage=d.stage, iteration=done + 1, reason=d.reason)
+    for run in rerun_from(t, d.stage, f"by Route “{route['name']}”", d.route_key):
+        run.data = {**(run.data or {}), "loop": {"route": d.route_key, "iteration": done + 1}}
+
+
+def rerun_from(t, stage_key: str, why: str, mark: str) -> list:
+    """Run `stage_key` and every Stage of a later column again as new Stage Runs of this visit: the
+    runs they replace stay in the history marked `superseded` (= `mark`), open ones are cancelled.
+    Returns the new runs."""
+    target = stage_of(t.definition, stage_key)
+    again = {s["key"] for s in t.definition["stages"] if s["column"] > target["column"]} | {stage_key}
+    reason = f"sent back to {target['name']} {why}"
     for run in list(t.runs.values()):
         if run.stage_key not in again or (run.data or {}).get("superseded"):
             continue
         if run.status in states.OPEN or run.status == "failed":
             t.set_status(run, "cancelled", reason=reason)
-        run.data = {**(run.data or {}), "superseded": d.route_key}
-    t.event("task.sent_back", route=d.route_key, to_stage=d.stage, iteration=done + 1, reason=d.reason)
+        run.data = {**(run.data or {}), "superseded": mark}
     before = set(t.runs)
     t.apply(engine.advance(t.definition, t.view(), evaluate=evaluate))
-    for run_id in set(t.runs) - before:
-        run = t.runs[run_id]
-        run.data = {**(run.data or {}), "loop": {"route": d.route_key, "iteration": done + 1}}
+    return [t.runs[run_id] for run_id in set(t.runs) - before]
 
 
 def _source_of(t, route_key: str) -> str | None:

@@ -23,6 +23,7 @@ from app.participants import links as participant_links
 from app.runtime.context import definition, stage_of
 from app.scheduling import busy, invites, reminders
 from app.scheduling.slots import Availability, Slot, free_slots, is_slot, window
+from app.tasks import moves
 from app.tasks import operations as tasks
 from app.vocab.statuses import TaskStatus
 
@@ -212,6 +213,13 @@ def live_booking(run_id: int, who) -> Booking:
     return booking
 
 
+def changeable_booking(run: StageRun, who) -> Booking | None:
+    """The run's live booking when `who` may move or cancel it (the staff Task page), else None."""
+    booking = db.session.scalar(select(Booking).where(Booking.stage_run_id == run.id, Booking.status == "booked")
+                                .order_by(Booking.id.desc()))
+    return booking if booking is not None and permissions.allowed(who, "booking.change", booking) else None
+
+
 def _write_field(booking: Booking, field: str, value, actor: str) -> None:
     """The Task's Field follows the booking while the Task runs (as the system: the booking was
     checked by app.permissions already; the Field may be outside any open Stage's writes by now)."""
@@ -241,7 +249,9 @@ def reschedule(booking: Booking, start, who, actor: str, time_zone: str | None =
 
 
 def cancel(booking: Booking, who, actor: str) -> Booking:
-    """Cancel a live booking: its seat is free again, the Field is cleared, METHOD:CANCEL is sent."""
+    """Cancel a live booking: its seat is free again, the Field is cleared, METHOD:CANCEL is sent;
+    with `on_cancel: book_again` the Stage opens again (with those after it) while the Task is still
+    in that visit, so someone books a new time."""
     permissions.check(who, "booking.change", booking)
     if booking.status != "booked":
         raise _conflict("This appointment was already cancelled.", "booking")
@@ -255,4 +265,6 @@ def cancel(booking: Booking, who, actor: str) -> Booking:
     _event(booking, run, "booking.cancelled", actor, sequence=booking.sequence)
     reminders.drop(run.id)
     invites.send(booking, "cancelled", stage["name"])
+    if config["on_cancel"] == "book_again":
+        moves.reopen_stage(run, "because the appointment was cancelled", actor)
     return booking

@@ -46,6 +46,10 @@ def _meta(title: str, description: str, **extra) -> dict:
     return {"title": title, "description": description, **extra}
 
 
+ON_CANCEL = {"book_again": "Book again: this step (and the steps after it) opens again",
+             "keep": "Keep going: only the booked time is cleared"}
+
+
 class CalendarConfig(ConfigSchema):
     field = ma.fields.String(load_default="", metadata=_meta(
         "Booked time goes to", "The date-and-time Field (in the Stage's writes) that receives the booked time.",
@@ -87,6 +91,9 @@ class CalendarConfig(ConfigSchema):
                                                          "administrator configured for that calendar (optional)."))
     instructions = ma.fields.String(load_default="", validate=validate.Length(max=2000), metadata=_meta(
         "Instructions", "Shown above the times to pick from."))
+    on_cancel = ma.fields.String(load_default="book_again", validate=validate.OneOf(list(ON_CANCEL)), metadata=_meta(
+        "When the appointment is cancelled", "While the Task is still in this Process.",
+        **{"x-labels": ON_CANCEL}))
 
     @ma.validates_schema
     def _hours(self, data, **kwargs):

@@ -110,6 +110,8 @@ def sentence(e, names: Names) -> str:
         case "task.sent_back":
             n = int(d.get("iteration") or 1)
             again = f" (for the {n}{'nd' if n == 2 else 'rd' if n == 3 else 'th'} time)" if n > 1 else ""
+            if not d.get("route"):
+                return f"Sent back to {names.stage(d.get('to_stage'))} {d.get('reason') or ''}".rstrip()
             return f"Sent back to {names.stage(d.get('to_stage'))} by Route “{names.routes.get(d.get('route'), d.get('route'))}”{again}"
         case "task.signalled":
             return f"Signal “{d.get('signal')}” arrived{by}{' (kept since it came early)' if d.get('kept') else ''}: {stage} done"

@@ -10,7 +10,7 @@ from app.errors import Conflict, Invalid
 from app.extensions import db
 from app.lookups import find_process, find_split
 from app.models import Process, StageRun, Task, Version
-from app.runtime import engine, planning, states
+from app.runtime import engine, loops, planning, states
 from app.runtime.context import definition, evaluate
 from app.runtime.shell import Transition, lock_task, move, retry
 from app.vocab.statuses import TaskStatus
@@ -162,3 +162,21 @@ def migrate_tasks(process_key: str, to_version: int, mapping: dict[str, str] | N
         t.queue_automated()
     db.session.flush()
     return [t.task.id for t, _, _ in plans]
+
+
+def reopen_stage(run: StageRun, why: str, actor: str) -> list[StageRun]:
+    """Open a finished Stage again in the Task's current visit, with the Stages after it (a cancelled
+    appointment is booked again): a rework loop started by the system, not by a Route. Nothing
+    happens (returns []) when the Task has ended or left that visit, or the run is open already."""
+    task = lock_task(run.task_id)
+    if task.status != TaskStatus.running:
+        return []
+    t = Transition(task, actor=actor)
+    current = t.runs.get(run.id)
+    if current is None or (current.data or {}).get("superseded") or current.status in states.OPEN:
+        return []
+    t.event("task.sent_back", to_stage=run.stage_key, reason=why)
+    again = loops.rerun_from(t, run.stage_key, why, "reopened")
+    t.finish()
+    t.queue_automated()
+    return again

@@ -13,6 +13,7 @@ from app.models.notifications import Notification
 from app.models.portal import MagicLink
 from app.vocab import statuses
 from app.notifications import threads
+from app.scheduling import operations as scheduling
 from app.tasks import history
 from app.vocab.statuses import OPEN, StageRunStatus, TaskStatus
 
@@ -93,7 +94,8 @@ def task_page(user, task: Task) -> dict:
                          "comments": threads.comments_of(run),
                          "type": stages.get(stage["type"]) or stages.get("basic"),
                          "writes": permissions.writable_fields(user, run) if run.id in open_ids else set(),
-                         "claimer": db.session.get(User, run.claimed_by_id) if run.claimed_by_id else None})
+                         "claimer": db.session.get(User, run.claimed_by_id) if run.claimed_by_id else None,
+                         "booking": scheduling.changeable_booking(run, user) if stage["type"] == "calendar_schedule" else None})
     events, more = history.events_of(user, task, limit=60)
     links = db.session.scalars(select(MagicLink).where(MagicLink.task_id == task.id).order_by(MagicLink.id)).all()
     return dict(task=task, fields=fields, readable=readable, writable=writable, values=task.values or {},

@@ -123,6 +123,8 @@ BOOKING_ROUTES: list[Route] = [
     R(f"{RUN}/booking", "POST", "run.complete", fresh=True,
       call=lambda c: c.post(f"/api/v1/runs/{c.run('meet')}/booking", json={"start": c.w.slot()})),
     R(f"{RUN}/booking", "GET", "booking.change", lambda c: c.get(f"/api/v1/runs/{c.run('meet', 'booked')}/booking")),
+    R(f"{RUN}/booking/slots", "GET", "booking.change",
+      lambda c: c.get(f"/api/v1/runs/{c.run('meet', 'booked')}/booking/slots")),
     R(f"{RUN}/booking/reschedule", "POST", "booking.change", fresh=True, call=lambda c: c.post(
         f"/api/v1/runs/{c.run('meet', 'booked')}/booking/reschedule", json={"start": c.w.slot()})),
     R(f"{RUN}/booking/cancel", "POST", "booking.change", fresh=True,

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
+from tests.processes import wait_until
 from app.models import Booking, Task
 from app.participants import links
 from tests.scheduling.conftest import calendar_stage
@@ -60,8 +61,10 @@ def test_participant_picks_a_slot_on_a_phone(world, frozen, live_server, browser
 
 
 @pytest.mark.browser
-def test_staff_book_from_the_task_page(world, frozen, live_server, browser, login_page):
-    task_id = world.start()
+def test_staff_book_move_and_cancel_from_the_task_page(world, frozen, live_server, browser, login_page):
+    world.process("visit2", [calendar_stage(), {"key": "follow", "name": "Follow up", "type": "basic", "reads": [],
+                                                "writes": ["note"]}])
+    task_id = world.start("visit2")
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Asia/Tokyo", locale="en-GB")
     page = ctx.new_page()
     login_page(page, live_server, "staff@x.test", "pw-secret-1")
@@ -72,8 +75,33 @@ def test_staff_book_from_the_task_page(world, frozen, live_server, browser, logi
     page.locator(".slot-times button").first.click()
     page.locator("button.slot-book").click()
     page.wait_for_load_state()
-    page.locator(".slot-picker").wait_for(state="detached")
+    appointment = page.locator("[data-booking]")
+    appointment.wait_for()            # booked: the appointment, with Move and Cancel
     db.session.expire_all()
     assert db.session.get(Task, task_id).values["when"] == "2030-01-07T08:00:00+00:00"
     assert db.session.scalar(select(Booking)).time_zone == "Asia/Tokyo"
+    # staff move it: the picker opens inside "Move the appointment"
+    page.get_by_text("Move the appointment").click()
+    appointment.locator(".slot-times button").first.wait_for()
+    appointment.locator(".slot-times button").nth(1).click()
+    assert appointment.locator("button.slot-book").inner_text().startswith("Move to ")
+    appointment.locator("button.slot-book").click()
+    page.wait_for_function("() => !document.querySelector('.slot-status')?.textContent.includes('Moving')")
+    wait_until(lambda: _starts() == "2030-01-07T09:00:00", 60, "the appointment moved to 10:00 Paris")
+    # and cancel it: a confirmation names the time; the step opens again for a new booking
+    page.goto(f"{live_server}/queue/tasks/{task_id}")
+    page.once("dialog", lambda d: (assert_dialog(d), d.accept()))
+    page.get_by_role("button", name="Cancel the appointment").click()
+    page.locator(".slot-days button").first.wait_for()     # a new run of the step, to book again
+    db.session.expire_all()
+    assert db.session.scalar(select(Booking)).status == "cancelled"
     ctx.close()
+
+
+def assert_dialog(dialog):
+    assert "this step opens again" in dialog.message, dialog.message
+
+
+def _starts():
+    db.session.expire_all()
+    return db.session.scalar(select(Booking)).starts_at.isoformat()

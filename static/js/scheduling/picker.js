@@ -23,7 +23,7 @@ function render(root, data, zone) {
     chosen = slot;
     pressed(times, button);
     confirm.disabled = false;
-    confirm.textContent = `Book ${fullLabel(slot.start, zone, locale())}`;
+    confirm.textContent = `${root.dataset.verb || 'Book'} ${fullLabel(slot.start, zone, locale())}`;
   };
   const showDay = (slots, button) => {
     pressed(dayList, button);
@@ -44,12 +44,12 @@ function render(root, data, zone) {
   confirm.addEventListener('click', async () => {
     if (!chosen) return;
     confirm.disabled = true;
-    status.textContent = 'Booking…';
+    status.textContent = root.dataset.verb ? 'Moving…' : 'Booking…';
     try {
       const body = { start: chosen.start, time_zone: zone };
       if (root.dataset.formToken) body.form_token = root.dataset.formToken;
       await api('POST', root.dataset.book, body);
-      status.textContent = 'Booked.';
+      status.textContent = root.dataset.verb ? 'Moved.' : 'Booked.';
       window.location.assign(root.dataset.done || window.location.href);
     } catch (err) {
       status.textContent = '';
@@ -84,7 +84,33 @@ function start(root) {
   load(root);
 }
 
-function scan() { document.querySelectorAll('.slot-picker').forEach(start); }
+// "Cancel the appointment" on the staff Task page: asks first, then reloads to show the outcome
+async function cancelBooking(button) {
+  if (!window.confirm(button.dataset.ask)) return;
+  button.disabled = true;
+  try {
+    await api('POST', button.dataset.bookingCancel, {});
+    window.location.reload();
+  } catch (err) {
+    button.disabled = false;
+    button.closest('[data-booking]').querySelector('[data-booking-error]').textContent =
+      err instanceof ApiError ? err.message : 'The appointment could not be cancelled: try again.';
+  }
+}
+
+document.addEventListener('click', (e) => {
+  const button = e.target.closest('[data-booking-cancel]');
+  if (button) cancelBooking(button);
+});
+
+// a picker inside a closed <details> loads when it is opened
+function scan() {
+  document.querySelectorAll('.slot-picker').forEach((root) => {
+    const closed = root.closest('details:not([open])');
+    if (closed) closed.addEventListener('toggle', () => start(root), { once: true });
+    else start(root);
+  });
+}
 
 scan();
 // the staff Task page swaps parts of itself on live updates: pickers that arrive later start too
