@@ -167,7 +167,7 @@ def keep_reply_attachments(run: StageRun, message: MailMessage, attachments: lis
     message.attachments = kept
 
 
-def record_reply(run: StageRun, answered: MailMessage, mail: parse.ParsedMail) -> MailMessage:
+def record_reply(run: StageRun, answered: MailMessage, mail: parse.ParsedMail, via: str = "email") -> MailMessage:
     """A verified reply: a message of the run, a Comment on its Thread, an Event."""
     message = MailMessage(stage_run_id=run.id, task_id=run.task_id, direction="in",
                           message_id=mail.message_id or f"{uuid.uuid4().hex}@unknown",
@@ -182,6 +182,33 @@ def record_reply(run: StageRun, answered: MailMessage, mail: parse.ParsedMail) -
     body = mail.text or "(no text)"
     message.comment_id = _comment(run, f"✉ {mail.sender or 'unknown sender'}",
                                   body + (f"\n\nAttachments: {names}" if names else "")).id
-    _event(run, "email.received", "email", message=message.id, sender=mail.sender, stage=run.stage_key,
-           attachments=len(message.attachments))
+    _event(run, "email.received", via, message=message.id, sender=mail.sender, stage=run.stage_key,
+           attachments=len(message.attachments), via=via)
+    return message
+
+
+def portal_reply(run_id: int, body: str, link: MagicLink, actor: str) -> MailMessage:
+    """The participant answers in the portal instead of by email: the same as a verified reply (a
+    MailMessage "in", a Comment, an Event, the run told), from the participant's own address."""
+    run = task_ops.get_run(run_id, link)
+    if permissions.stage_for(run).get("type") != TYPE_KEY:
+        raise Invalid(f"Stage run {run_id} is not an email conversation.", {"run": ["not an email conversation"]},
+                      status=409, code="conflict")
+    permissions.check(link, "run.reply", run)
+    body = (body or "").replace("\r\n", "\n").strip()
+    if not body:
+        raise Invalid("Write a message first.", {"body": ["required"]})
+    if len(body) > MAX_REPLY:
+        raise Invalid(f"A message is at most {MAX_REPLY:,} characters.", {"body": ["too long"]})
+    if run.status != "in_progress":
+        raise APIError("This conversation has finished.", {"status": [run.status]}, status=409, code="conflict")
+    earlier = messages(run)
+    if not earlier:
+        raise APIError("The first email has not been sent yet.", {"run": ["no email yet"]}, status=409, code="conflict")
+    subject = earlier[-1].subject if earlier[-1].subject.lower().startswith("re:") else f"Re: {earlier[-1].subject}"
+    mail = parse.ParsedMail(sender=link.participant.email, recipients=[], subject=subject,
+                            message_id=f"{uuid.uuid4().hex}@portal.{tokens.domain()}", in_reply_to=earlier[-1].message_id,
+                            text=body, html="", attachments=[], automatic=False)
+    message = record_reply(run, earlier[-1], mail, via="portal")
+    task_ops.receive_input(run.id, stages.InputKind.callback, {"message": message.id}, actor)
     return message

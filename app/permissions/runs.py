@@ -15,7 +15,8 @@
 - retry: Responsible or a manager of the owning Team. advance: at an approval gate an Approver,
   at a manual or condition gate the Responsible or an Approver.
 - Participants (magic links): only the external Stages of their one Task; `action` Stages may be
-  completed (within the Stage's writes), approvals decided when the approval names them."""
+  completed (within the Stage's writes), approvals decided when the approval names them, and an
+  email conversation of an `action` Stage answered in the portal (run.reply)."""
 from __future__ import annotations
 
 from app.models import MagicLink, StageRun
@@ -55,6 +56,8 @@ def _participant(link, run: StageRun, operation: str, values: dict | None) -> De
                           {f"values.{k}": ["not in this Stage's writes"] for k in refused})
         return ALLOW
     if operation in DECISIONS and ps.can_approve:
+        return ALLOW
+    if operation == "run.reply" and ps.mode == "action":   # answering an email conversation in the portal
         return ALLOW
     return forbid(f"You may not {_verb(operation)} this step.")
 

@@ -12,6 +12,11 @@ from typing import Protocol
 
 import marshmallow as ma
 from flask import current_app
+from markupsafe import Markup
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import MailMessage
 
 from app.stages import mail_templates
 from app.stages.base import (ConfigSchema, InputKind, InputRefused, Needs, Performed, StageContext, StageType,
@@ -68,6 +73,7 @@ class EmailConversationType(StageType):
     config_schema = EmailConfig
     needs = Needs(files=True)
     task_template = "stages/email_task.html"
+    portal_template = "stages/email_portal.html"
 
     def check(self, stage: dict, fields: dict) -> list[tuple[str, str]]:
         config = stage.get("config") or {}
@@ -126,6 +132,15 @@ class EmailConversationType(StageType):
         if kind == InputKind.submit:
             return Submission(values={**payload, **values})
         raise InputRefused(f"a {self.name} Stage does not take {kind} input")
+
+
+    def render_portal(self, **context) -> Markup:
+        """The conversation in the portal: the emails of the run, and (while it waits) an answer box,
+        for a participant who prefers the portal to their mailbox."""
+        run = context["ps"].run
+        emails = db.session.scalars(select(MailMessage).where(MailMessage.stage_run_id == run.id)
+                                    .order_by(MailMessage.id)).all()
+        return super().render_portal(**context, emails=emails)
 
 
 def service() -> ConversationService:

@@ -368,3 +368,61 @@ def test_the_conversation_endpoints_are_in_the_openapi_document(world):
     assert {"201", "401", "403", "404", "422"} <= set(reply["responses"])
     assert "post" in paths["/api/v1/conversations/{run_id}/done"]
     assert "ConversationsMailMessage" in spec["components"]["schemas"] or "MailMessage" in spec["components"]["schemas"]
+
+
+# --- the portal ----------------------------------------------------------------------------------
+
+def _portal(world, tid, email="bo@example.com"):
+    import re
+
+    from app.participants import links
+
+    _, secret = links.invite(world.task(tid), email, name="Bo")
+    world.db.session.commit()
+    c = world.app.test_client()
+    page = c.get(f"/portal/t/{secret}", follow_redirects=True).get_data(as_text=True)
+    return c, page, re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+
+
+def _portal_stage(**kw):
+    return email_stage(recipient="participant", reads=("name", "note"),
+                       visibility={"external": "action", "internal": {"teams": [], "roles": []}}, **kw)
+
+
+def test_the_participant_reads_and_answers_the_conversation_in_the_portal(world, sink):
+    world.process("ask", [_portal_stage(), st("after")])
+    tid = world.start("ask", {"name": "Bo", "note": "x"})
+    c, page, token = _portal(world, tid)
+    world.drain()                                        # the first email goes to the invited participant
+    page = c.get("/portal/").get_data(as_text=True)
+    assert "Hello Bo," in page and "Your answer" in page
+    run = world.run(tid, "ask")
+    empty = c.post(f"/portal/runs/{run.id}/email-reply", data={"form_token": token, "body": "  "})
+    assert empty.status_code == 422 and "Write a message first." in empty.get_data(as_text=True)
+    forged = c.post(f"/portal/runs/{run.id}/email-reply", data={"form_token": "nope", "body": "hi"})
+    assert forged.status_code == 400
+    r = c.post(f"/portal/runs/{run.id}/email-reply", data={"form_token": token, "body": "Thursday, <b>please</b>"})
+    assert r.status_code == 302
+    assert world.statuses(tid) == {"ask": "completed", "after": "pending"}     # finish: first reply
+    convo = world.api.get(f"/api/v1/conversations/{run.id}").get_json()
+    answer = convo["messages"][-1]
+    assert (answer["direction"], answer["sender"], answer["text"]) == ("in", "bo@example.com", "Thursday, <b>please</b>")
+    received = [e for e in world.events(tid) if e.type == "email.received"]
+    assert [e.data["via"] for e in received] == ["portal"]
+    # finished: no more answers
+    again = c.post(f"/portal/runs/{run.id}/email-reply", data={"form_token": token, "body": "and Friday"})
+    assert again.status_code in (404, 409)
+
+
+def test_another_tasks_participant_cannot_answer(world, sink):
+    world.process("ask", [_portal_stage(), st("after")])
+    tid = world.start("ask", {"name": "Bo", "note": "x"})
+    _portal(world, tid)
+    other = world.start("ask", {"name": "Cy", "note": "y"})
+    c, _, token = _portal(world, other, "cy@example.com")
+    world.drain()
+    run = world.run(tid, "ask")
+    r = c.post(f"/portal/runs/{run.id}/email-reply", data={"form_token": token, "body": "hijack"})
+    assert r.status_code == 404
+    assert world.run(tid, "ask").status == "in_progress"
+    assert _count(world, MailMessage, direction="in") == 0

@@ -409,6 +409,8 @@ ROUTES: list[Route] = [
       call=lambda c: c.portal(f"/portal/runs/{c.run('work')}/submit", {"f_note": "from outside"})),
     R("/portal/runs/<int:run_id>/decide", "POST", "run.approve", kind="portal", fresh=True,
       call=lambda c: c.portal(f"/portal/runs/{c.run('sign')}/decide", {"action": "approve"})),
+    R("/portal/runs/<int:run_id>/email-reply", "POST", "run.reply", kind="portal", fresh=True,
+      call=lambda c: c.portal(f"/portal/runs/{c.w.talking(c.run('talk'))}/email-reply", {"body": "an answer"})),
     R("/portal/runs/<int:run_id>/comments", "POST", "run.comment", kind="portal", fresh=True,
       call=lambda c: c.portal(f"/portal/runs/{c.run('work')}/comments", {"body": "a question"})),
 ]

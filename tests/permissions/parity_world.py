@@ -56,6 +56,9 @@ def definition(t: str) -> dict:
         stage("files", type="file_upload", reads=["name", "docs"], writes=["docs"],
               config={"field": "docs", "kinds": ["pdf"], "min_count": 0, "max_count": 50},
               visibility={"internal": {"teams": [team], "roles": []}, "external": "action"}),
+        stage("talk", type="email_conversation", reads=["name"], writes=[],
+              visibility={"internal": {"teams": [team], "roles": []}, "external": "action"},
+              config={"recipient": "participant", "subject": "Hello {{ name }}", "body": "Hi", "finish": "first_reply"}),
         stage("meet", type="calendar_schedule", reads=["name", "when"], writes=["when"],
               visibility={"internal": {"teams": [team], "roles": []}, "external": "action"},
               config={**MEET, "host": team}),
@@ -149,6 +152,20 @@ class World:
         conversations.send(run, f"pat-{t}@example.com", "Hello", "Hi", "<p>Hi</p>")
         db.session.commit()
         return task.id
+    def talking(self, run_id: int) -> int:
+        """The `talk` run (an Email conversation the participant may answer in the portal) waiting
+        for an answer after its first email, as a worker leaves it."""
+        from app.conversations import operations as conversations
+        from app.extensions import db
+        from app.models import StageRun
+
+        run = db.session.get(StageRun, run_id)
+        if run.status != "in_progress":
+            run.status = "in_progress"
+            conversations.send(run, "pat-a@example.com", "Hello", "Hi", "<p>Hi</p>")
+            db.session.commit()
+        return run_id
+
     def fresh_file(self, t: str, task_id: int | None = None) -> int:
         """A PDF uploaded (by the system) into the `files` Stage Run of a fresh Task of team <t>."""
         import io
