@@ -62,6 +62,7 @@ def test_participant_picks_a_slot_on_a_phone(world, frozen, live_server, browser
 
 @pytest.mark.browser
 def test_staff_book_move_and_cancel_from_the_task_page(world, frozen, live_server, browser, login_page):
+    DOCS.mkdir(parents=True, exist_ok=True)
     world.process("visit2", [calendar_stage(), {"key": "follow", "name": "Follow up", "type": "basic", "reads": [],
                                                 "writes": ["note"]}])
     task_id = world.start("visit2")
@@ -83,6 +84,8 @@ def test_staff_book_move_and_cancel_from_the_task_page(world, frozen, live_serve
     # staff move it: the picker opens inside "Move the appointment"
     page.get_by_text("Move the appointment").click()
     appointment.locator(".slot-times button").first.wait_for()
+    assert axe_violations(page) == []
+    appointment.screenshot(path=str(DOCS / "task-calendar-booked.png"))
     appointment.locator(".slot-times button").nth(1).click()
     assert appointment.locator("button.slot-book").inner_text().startswith("Move to ")
     appointment.locator("button.slot-book").click()
