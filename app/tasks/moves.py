@@ -13,6 +13,7 @@ from app.models import Process, StageRun, Task, Version
 from app.runtime import engine, planning, states
 from app.runtime.context import definition, evaluate
 from app.runtime.shell import Transition, lock_task, move, retry
+from app.tasks.operations import act
 from app.vocab.statuses import TaskStatus
 
 
@@ -162,3 +163,21 @@ def migrate_tasks(process_key: str, to_version: int, mapping: dict[str, str] | N
         t.queue_automated()
     db.session.flush()
     return [t.task.id for t, _, _ in plans]
+
+
+def drop_on_stage(task_id: int, stage_key: str, *, reason: str, actor: str, user=None) -> str:
+    """A card dropped on a Stage of the board: "advance" when the Task waits at that Stage's manual
+    gate (app.permissions "run.advance"; no reason needed), else a manual move of the Task to that
+    Stage of its own Process (`move_tasks`: "task.move", a reason, the Process's current Version).
+    Returns what was done: "advanced" or "moved"."""
+    task = lookups.get_task(task_id)
+    permissions.check(user, "task.view", task)
+    runs = [r for r in permissions.current_runs(task) if r.stage_key == stage_key and r.status in states.OPEN]
+    if runs and runs[0].status == "gated":
+        act(runs[0].id, "advance", actor, user=user)
+        return "advanced"
+    if runs:
+        raise Invalid("The Task is already in that Stage.", {"stage": ["already there"]}, status=409, code="conflict")
+    process = db.session.get(Process, task.process_id)
+    move_tasks([task.id], process_key=process.key, stage_key=stage_key, reason=reason, actor=actor, user=user)
+    return "moved"
