@@ -165,13 +165,16 @@ def migrate_tasks(process_key: str, to_version: int, mapping: dict[str, str] | N
     return [t.task.id for t, _, _ in plans]
 
 
-def drop_on_stage(task_id: int, stage_key: str, *, reason: str, actor: str, user=None) -> str:
-    """A card dropped on a Stage of the board: "advance" when the Task waits at that Stage's manual
+def drop_on_stage(task_id: int, process_id: int, stage_key: str, *, reason: str, actor: str, user=None) -> str:
+    """A card dropped on a Stage of the board of Process `process_id`: "advance" when the Task waits at that Stage's manual
     gate (app.permissions "run.advance"; no reason needed), else a manual move of the Task to that
     Stage of its own Process (`move_tasks`: "task.move", a reason, the Process's current Version).
     Returns what was done: "advanced" or "moved"."""
     task = lookups.get_task(task_id)
     permissions.check(user, "task.view", task)
+    if task.process_id != process_id:
+        raise Invalid(f"Task {task.id} has left this board: it is in {task.process.name} now.",
+                      {"task_id": ["not on this board"]}, status=409, code="conflict")
     runs = [r for r in permissions.current_runs(task) if r.stage_key == stage_key and r.status in states.OPEN]
     if runs and runs[0].status == "gated":
         act(runs[0].id, "advance", actor, user=user)

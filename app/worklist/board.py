@@ -65,8 +65,11 @@ def column(key, stage):
 @bp.post("/<key>/move")
 @login_required
 def move(key):
-    """Drop a card on a Stage. Answers JSON to the board's script and redirects a plain form."""
-    process = _process(key)
+    """Drop a card on a Stage. Answers JSON to the board's script and redirects a plain form. Who may
+    is the Task's business (drop_on_stage asks app.permissions), not the board's: no watch check here."""
+    process = find_process(key)
+    if process is None:
+        abort(404)
     wants_json = request.accept_mimetypes.best == "application/json"
     task_id, stage = request.form.get("task_id", ""), request.form.get("stage", "")
     back = url_for("board.show", key=process.key)
@@ -76,14 +79,14 @@ def move(key):
         if stage not in queries.stage_keys(process):
             raise APIError("Choose a Stage of this Process.", {"stage": ["not a Stage of this Process"]},
                            status=400, code="invalid")
-        done = drop_on_stage(int(task_id), stage, reason=request.form.get("reason", "")[:500], actor=actor(),
+        done = drop_on_stage(int(task_id), process.id, stage, reason=request.form.get("reason", "")[:500], actor=actor(),
                              user=_user())
     except APIError as exc:
         db.session.rollback()
         if wants_json:
             return jsonify({"error": {"code": exc.code, "message": exc.message, "details": exc.details}}), exc.status
-        if exc.status == 404:
-            abort(404)
+        if exc.status in (403, 404):   # refused by app.permissions: the same status as the API gives
+            abort(exc.status, exc.message)
         flash(f"Not moved: {exc.message}", "error")
         return redirect(back)
     name = queries.stage_keys(process)[stage]

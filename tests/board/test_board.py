@@ -226,3 +226,15 @@ def test_partial_is_the_columns_only(demo, new_task, partial):
     new_task()
     html = signed_in(demo, "staff@procly.local").get(f"/queue/boards/intake?partial={partial}").get_data(as_text=True)
     assert html.lstrip().startswith("<p") and "<html" not in html and 'class="b-col"' in html
+
+
+def test_a_card_that_left_the_board_is_not_moved(demo, new_task):
+    """A drop from a stale board (the Task was moved to Follow-up meanwhile) is refused, not applied
+    to the Task's new Process."""
+    task = new_task({"name": "Robin Client", "email": "robin@client.test"})
+    manager = signed_in(demo, "manager@procly.local")
+    assert _move(manager, "follow-up", task.id, "contact", "elsewhere").status_code == 409
+    r = _move(manager, "intake", task.id, "schedule", "first")
+    assert r.status_code == 200
+    r = _move(manager, "referral", task.id, "refer", "x")
+    assert r.status_code == 409 and r.get_json()["error"]["details"] == {"task_id": ["not on this board"]}
