@@ -13,10 +13,12 @@ from app.errors import APIError
 from app.extensions import db
 from app.lookups import find_process
 from app.models import Process
+from app.notifications import kind_label
 from app.tasks.moves import drop_on_stage
 from app.worklist import board_queries as queries
 
 bp = Blueprint("board", __name__, url_prefix="/queue/boards")
+bp.add_app_template_filter(kind_label, "notice_kind")    # the notifications page: a kind by its name
 
 
 def _user():
