@@ -4,7 +4,7 @@
 import { api } from '../lib/api.js';
 import { el } from '../lib/dom.js';
 import { debounce, live } from '../lib/socket.js';
-import { KPI_HELP, empty, fmtDur, hours, pct, tables } from './figures.js';
+import { KPI_HELP, empty, fmtDur, heading, hours, pct, tables } from './figures.js';
 
 const API = '/api/v1/metrics';
 const form = document.getElementById('dash-filters');
@@ -62,7 +62,7 @@ function renderTable(key, rows) {
   if (!rows.length) { box.append(el('p', { class: 'muted' }, 'No data for these filters.')); return; }
   const t = el('table', { class: 'grid' });
   const head = el('tr');
-  Object.keys(rows[0]).forEach((c) => head.append(el('th', {}, c)));
+  Object.keys(rows[0]).forEach((c) => head.append(el('th', {}, heading(c))));
   const thead = el('thead');
   thead.append(head);
   const body = el('tbody');

@@ -63,3 +63,9 @@ export const KPI_HELP = {
   'Failed runs': 'Steps that failed in this period.',
   'Still running': 'Tasks of this period still in the Process.',
 };
+
+// a table column's heading in words: "sla_breach_rate" -> "SLA breach rate", "cycle_seconds_p50" -> "Cycle seconds p50"
+export function heading(key) {
+  const words = String(key).replace(/_/g, ' ').replace(/\bsla\b/g, 'SLA');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
