@@ -50,15 +50,24 @@ def alert_type_of(event) -> str | None:
     return None
 
 
-def _message(type_: str, data: dict) -> str:
-    stage = data.get("stage")
+def _message(type_: str, data: dict, task: Task | None = None) -> str:
+    """The alert in words, with the Stage's and Process's names (not their keys)."""
+    stage = _stage_name(task, data.get("stage"))
     if type_ == "stage.failed":
-        return f"stage {stage} failed: {data.get('error') or 'no error given'}"
+        return f"{stage} failed: {data.get('error') or 'no error given'}"
     if type_ == "task.moved":
-        return f"moved to {data.get('to_process')}" + (f" ({data['reason']})" if data.get("reason") else "")
+        target = db.session.scalar(select(Process.name).where(Process.key == data.get("to_process")))
+        return f"moved to {target or data.get('to_process')}" + (f" ({data['reason']})" if data.get("reason") else "")
     if type_ == "approval.rejected":
-        return f"approval of stage {stage} rejected" + (f": {data['comment']}" if data.get("comment") else "")
+        return f"approval of {stage} rejected" + (f": {data['comment']}" if data.get("comment") else "")
     return "completed"
+
+
+def _stage_name(task: Task | None, key: str | None) -> str:
+    if task is None or not key:
+        return key or "a Stage"
+    stage = next((s for s in permissions.definition_of(task)["stages"] if s["key"] == key), None)
+    return (stage or {}).get("name") or key
 
 
 def on_event(event) -> bool:
@@ -86,7 +95,7 @@ def on_event(event) -> bool:
     if task is None:
         return False
     severity = "critical" if type_ == "stage.failed" else "info" if type_ == "task.completed" else "warning"
-    raise_alert(task, type_, _message(type_, _get(event, "data") or {}), run=run, severity=severity,
+    raise_alert(task, type_, _message(type_, _get(event, "data") or {}, task), run=run, severity=severity,
                 process_id=process_id)
     return True
 
@@ -108,7 +117,7 @@ def deliver(task: Task, type_: str, message: str, *, run=None, recipients=(), se
     rules = db.session.scalars(select(AlertRule).where(
         AlertRule.process_id == (process_id or task.process_id), AlertRule.active.is_(True),
         AlertRule.event_type.in_([type_, "*"]))).all()
-    text = f"[{severity}] Task {task.id}: {message}"
+    text = f"Task {task.id}: {message}"   # the severity is the notification's own column
     run_id = run.id if run else None
     if not rules and type_ == "sla.reminder" and run is not None:
         _remind(task, run, text)
@@ -127,7 +136,7 @@ def deliver(task: Task, type_: str, message: str, *, run=None, recipients=(), se
             emails = {t for t in targets if "@" in t and ":" not in t}
             emails |= {u.email for u in notifications.users_for(_refs(task, targets))}
             for email in sorted(emails):
-                notifications.queue_email(email, f"Procly alert: {type_}", text, kind="alert")
+                notifications.queue_email(email, f"Procly alert: {notifications.kind_label(type_)}", text, kind="alert")
         elif rule.channel == "webhook":
             for url in targets:
                 if outbound_webhook.url_problem(url) is None:

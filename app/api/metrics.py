@@ -62,6 +62,7 @@ class ApprovalSchema(PercentilesSchema):
 
 class StageMetricsSchema(Schema):
     stage_key = fields.String()
+    stage_name = fields.String(metadata={"description": "the Stage's name in its newest Version"})
     runs = fields.Integer()
     completed = fields.Integer()
     failed = fields.Integer()
@@ -107,6 +108,8 @@ class RouteUsageSchema(Schema):
     process_id = fields.Integer()
     process = fields.String(allow_none=True)
     route_key = fields.String(allow_none=True)
+    route_name = fields.String(allow_none=True,
+                               metadata={"description": "the Route's name (\"Moved by hand\" for a manual move)"})
     target_process_id = fields.Integer(allow_none=True)
     target_process = fields.String(allow_none=True)
     count = fields.Integer()

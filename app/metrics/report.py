@@ -12,6 +12,7 @@ from app.metrics import queries as q
 from app.models import Process, Split, SplitVariant, Version
 from app.lookups import find_process
 from app.metrics import rollup_read
+from app.metrics.names import label
 
 CHARTS = ("throughput", "lead_times", "stages", "wip", "rates", "routes")
 
@@ -72,9 +73,9 @@ def dashboard(f: q.Filters) -> dict:
 
 def _dashboard(f: q.Filters) -> dict:
     s = q.summary(f)
-    return {"filters": describe(f), "summary": {k: v for k, v in s.items() if k != "stages"},
-            "stages": s["stages"], "throughput": q.throughput(f), "lead_times": q.lead_time_by_version(f),
-            "routes": q.routes(f)}
+    return label({"filters": describe(f), "summary": {k: v for k, v in s.items() if k != "stages"},
+                  "stages": s["stages"], "throughput": q.throughput(f), "lead_times": q.lead_time_by_version(f),
+                  "routes": q.routes(f)}, f.process_id)
 
 
 def options() -> dict:
@@ -84,18 +85,21 @@ def options() -> dict:
                                   .order_by(Version.process_id, Version.number)).all()
     by_proc: dict[int, list] = {}
     stages: dict[int, list] = {}
+    stage_names: dict[int, dict] = {}
     for pid, number, definition in versions:
         by_proc.setdefault(pid, []).append(number)
         for st in (definition or {}).get("stages", []):
             if st.get("key") and st["key"] not in stages.setdefault(pid, []):
                 stages[pid].append(st["key"])
+            if st.get("key"):
+                stage_names.setdefault(pid, {})[st["key"]] = st.get("name") or st["key"]
     splits = db.session.scalars(select(Split).order_by(Split.name)).all()
     # a manager's first question is usually about the Process under an A/B test
     tested = next((s.variants[0].process.key for s in splits if s.variants), None)
     return {
         "default_process": tested or (procs[0].key if procs else None),
         "processes": [{"id": p.id, "key": p.key, "name": p.name, "versions": by_proc.get(p.id, []),
-                       "stages": stages.get(p.id, [])} for p in procs],
+                       "stages": stages.get(p.id, []), "stage_names": stage_names.get(p.id, {})} for p in procs],
         "splits": [{"key": s.key, "name": s.name,
                     "variants": [{"id": v.id, "key": v.key, "process": v.process.key} for v in s.variants]}
                    for s in splits],
@@ -114,22 +118,23 @@ def chart_rows(chart: str, data: dict) -> list[dict]:
     if chart == "lead_times":
         return [{"version": r["label"], **_pct(r, "lead_seconds")} for r in data["lead_times"]]
     if chart == "stages":
-        return [{"stage": r["stage_key"], "rank": r["rank_time"], "time_share": r["time_share"],
+        return [{"stage": r["stage_key"], "stage_name": r.get("stage_name"), "rank": r["rank_time"], "time_share": r["time_share"],
                  **_pct(r["cycle"], "cycle_seconds"), **_pct(r["wait"], "wait_seconds"),
                  "staff_seconds": r["staff_seconds"], "staff_seconds_avg": r["staff_seconds_avg"]}
                 for r in data["stages"]]
     if chart == "wip":
-        return [{"stage": r["stage_key"], "wip": r["wip"], "queued": r["queued"], "rank_queue": r["rank_queue"]}
+        return [{"stage": r["stage_key"], "stage_name": r.get("stage_name"), "wip": r["wip"], "queued": r["queued"], "rank_queue": r["rank_queue"]}
                 for r in sorted(data["stages"], key=lambda r: r["rank_queue"])]
     if chart == "rates":
-        return [{"stage": r["stage_key"], "runs": r["runs"], "failed": r["failed"], "error_rate": r["error_rate"],
+        return [{"stage": r["stage_key"], "stage_name": r.get("stage_name"), "runs": r["runs"], "failed": r["failed"], "error_rate": r["error_rate"],
                  "with_sla": (r["sla"] or {}).get("with_sla", 0), "sla_breached": (r["sla"] or {}).get("breached", 0),
                  "sla_breach_rate": (r["sla"] or {}).get("breach_rate"),
                  "reminders": (r["sla"] or {}).get("reminders", 0),
                  "escalations": (r["sla"] or {}).get("escalations", 0),
                  "approval_p50_seconds": (r["approval"] or {}).get("p50")} for r in data["stages"]]
     if chart == "routes":
-        return [{"process": r["process"], "route": r["route_key"], "target_process": r["target_process"],
+        return [{"process": r["process"], "route": r["route_key"], "route_name": r.get("route_name"),
+                 "target_process": r["target_process"],
                  "count": r["count"]} for r in data["routes"]]
     raise NotFound(f'No chart "{chart}"; charts: {", ".join(CHARTS)}.')
 

@@ -2,7 +2,7 @@
 `queries`: who role references name, unread counts, @mentions), alert webhooks
 (`outbound_webhook`), sending (`mail`, in a worker only, after commit: `outbox`), the one door for
 outside URLs (`egress`), and discussion threads (`threads`)."""
-from app.notifications.operations import notify, queue_email
+from app.notifications.operations import kind_label, notify, queue_email
 from app.notifications.queries import MENTION, mentioned_users, unread_count, users_for
 
-__all__ = ["notify", "queue_email", "MENTION", "mentioned_users", "unread_count", "users_for"]
+__all__ = ["kind_label", "notify", "queue_email", "MENTION", "mentioned_users", "unread_count", "users_for"]

@@ -10,6 +10,17 @@ from app.models.notifications import Notification, Outbox
 from app.notifications import outbox
 
 
+# what each kind of notification is called on the page and in an email's subject (never its key)
+KIND_LABELS = {"sla.reminder": "Reminder", "sla.breached": "Overdue", "sla.escalated": "Escalation",
+               "stage.escalated": "Escalation", "stage.failed": "A step failed", "task.completed": "Completed",
+               "task.moved": "Moved", "approval.rejected": "Approval rejected", "stage.timed_out": "Out of time",
+               "assigned": "Assigned to you", "mention": "Mention"}
+
+
+def kind_label(type_: str) -> str:
+    return KIND_LABELS.get(type_) or type_.replace(".", " ").replace("_", " ").capitalize()
+
+
 def notify(user: User, type_: str, message: str, *, task_id: int | None = None, run_id: int | None = None,
            severity: str = "info") -> Notification:
     n = Notification(user_id=user.id, type=type_, message=message[:1000], task_id=task_id, stage_run_id=run_id,

@@ -25,8 +25,8 @@ from app.permissions.refs import (all_field_keys, approver_refs, can_design, che
                                   stage_visible, team_of)
 from app.permissions.runs import four_eyes, may_work
 from app.permissions.tasks import (can_see_task, current_runs, filter_values, queue_condition, queue_roles,
-                                   stage_index, task_writable_fields, visible_fields, visible_runs,
-                                   visible_version_ids, writable_fields)
+                                   stage_index, task_writable_fields, version_reads, visible_fields,
+                                   visible_runs, visible_version_ids, writable_fields)
 
 
 def can_act(user, run, action: str) -> bool:
@@ -39,5 +39,5 @@ __all__ = ["BookingGrant", "RULES", "Decision", "allowed", "check", "decide", "c
            "approver_refs", "can_design", "check_can_design", "definition_of", "is_admin", "is_participant", "is_staff", "is_system", "manager_of",
            "matches", "privileged_for", "refs_of", "roles_in", "stage_for", "stage_visible",
            "team_of", "four_eyes", "may_work", "can_see_task", "current_runs", "filter_values", "queue_condition",
-           "queue_roles", "stage_index", "task_writable_fields", "visible_fields", "visible_runs",
+           "queue_roles", "stage_index", "task_writable_fields", "version_reads", "visible_fields", "visible_runs",
            "visible_version_ids", "writable_fields"]

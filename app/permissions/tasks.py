@@ -52,12 +52,17 @@ def visible_fields(user, task: Task) -> set[str]:
     """Field keys the user may read on this Task: union of reads of the Stages they see."""
     if not can_see_task(user, task):
         return set()
-    team = team_of(task)
-    if privileged_for(user, team):
-        return all_field_keys(task.table_id)
+    return version_reads(user, task.version_id, team_of(task), task.table_id)
+
+
+def version_reads(user, version_id: int, team_id: int | None, table_id: int) -> set[str]:
+    """Field keys `user` reads on a Task of this Version they may see (the board asks once per
+    Version instead of once per Task): every Field when privileged, else the reads of the Stages they see."""
+    if privileged_for(user, team_id):
+        return all_field_keys(table_id)
     keys: set[str] = set()
-    for s in _stages(task):
-        if stage_visible(user, s, team):
+    for s in definition(version_id)["stages"]:
+        if stage_visible(user, s, team_id):
             keys.update(s.get("reads") or [])
     return keys
 

@@ -93,10 +93,19 @@ def fire(timer_id: int) -> str:
         # escalations and breaches follow the one escalation policy (Stage's escalate_to, else its
         # Delegators, else the owning Team: app.vocab.refs.escalation_targets); reminders
         # keep the alert's default recipients
-        to = list(escalation_targets(stage_of(definition(run.version_id), run.stage_key))) \
-            if timer.kind in ("escalation", "due") else None
+        stage = stage_of(definition(run.version_id), run.stage_key)
+        to = list(escalation_targets(stage)) if timer.kind in ("escalation", "due") else None
         signals.alert.send(db.session.get(Task, run.task_id), type_=type_, recipients=to,
-                           message=f"{timer.scope} SLA {timer.kind} ({timer.label}) on stage {run.stage_key}", run=run)
+                           message=sla_message(timer.kind, stage.get("name") or run.stage_key, timer.label), run=run)
     publish_after_commit("sla", {"task": run.task_id, "run": run.id, "kind": timer.kind},
                          room=f"process:{run.process_id}")
     return "fired"
+
+
+def sla_message(kind: str, stage_name: str, label: str) -> str:
+    """What a person reads about an SLA timer that fired: the Stage by name, in words."""
+    if kind == "reminder":
+        return f"{stage_name} is due soon (reminder after {label})"
+    if kind == "due":
+        return f"{stage_name} is overdue (it was due after {label})"
+    return f"{stage_name} is escalated: not done after {label}"

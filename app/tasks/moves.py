@@ -13,6 +13,7 @@ from app.models import Process, StageRun, Task, Version
 from app.runtime import engine, loops, planning, states
 from app.runtime.context import definition, evaluate
 from app.runtime.shell import Transition, lock_task, move, retry
+from app.tasks.operations import act
 from app.vocab.statuses import TaskStatus
 
 
@@ -180,3 +181,24 @@ def reopen_stage(run: StageRun, why: str, actor: str) -> list[StageRun]:
     t.finish()
     t.queue_automated()
     return again
+
+
+def drop_on_stage(task_id: int, process_id: int, stage_key: str, *, reason: str, actor: str, user=None) -> str:
+    """A card dropped on a Stage of the board of Process `process_id`: "advance" when the Task waits at that Stage's manual
+    gate (app.permissions "run.advance"; no reason needed), else a manual move of the Task to that
+    Stage of its own Process (`move_tasks`: "task.move", a reason, the Process's current Version).
+    Returns what was done: "advanced" or "moved"."""
+    task = lookups.get_task(task_id)
+    permissions.check(user, "task.view", task)
+    if task.process_id != process_id:
+        raise Invalid(f"Task {task.id} has left this board: it is in {task.process.name} now.",
+                      {"task_id": ["not on this board"]}, status=409, code="conflict")
+    runs = [r for r in permissions.current_runs(task) if r.stage_key == stage_key and r.status in states.OPEN]
+    if runs and runs[0].status == "gated":
+        act(runs[0].id, "advance", actor, user=user)
+        return "advanced"
+    if runs:
+        raise Invalid("The Task is already in that Stage.", {"stage": ["already there"]}, status=409, code="conflict")
+    process = db.session.get(Process, task.process_id)
+    move_tasks([task.id], process_key=process.key, stage_key=stage_key, reason=reason, actor=actor, user=user)
+    return "moved"

@@ -7,6 +7,7 @@ from app.web.routes import account_bp, bp
 
 # (endpoint, label, roles that may open it; None = everyone signed in), in menu order
 NAV = [("web.home", "Home", None), ("builder.index", "Builder", None), ("worklist.index", "Queue", None),
+       ("board.index", "Boards", None),
        ("dashboards.index", "Dashboards", ("admin", "manager", "designer")), ("account.tokens", "API tokens", None),
        ("account.secrets", "Secrets", ("admin", "designer"))]
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app import clock, permissions, stages
 from app.extensions import db
-from app.models import Field, Process, StageRun, Table, Task, TaskVisit, User
+from app.models import Field, Process, StageRun, Table, Task, TaskVisit, User, Version
 from app.models.notifications import Notification
 from app.models.portal import MagicLink
 from app.vocab import statuses
@@ -62,10 +62,16 @@ def title(user, task: Task) -> str:
 
 
 def index_choices(user) -> dict:
-    """The filters of the My work page."""
-    return {"visible_versions": permissions.visible_version_ids(user),
-            "processes": db.session.scalars(select(Process).where(Process.archived_at.is_(None))
-                                            .order_by(Process.name)).all(),
+    """The filters of the My work page; Stages by name (the value is the key the filter matches)."""
+    processes = db.session.scalars(select(Process).where(Process.archived_at.is_(None)).order_by(Process.name)).all()
+    current = db.session.scalars(select(Version).join(Process, Process.id == Version.process_id)
+                                 .where(Version.number == Process.current_version)).all()
+    stage_names: dict[str, str] = {}
+    for version in current:
+        for s in version.definition["stages"]:
+            stage_names.setdefault(s["key"], s.get("name") or s["key"])
+    return {"visible_versions": permissions.visible_version_ids(user), "processes": processes,
+            "stages": sorted(stage_names.items(), key=lambda kv: kv[1].lower()),
             "tables": db.session.scalars(select(Table).order_by(Table.name)).all(),
             "statuses": QUEUE_STATUSES}
 

@@ -3,10 +3,29 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { fmtDur, hours, pct, tables } from '../../static/js/dashboards/figures.js';
+import { empty, fmtDur, heading, hours, pct, tables } from '../../static/js/dashboards/figures.js';
 import { rescale, toPercent } from '../../static/js/builder/weights.js';
 
 describe('dashboard figures', () => {
+  test('names, not keys: Stage and Route names win over keys; headings in words', () => {
+    const stage = { stage_key: 'collect', stage_name: 'Collect basic information', rank_time: 1, time_share: 1, rank_queue: 1,
+      wip: 2, queued: 1, runs: 3, failed: 0, error_rate: 0, cycle: null, wait: null, staff_seconds: 0,
+      staff_seconds_avg: 0, sla: null, approval: null };
+    const d = { throughput: [], lead_times: [], stages: [stage],
+      routes: [{ process: 'Intake', route_key: 'out_of_area', route_name: 'Outside service area', target_process: 'Follow-up', count: 1 }] };
+    const t = tables(d);
+    assert.equal(t.stages[0].stage, 'Collect basic information');
+    assert.equal(t.routes[0].route, 'Outside service area');
+    assert.equal(heading('sla_breach_rate'), 'SLA breach rate');
+    assert.equal(heading('target_process'), 'Target process');
+  });
+
+  test('no data yet: empty rows or only zeros', () => {
+    const none = { throughput: [{ bucket: 'd', completed: 0 }], lead_times: [], stages: [], routes: [] };
+    for (const key of ['throughput', 'lead_times', 'stages', 'wip', 'rates', 'routes']) assert.equal(empty(key, none), true, key);
+    assert.equal(empty('throughput', { ...none, throughput: [{ bucket: 'd', completed: 2 }] }), false);
+  });
+
   test('durations in the unit a person reads', () => {
     assert.equal(fmtDur(null), '—');
     assert.equal(fmtDur(undefined), '—');

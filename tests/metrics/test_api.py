@@ -50,8 +50,8 @@ def test_csv(app, lane, make_user, api_as):
     r = api.get(f"/api/v1/metrics/csv/stages?process=a&{Q}")
     assert r.status_code == 200 and r.mimetype == "text/csv"
     lines = r.get_data(as_text=True).splitlines()
-    assert lines[0].startswith("stage,rank,time_share,cycle_seconds_p50")
-    assert lines[1].startswith("collect,1,0.5319,1800.0")
+    assert lines[0].startswith("stage,stage_name,rank,time_share,cycle_seconds_p50")
+    assert lines[1].startswith("collect,collect,1,0.5319,1800.0")   # no name in this fixture: the key
     for chart in ("throughput", "lead_times", "wip", "rates", "routes"):
         assert api.get(f"/api/v1/metrics/csv/{chart}?process=a&{Q}").status_code == 200
     assert api.get(f"/api/v1/metrics/csv/throughput?process=a&{Q}").get_data(as_text=True) == \

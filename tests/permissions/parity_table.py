@@ -245,6 +245,13 @@ ROUTES: list[Route] = [
     R("/api/v1/tasks/signals", "POST", "task.signal", fresh=True, call=lambda c: c.post(
         "/api/v1/tasks/signals", json={"name": "ping", "key": c.w.task_key(c.task())})),
     R("/api/v1/tasks/<int:task_id>/events", "GET", "task.view", lambda c: c.get(f"/api/v1/tasks/{c.task()}/events")),
+    # --- a Process's board: opening it is watching the Process; a card dropped on the `hold` gate advances it
+    R("/queue/boards", "GET", "signed_in", lambda c: c.get("/queue/boards"), kind="page", teams=(None,)),
+    R("/queue/boards/<key>", "GET", "process.watch", lambda c: c.get(f"/queue/boards/p_{c.t}"), kind="page"),
+    R("/queue/boards/<key>/stages/<stage>", "GET", "process.watch", kind="page",
+      call=lambda c: c.get(f"/queue/boards/p_{c.t}/stages/work")),
+    R("/queue/boards/<key>/move", "POST", "run.advance", kind="page", fresh=True, call=lambda c: c.form(
+        f"/queue/boards/p_{c.t}/move", {"task_id": str(c.task()), "stage": "hold"})),
     R("/queue/tasks/<int:task_id>/cancel", "POST", "task.cancel", kind="page", fresh=True, call=lambda c: c.form(
         f"/queue/tasks/{c.task()}/cancel", {"reason": "parity"})),
     R("/api/v1/runs/retry", "POST", "run.retry", fresh=True, call=lambda c: c.post(

@@ -62,7 +62,7 @@ def test_task_moved_alert_uses_the_rules_of_the_process_left(app, new_task, user
     assert db.session.get(Process, task.process_id).key == "referral"
     assert _alerts(task) == ["task.moved"]
     ev = db.session.scalar(select(Event).where(Event.type == "alert"))
-    assert ev.process_id == intake and "referral" in ev.data["message"]
+    assert ev.process_id == intake and ev.data["message"].startswith("moved to Referral (")
 
 
 def test_task_completed_alert_and_no_rule_no_alert(app, demo, users):

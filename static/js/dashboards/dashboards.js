@@ -4,7 +4,7 @@
 import { api } from '../lib/api.js';
 import { el } from '../lib/dom.js';
 import { debounce, live } from '../lib/socket.js';
-import { fmtDur, hours, pct, tables } from './figures.js';
+import { KPI_HELP, empty, fmtDur, heading, hours, pct, tables } from './figures.js';
 
 const API = '/api/v1/metrics';
 const form = document.getElementById('dash-filters');
@@ -13,6 +13,10 @@ const charts = {};
 window.procly_dashboards = { charts, refresh: () => refresh(), data: null };
 let options = { processes: [], splits: [] };
 const COLORS = ['#2f6fde', '#e08a1e', '#2a9d5b', '#c0392b', '#8e44ad', '#16a085', '#7f8c8d'];
+// axes that count things: from zero, whole numbers only
+const COUNT_AXIS = { beginAtZero: true, ticks: { precision: 0 } };
+const stageLabel = (r) => r.stage_name || r.stage_key;
+const stageName = (key, procs) => procs.map((p) => (p.stage_names || {})[key]).find(Boolean) || key;
 
 function params() {
   const p = new URLSearchParams();
@@ -32,8 +36,9 @@ function syncFilterOptions() {
   const proc = options.processes.find((p) => p.key === form.process.value);
   form.version.disabled = !proc;
   fillSelect(form.version, proc ? proc.versions.map((n) => [n, `v${n}`]) : []);
-  const stages = proc ? proc.stages : [...new Set(options.processes.flatMap((p) => p.stages))];
-  fillSelect(form.stage, stages.map((s) => [s, s]));
+  const named = proc ? [proc] : options.processes;
+  const stages = [...new Set(named.flatMap((p) => p.stages))];
+  fillSelect(form.stage, stages.map((s) => [s, stageName(s, named)]));
   const variants = options.splits.flatMap((s) => s.variants.map((v) => [v.id, `${s.name}: ${v.key}`]));
   fillSelect(form.variant, variants);
 }
@@ -57,7 +62,7 @@ function renderTable(key, rows) {
   if (!rows.length) { box.append(el('p', { class: 'muted' }, 'No data for these filters.')); return; }
   const t = el('table', { class: 'grid' });
   const head = el('tr');
-  Object.keys(rows[0]).forEach((c) => head.append(el('th', {}, c)));
+  Object.keys(rows[0]).forEach((c) => head.append(el('th', {}, heading(c))));
   const thead = el('thead');
   thead.append(head);
   const body = el('tbody');
@@ -81,9 +86,12 @@ function renderKpis(s) {
     ['Reminders / escalations', `${s.sla.reminders} / ${s.sla.escalations}`],
     ['Staff time', fmtDur(s.staff_seconds)], ['Failed runs', s.failed], ['Still running', s.visits.running],
   ];
-  box.replaceChildren(...items.map(([label, value]) => {
-    const d = el('div', { class: 'dash-kpi' });
-    d.append(el('b', {}, String(value)), el('span', {}, label));
+  box.replaceChildren(...items.map(([label, value], i) => {
+    const help = KPI_HELP[label] || '';
+    // focusable, so the explanation shows on keyboard focus as on hover; read out as its description
+    const d = el('div', { class: 'dash-kpi', tabindex: '0', 'aria-describedby': `kpi-help-${i}` });
+    d.append(el('b', {}, String(value)), el('span', {}, label),
+             el('span', { class: 'dash-tip', id: `kpi-help-${i}`, role: 'tooltip' }, help));
     return d;
   }));
 }
@@ -91,28 +99,34 @@ function renderKpis(s) {
 function render(d) {
   window.procly_dashboards.data = d;
   renderKpis(d.summary);
-  draw('throughput', { type: 'line', data: { labels: d.throughput.map((r) => r.bucket),
+  draw('throughput', { type: 'line', options: { scales: { y: COUNT_AXIS } }, data: { labels: d.throughput.map((r) => r.bucket),
     datasets: [{ label: 'Completed', data: d.throughput.map((r) => r.completed), borderColor: COLORS[0],
                  backgroundColor: COLORS[0] + '33', fill: true, tension: 0.2 }] } });
-  draw('lead_times', { type: 'bar', data: { labels: d.lead_times.map((r) => r.label),
+  draw('lead_times', { type: 'bar', options: { scales: { y: { beginAtZero: true } } }, data: { labels: d.lead_times.map((r) => r.label),
     datasets: ['p50', 'p90', 'p95'].map((k, i) => ({ label: k, data: d.lead_times.map((r) => hours(r[k])),
                                                     backgroundColor: COLORS[i] })) } });
   draw('stages', { type: 'bar', options: { indexAxis: 'y', scales: { x: { stacked: true }, y: { stacked: true } } },
-    data: { labels: d.stages.map((r) => r.stage_key), datasets: [
-      { label: 'wait p50', data: d.stages.map((r) => hours(r.wait.p50)), backgroundColor: COLORS[1] },
-      { label: 'cycle p50', data: d.stages.map((r) => hours(r.cycle.p50)), backgroundColor: COLORS[0] }] } });
+    data: { labels: d.stages.map(stageLabel), datasets: [
+      { label: 'Waiting (median)', data: d.stages.map((r) => hours(r.wait.p50)), backgroundColor: COLORS[1] },
+      { label: 'Working (median)', data: d.stages.map((r) => hours(r.cycle.p50)), backgroundColor: COLORS[0] }] } });
   const byQueue = [...d.stages].sort((a, b) => a.rank_queue - b.rank_queue);
-  draw('wip', { type: 'bar', data: { labels: byQueue.map((r) => r.stage_key), datasets: [
-    { label: 'queued', data: byQueue.map((r) => r.queued), backgroundColor: COLORS[3] },
-    { label: 'in progress', data: byQueue.map((r) => r.wip - r.queued), backgroundColor: COLORS[2] }] },
-    options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } } });
-  draw('rates', { type: 'bar', data: { labels: d.stages.map((r) => r.stage_key), datasets: [
-    { label: 'error rate %', data: d.stages.map((r) => pct(r.error_rate)), backgroundColor: COLORS[3] },
-    { label: 'SLA breach %', data: d.stages.map((r) => pct(r.sla?.breach_rate)), backgroundColor: COLORS[1] }] },
+  draw('wip', { type: 'bar', data: { labels: byQueue.map(stageLabel), datasets: [
+    { label: 'Queued', data: byQueue.map((r) => r.queued), backgroundColor: COLORS[3] },
+    { label: 'In progress', data: byQueue.map((r) => r.wip - r.queued), backgroundColor: COLORS[2] }] },
+    options: { scales: { x: { stacked: true }, y: { stacked: true, ...COUNT_AXIS } } } });
+  draw('rates', { type: 'bar', data: { labels: d.stages.map(stageLabel), datasets: [
+    { label: 'Error rate %', data: d.stages.map((r) => pct(r.error_rate)), backgroundColor: COLORS[3] },
+    { label: 'SLA breached %', data: d.stages.map((r) => pct(r.sla?.breach_rate)), backgroundColor: COLORS[1] }] },
     options: { scales: { y: { beginAtZero: true, suggestedMax: 10 } } } });
-  draw('routes', { type: 'bar', options: { indexAxis: 'y' }, data: {
-    labels: d.routes.map((r) => `${r.process} · ${r.route_key} → ${r.target_process}`),
+  draw('routes', { type: 'bar', options: { indexAxis: 'y', scales: { x: COUNT_AXIS } }, data: {
+    labels: d.routes.map((r) => `${r.process} · ${r.route_name || r.route_key} → ${r.target_process}`),
     datasets: [{ label: 'Tasks moved', data: d.routes.map((r) => r.count), backgroundColor: COLORS[4] }] } });
+  for (const key of Object.keys(charts)) {
+    const card = document.querySelector(`[data-chart="${key}"]`);
+    const none = empty(key, d);
+    card.classList.toggle('dash-empty', none);
+    card.querySelector('.dash-nodata').hidden = !none;
+  }
   const t = tables(d);
   const q = params().toString();
   for (const [key, rows] of Object.entries(t)) {
@@ -155,7 +169,7 @@ async function refreshAB() {
   document.getElementById('ab-verdict').textContent = ab.comparisons.map((c) => c.verdict).join(' ') || 'Only one variant.';
   const table = document.getElementById('ab-table');
   const cols = ['Variant', 'Process', 'Weight', 'Started', 'Finished', 'Completed', 'Routed away',
-                'Completion rate (95 % CI)', 'Lead time p50 / p90', ...(abStage.value ? [`${abStage.value} cycle p50 / wait p50`] : [])];
+                'Completion rate (95 % CI)', 'Lead time p50 / p90', ...(abStage.value ? [`${abStage.selectedOptions[0].textContent}: working / waiting (medians)`] : [])];
   const head = el('tr'); cols.forEach((c) => head.append(el('th', {}, c)));
   const body = el('tbody');
   for (const v of ab.variants) {
@@ -210,7 +224,7 @@ function syncAbStages() {
   const split = options.splits.find((s) => s.key === abSplit.value);
   const procs = split ? split.variants.map((v) => v.process) : [];
   const stages = [...new Set(options.processes.filter((p) => procs.includes(p.key)).flatMap((p) => p.stages))];
-  fillSelect(abStage, stages.map((s) => [s, s]));
+  fillSelect(abStage, stages.map((s) => [s, stageName(s, options.processes)]));
 }
 
 // ---- table toggles, live refresh -------------------------------------------------------------
