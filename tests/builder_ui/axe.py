@@ -10,6 +10,9 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 def serious(page) -> list:
     """[rule id, impact, [target + message…]] of every serious or critical violation on the page."""
     page.evaluate(AXE.read_text())     # evaluated, not a <script> tag: the page's CSP stays in force
-    return page.evaluate("""async () => (await axe.run(document)).violations
+    found = page.evaluate("""async () => (await axe.run(document)).violations
         .filter(v => v.impact === 'serious' || v.impact === 'critical')
         .map(v => [v.id, v.impact, v.nodes.map(n => n.target.join(' ') + ' ' + ((n.any[0] || n.all[0] || {}).message || ''))])""")
+    for rule in found:
+        print("axe:", rule)
+    return found

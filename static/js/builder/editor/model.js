@@ -124,3 +124,16 @@ export function routeTarget(value, previous) {
 
 // an assignment reference (resolved when the Stage Run is ready): field:, round_robin:team:, least_loaded:team:
 export const isAssignment = (ref) => /^(field:[a-z][a-z0-9_]*|(round_robin|least_loaded):team:\S.*)$/.test(ref);
+
+// the Stage `key` joins the column before (dir -1) or after (+1) its own, running in parallel there;
+// a column left empty disappears. Returns the new columns (or the same ones when there is none).
+export function joinColumn(cols, key, dir) {
+  const i = cols.findIndex((c) => c.some((s) => s.key === key));
+  const j = i + dir;
+  if (i < 0 || j < 0 || j >= cols.length) return cols;
+  const s = cols[i].find((x) => x.key === key);
+  const out = cols.map((c) => [...c]);
+  out[i] = out[i].filter((x) => x !== s);
+  out[j].push(s);
+  return out.filter((c) => c.length);
+}
