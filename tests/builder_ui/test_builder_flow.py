@@ -93,7 +93,7 @@ def test_build_configure_and_publish(fresh_process, designer_api, live_server, p
     rc.locator('select[aria-label="Operator"]').select_option("<")
     set_value(page, '#panel [data-cond="trigger"] input[aria-label="Value"]', "1000")
     chip = page.locator('.card[data-key="basic_1"] .route-chip')
-    assert "Referral" in chip.inner_text() and "budget < 1000" in chip.inner_text()
+    assert "Referral" in chip.inner_text() and "when Budget is below 1000" in chip.inner_text()
     page.click('.card[data-key="basic_1"]')
     wait_saved(page)
     assert page.evaluate("() => window.builderState.errors") == []

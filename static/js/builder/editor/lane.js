@@ -8,6 +8,7 @@ import {
 } from './state.js';
 import { commit, select } from './history.js';
 import { icon } from './icons.js';
+import { refLabel } from './pickers.js';
 
 const lane = $('#lane');
 const EXTERNAL = { none: null, status: 'portal: status', action: 'portal: action' };
@@ -31,7 +32,7 @@ function buildCard(s) {
   const t = state.typeByKey[s.type] || { icon: '?', name: s.type };
   const errs = stageErrors(s.key);
   const sla = s.approval?.sla?.due || s.sla?.due;
-  const responsible = (s.roles?.responsible || []).join(', ');
+  const responsible = (s.roles?.responsible || []).map(refLabel).join(', ');
   const counts = state.counts[s.key];
   const routes = state.def.routes.map((r, i) => [r, i]).filter(([r]) => r.stage === s.key);
   const selected = state.selected?.kind === 'stage' && state.selected.key === s.key;
@@ -65,11 +66,11 @@ export function routeChip(r, i) {
   const sel = state.selected?.kind === 'route' && state.selected.index === i;
   return el('button', {
     type: 'button', class: `route-chip${errs.length ? ' has-error' : ''}${sel ? ' selected' : ''}`, dataset: { route: r.key || i },
-    title: errs.map((e) => e.message).join('\n') || `${r.name || r.key}: ${model.triggerLabel(r)}`,
+    title: errs.map((e) => e.message).join('\n') || `${r.name || r.key}: ${model.triggerLabel(r, state.fields)}`,
     onclick: (e) => { e.stopPropagation(); select({ kind: 'route', index: i }); },
   }, el('span', { class: 'r-name' }, r.name || r.key), ' → ',
   el('strong', {}, model.targetLabel(r, { processes: state.processes, splits: state.splits, stages: state.def.stages })),
-  el('span', { class: 'trigger' }, model.triggerLabel(r)));
+  el('span', { class: 'trigger' }, model.triggerLabel(r, state.fields)));
 }
 
 // While a pointer is pressed the lane is not rebuilt (a blur → change must not swallow the click

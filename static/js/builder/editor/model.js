@@ -75,13 +75,13 @@ export function sectionOf(path) {
 // errors not about one Stage or Route (shown in the banner)
 export const generalErrors = (errors) => errors.filter((e) => !/^(stages|routes)\[\d+\]/.test(e.path));
 
-export function triggerLabel(r) {
+export function triggerLabel(r, fields = []) {
   const t = r.trigger || {};
   if (t.type === 'stage_failed') return 'if failed';
   if (t.type === 'approval_rejected') return 'if rejected';
   if (t.type === 'timeout') return `after ${t.after || '…'} without an answer`;
   if (t.type === 'sla_breached') return 'if overdue';
-  return t.condition || 'condition';
+  return t.condition ? `when ${plainCondition(t.condition, fields)}` : 'condition';
 }
 
 // how a Route's target reads on its chip: another Process or Split, the end of the Task, or back
@@ -136,4 +136,20 @@ export function joinColumn(cols, key, dir) {
   out[i] = out[i].filter((x) => x !== s);
   out[j].push(s);
   return out.filter((c) => c.length);
+}
+
+// a condition in words for the lane's Route chips: Fields by name, choice values by label,
+// operators in words ('location == "out_of_area"' -> 'Location is Out of area')
+export function plainCondition(cel, fields = []) {
+  const byKey = Object.fromEntries(fields.map((f) => [f.key, f]));
+  const WORDS = { '==': 'is', '!=': 'is not', '<=': 'is at most', '>=': 'is at least', '<': 'is below', '>': 'is above', '&&': 'and', '||': 'or' };
+  let last = null;
+  return String(cel).replace(/"(?:[^"\\]|\\.)*"|==|!=|<=|>=|&&|\|\||<|>|\b[a-z][a-z0-9_]*\b/g, (t) => {
+    if (WORDS[t]) return WORDS[t];
+    if (t.startsWith('"')) { const v = JSON.parse(t); return byKey[last]?.options?.labels?.[v] || v; }
+    if (byKey[t]) { last = t; return byKey[t].name; }
+    if (t === 'true') return 'yes';
+    if (t === 'false') return 'no';
+    return t;
+  });
 }

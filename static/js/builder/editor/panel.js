@@ -37,11 +37,11 @@ function renderStagePanel(s) {
             const now = new Set(st.visibility.internal?.roles || []);
             if (e.target.checked) now.add(role); else now.delete(role);
             st.visibility.internal = { ...(st.visibility.internal || {}), roles: ['staff', 'manager', 'designer', 'admin'].filter((x) => now.has(x)) };
-          }) }), ` ${role}s`)))),
+          }) }), ` ${{ staff: 'staff', manager: 'managers', designer: 'designers', admin: 'admins' }[role]}`)))),
     section('Approval', 'approval',
       el('label', { class: 'check' }, el('input', { type: 'checkbox', name: 'approval.required', checked: !!approval?.required, onchange: (e) => upd((st) => { st.approval = e.target.checked ? { required: true, approvers: [], ...(st.approval || {}) } : null; if (st.approval) st.approval.required = true; }, { panel: true }) }), ' Requires approval'),
       approval?.required ? [
-        refPicker('Who approves', approval.approvers || [], (v) => upd((st) => { st.approval.approvers = v; }), { name: 'approval.approvers', help: 'The one approver setting: they also decide an approval gate.' }),
+        refPicker('Who approves', approval.approvers || [], (v) => upd((st) => { st.approval.approvers = v; }), { name: 'approval.approvers', help: 'They approve or reject the finished work (and may let an approval gate pass).' }),
         el('label', { class: 'check', title: 'Four-eyes: whoever completed the Stage may not approve or reject it' },
           el('input', { type: 'checkbox', name: 'approval.four_eyes', checked: approval.four_eyes !== false, onchange: (e) => upd((st) => { if (e.target.checked) delete st.approval.four_eyes; else st.approval.four_eyes = false; }) }),
           ' Four-eyes (approver ≠ who completed it)'),
