@@ -27,7 +27,7 @@ function render() {
   document.getElementById('total').textContent = Object.values(weights).reduce((a, b) => a + b, 0);
 }
 
-const countText = (v) => `${v.tasks ?? 0} Task${v.tasks === 1 ? '' : 's'} so far (${(v.share * 100).toFixed(1)} % of Tasks so far)`;
+const countText = (v) => `${v.tasks ?? 0} Task${v.tasks === 1 ? '' : 's'} (${(v.share * 100).toFixed(1)} % of Tasks so far)`;
 
 function update() {
   for (const row of document.querySelectorAll('.split-row')) {
