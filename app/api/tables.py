@@ -9,6 +9,7 @@ from app.auth.access import actor, login_required_api, require_login, roles_requ
 from app.extensions import db
 from app.models import Role, Table
 from app.tables import operations as ops
+from app.tables.schemas import FieldUsageSchema
 
 blp = Blueprint("tables", __name__, description="Tables and their typed Fields")
 
@@ -66,3 +67,12 @@ class FieldItem(MethodView):
     @blp.response(204)
     def delete(self, key, field_key):
         ops.delete_field(ops.get_table(key), field_key, actor(), require_login())
+
+
+@blp.route("/<key>/fields/<field_key>/usage")
+class FieldUsage(MethodView):
+    @login_required_api
+    @blp.response(200, FieldUsageSchema)
+    def get(self, key, field_key):
+        """How many Tasks hold each value of a Field: the builder warns with it before an option is retired."""
+        return {"field": field_key, "counts": ops.option_usage(ops.get_table(key), field_key)}

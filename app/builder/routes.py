@@ -10,7 +10,7 @@ from app.permissions import can_design, check_can_design
 from app.builder import presence
 from app.errors import APIError
 from app.extensions import db
-from app.models import Process, Role, Split, Table, Team, Version
+from app.models import Process, Role, Split, Table, Team, User, Version
 from app.models.tasks import StageRun, StageRunStatus, Task
 from app.processes import operations as ops
 from app.processes.queries import draft_payload, process_list
@@ -63,8 +63,10 @@ def index():
     teams = [t.name for t in current_user.teams] if current_user.role != Role.admin else \
         db.session.scalars(select(Team.name).order_by(Team.name)).all()
     splits = db.session.scalars(select(Split).order_by(Split.name)).all()
+    variants = [{"key": r["p"].key, "name": r["p"].name, "table": r["p"].table.key,
+                 "version": r["p"].current_version} for r in rows if r["p"].archived_at is None]
     return render_template("builder/list.html", rows=rows, tables=tables, teams=teams, splits=splits,
-                           designer=_designer(), show_archived=show_archived)
+                           designer=_designer(), show_archived=show_archived, split_boot={"processes": variants})
 
 
 def _form_action(fn, ok_message: str, target=None):
@@ -128,9 +130,13 @@ def archive(key):
 @login_required
 def editor(key):
     process = _process(key)
+    can_edit = can_design(current_user, process.team_id)
     boot = _editor_boot(process)
-    return render_template("builder/editor.html", process=process, boot=boot,
-                           can_edit=can_design(current_user, process.team_id))
+    # who the role pickers offer: every Team; people only to those who may edit (names and emails)
+    boot["people"] = {"teams": db.session.scalars(select(Team.name).order_by(Team.name)).all(),
+                      "users": [{"name": u.name, "email": u.email} for u in db.session.scalars(
+                          select(User).where(User.active.is_(True)).order_by(User.name))] if can_edit else []}
+    return render_template("builder/editor.html", process=process, boot=boot, can_edit=can_edit)
 
 
 def _editor_boot(process: Process) -> dict:

@@ -84,13 +84,19 @@ def set_weights(split: Split, weights: dict[str, int], user: User, actor: str, r
     return split
 
 
-def shares(split: Split) -> dict[str, float]:
-    """The share of assigned Tasks per variant so far."""
+def assigned(split: Split) -> dict[str, int]:
+    """How many Tasks each variant was given so far."""
     counts = dict(db.session.execute(
         select(SplitAssignment.variant_id, func.count()).where(SplitAssignment.split_id == split.id)
         .group_by(SplitAssignment.variant_id)).all())
+    return {v.key: counts.get(v.id, 0) for v in split.variants}
+
+
+def shares(split: Split) -> dict[str, float]:
+    """The share of assigned Tasks per variant so far."""
+    counts = assigned(split)
     total = sum(counts.values()) or 1
-    return {v.key: counts.get(v.id, 0) / total for v in split.variants}
+    return {k: n / total for k, n in counts.items()}
 
 
 assign = variants.assign   # the engine assigns new Tasks (app.runtime.variants)
@@ -102,7 +108,9 @@ def tasks_assigned(split: Split) -> int:
 
 def split_payload(split: Split) -> dict:
     """A Split as the API and the builder show it: its variants with weights and shares so far."""
-    share = shares(split)
+    counts = assigned(split)
+    total = sum(counts.values()) or 1
     return {"key": split.key, "name": split.name, "table": split.table.key, "team": split.team.name,
-            "variants": [{"key": v.key, "process": v.process.key, "version": v.version, "weight": v.weight,
-                          "share": share[v.key]} for v in split.variants]}
+            "variants": [{"key": v.key, "process": v.process.key, "process_name": v.process.name,
+                          "version": v.version, "weight": v.weight, "share": counts[v.key] / total,
+                          "tasks": counts[v.key]} for v in split.variants]}

@@ -12,6 +12,8 @@ class VariantSchema(Schema):
     version = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1))
     weight = fields.Integer(required=True, validate=validate.Range(min=0, max=10000))
     share = fields.Float(dump_only=True, metadata={"description": "share of assigned Tasks so far"})
+    tasks = fields.Integer(dump_only=True, metadata={"description": "Tasks assigned to the variant so far"})
+    process_name = fields.String(dump_only=True)
 
 
 class SplitSchema(Schema):

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app import permissions
 from app.errors import Conflict, Invalid, NotFound
 from app.extensions import db
-from app.models import Event, Field, Table, Team
+from app.models import Event, Field, Table, Task, Team
 from app import lookups
 
 
@@ -18,10 +18,43 @@ get_table = lookups.get_table
 
 def _check_options(type_: str, options: dict, path: str) -> None:
     if type_ == "choice":
-        choices = options.get("choices")
-        if not isinstance(choices, list) or not choices or not all(isinstance(c, str) and c for c in choices):
+        errors = choice_option_errors(options)
+        if errors:
             raise Invalid("A choice field needs a non-empty list of choices.",
-                          {f"{path}options.choices": ["must be a non-empty list of strings"]})
+                          {f"{path}options.{k}": v for k, v in errors.items()})
+
+
+def _strings(x) -> bool:
+    return isinstance(x, list) and all(isinstance(c, str) and c.strip() for c in x)
+
+
+def choice_option_errors(options: dict) -> dict[str, list[str]]:
+    """The options of a choice Field: `choices` (the values offered, in order), `labels` (value → the
+    words people see; default the value), `retired` (values no longer offered; Tasks keep them)."""
+    choices, labels, retired = options.get("choices"), options.get("labels", {}), options.get("retired", [])
+    errors: dict[str, list[str]] = {}
+    if not _strings(choices) or not choices:
+        errors["choices"] = ["must be a non-empty list of strings (type at least one option)"]
+    elif len(set(choices)) != len(choices):
+        errors["choices"] = ["two options have the same value"]
+    if not _strings(retired):
+        errors["retired"] = ["must be a list of strings"]
+    elif _strings(choices) and set(retired) & set(choices):
+        errors["retired"] = ["an option cannot be offered and retired at once"]
+    if not isinstance(labels, dict) or not all(isinstance(v, str) and v.strip() for v in labels.values()):
+        errors["labels"] = ["must map each option to a non-empty label"]
+    elif _strings(choices) and _strings(retired) and set(labels) - set(choices) - set(retired):
+        errors["labels"] = [f'no option "{k}"' for k in sorted(set(labels) - set(choices) - set(retired))]
+    return errors
+
+
+def option_usage(table: Table, key: str) -> dict[str, int]:
+    """How many Tasks of the Table hold each value of a Field (retiring an option warns with it)."""
+    get_field(table, key)
+    value = Task.values[key].as_string()
+    rows = db.session.execute(select(value, func.count()).where(Task.table_id == table.id, value.is_not(None))
+                              .group_by(value)).all()
+    return {v: n for v, n in rows}
 
 
 def owning_team(name: str | None, user) -> Team | None:

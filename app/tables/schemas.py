@@ -35,3 +35,9 @@ class TableSchema(Schema):
 
 class TableUpdateSchema(Schema):
     name = fields.String(required=True, validate=NAME)
+
+
+class FieldUsageSchema(Schema):
+    field = fields.String()
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                         metadata={"description": "value → number of Tasks holding it"})

@@ -133,6 +133,8 @@ def coerce(field_type: str, options: dict, value):
         return None
     if field_type == "choice":
         choices = options.get("choices") or []
+        if value in (options.get("retired") or []):
+            raise ValueError_("is an option no longer offered")
         if value not in choices:
             raise ValueError_(f"must be one of: {', '.join(map(str, choices))}")
         return value

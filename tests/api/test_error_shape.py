@@ -33,7 +33,7 @@ RULES = {
         "/api/v1/conversations/<int:run_id>/replies",
         "/api/v1/splits", "/api/v1/splits/<key>",
         "/api/v1/tables", "/api/v1/tables/<key>", "/api/v1/tables/<key>/fields",
-        "/api/v1/tables/<key>/fields/<field_key>",
+        "/api/v1/tables/<key>/fields/<field_key>", "/api/v1/tables/<key>/fields/<field_key>/usage",
         "/api/v1/tasks", "/api/v1/tasks/<int:task_id>", "/api/v1/tasks/batch", "/api/v1/tasks/cancel",
         "/api/v1/tasks/<int:task_id>/cancel", "/api/v1/tasks/<int:task_id>/events", "/api/v1/tasks/signals",
         "/api/v1/tasks/<int:task_id>/signals",

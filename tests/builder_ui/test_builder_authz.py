@@ -31,9 +31,8 @@ def test_four_eyes_and_start_without_json(demo, designer_api, live_server, page,
 
     page.click("#edit-start")
     assert "name" in page.locator("#panel").inner_text()  # the default: what `collect` writes
-    loc = page.locator('#panel input[name="start.roles"]')
-    loc.fill("team:Intake, team:Operations")
-    loc.dispatch_event("change")
+    page.select_option('#panel select[name="start.roles"]', "team:Intake")
+    page.select_option('#panel select[name="start.roles"]', "team:Operations")
     page.check('#panel input[name="start.declared"]')
     page.uncheck('#panel input[name="start.writes.budget"]')
     wait_saved(page)

@@ -62,7 +62,7 @@ def test_build_configure_and_publish(fresh_process, designer_api, live_server, p
     page.check('#panel input[name="reads.budget"]')
     page.check('#panel input[name="reads.location"]')
     page.check('#panel input[name="approval.required"]')
-    set_value(page, '#panel input[name="approval.approvers"]', "team:Compliance")
+    page.select_option('#panel select[name="approval.approvers"]', "team:Compliance")
     set_value(page, '#panel input[name="approval.sla.due"]', "48h")
     set_value(page, '#panel input[name="approval.sla.reminders"]', "24h, 36h")
     assert page.locator('.card[data-key="basic_1"] .badge.approval').count() == 1
@@ -93,7 +93,7 @@ def test_build_configure_and_publish(fresh_process, designer_api, live_server, p
     rc.locator('select[aria-label="Operator"]').select_option("<")
     set_value(page, '#panel [data-cond="trigger"] input[aria-label="Value"]', "1000")
     chip = page.locator('.card[data-key="basic_1"] .route-chip')
-    assert "Referral" in chip.inner_text() and "budget < 1000" in chip.inner_text()
+    assert "Referral" in chip.inner_text() and "when Budget is below 1000" in chip.inner_text()
     page.click('.card[data-key="basic_1"]')
     wait_saved(page)
     assert page.evaluate("() => window.builderState.errors") == []
@@ -142,7 +142,8 @@ def test_publish_change_diff_and_rollback(demo, designer_api, live_server, page,
     page.click('.card[data-key="confirm"] .card-head')
     set_value(page, '#panel input[name="name"]', "Confirm eligibility (v2)")
     set_value(page, '#panel input[name="approval.sla.due"]', "24h")
-    set_value(page, '#panel input[name="roles.informed"]', "team:Compliance, user:manager@procly.local")
+    page.select_option('#panel select[name="roles.informed"]', "team:Compliance")
+    page.select_option('#panel select[name="roles.informed"]', "user:manager@procly.local")
     wait_saved(page)
     page.click("#publish")
     page.fill("#publish-dialog textarea", "Add a step")

@@ -90,7 +90,10 @@ describe('labels and defaults', () => {
   test('triggerLabel', () => {
     assert.equal(m.triggerLabel({ trigger: { type: 'stage_failed' } }), 'if failed');
     assert.equal(m.triggerLabel({ trigger: { type: 'approval_rejected' } }), 'if rejected');
-    assert.equal(m.triggerLabel({ trigger: { type: 'condition', condition: 'budget < 1' } }), 'budget < 1');
+    assert.equal(m.triggerLabel({ trigger: { type: 'condition', condition: 'budget < 1' } }), 'when budget is below 1');
+    const fields = [{ key: 'budget', name: 'Budget' }, { key: 'location', name: 'Location', options: { labels: { out_of_area: 'Out of area' } } }];
+    assert.equal(m.plainCondition('location == "out_of_area" && (budget >= 10 || eligible == true)', fields),
+      'Location is Out of area and (Budget is at least 10 or eligible is yes)');
     assert.equal(m.triggerLabel({}), 'condition');
     assert.equal(m.triggerLabel({ trigger: { type: 'timeout', after: '5d' } }), 'after 5d without an answer');
     assert.equal(m.triggerLabel({ trigger: { type: 'sla_breached' } }), 'if overdue');

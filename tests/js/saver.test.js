@@ -81,7 +81,7 @@ describe('a burst of changes', () => {
     const errors = [{ path: 'stages[0].name', message: 'required' }, { path: '', message: 'x' }];
     await server.answer(0, { revision: 4, errors });
     assert.deepEqual(state.errors, errors);
-    assert.deepEqual(log, [['store', false], ['status', 'Saved · 2 problem(s)'], ['errorsChanged']]);
+    assert.deepEqual(log, [['store', false], ['status', 'Saved · 2 problems to fix before publishing'], ['errorsChanged']]);
   });
 
   test('the sent definition is a copy: edits made while it is in flight are not in it', async () => {

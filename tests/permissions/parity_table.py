@@ -328,6 +328,8 @@ ROUTES: list[Route] = [
         f"/api/v1/tables/t_{c.t}/fields/note", json={"name": "Note"})),
     R(f"{T}/fields/<field_key>", "DELETE", "table.edit", fresh=True, call=lambda c: c.delete(
         f"/api/v1/tables/t_{c.t}/fields/{c.field()}")),
+    R(f"{T}/fields/<field_key>/usage", "GET", "table.view", lambda c: c.get(
+        f"/api/v1/tables/t_{c.t}/fields/note/usage")),
     R("/builder/tables/<key>", "GET", "table.view", lambda c: c.get(f"/builder/tables/t_{c.t}"), kind="page",
       flag=('data-can-edit="true"', "table.edit")),
     R("/queue/tables/<key>", "GET", "signed_in", lambda c: c.get(f"/queue/tables/t_{c.t}"), kind="page"),

@@ -113,7 +113,7 @@ export function conditionEditor({ value, fields, onChange, disabled, name }) {
     const choices = f?.options?.choices;
     if (Array.isArray(choices) && choices.length) {
       return el('select', { 'aria-label': 'Value', disabled, onchange: set }, el('option', { value: '' }, '—'),
-        ...choices.map((c) => { const v = typeof c === 'object' ? c.value ?? c.key : c; return el('option', { value: v, selected: String(row.value) === String(v) }, v); }));
+        ...choices.map((c) => { const v = typeof c === 'object' ? c.value ?? c.key : c; return el('option', { value: v, selected: String(row.value) === String(v) }, f.options.labels?.[v] || v); }));
     }
     return el('input', { 'aria-label': 'Value', value: row.value ?? '', disabled, type: f && NUMERIC.has(f.type) ? 'number' : 'text', onchange: set });
   }

@@ -8,38 +8,24 @@
 //   autosave.js  saving (saver.js: the pure state machine), localStorage, conflicts
 //   versions.js  publish, history, rollback, compare (diff.js model, diff-view.js drawing)
 //   live.js      presence of co-editors and live Task counts over Socket.IO
+//   typing.js    apply typing on a pause, keys checked as typed; problems.js the problems list
+//   shortcuts.js the keyboard (on the focused card) and its help
 //   model.js     pure functions over the definition
 import { api } from '../lib/api.js';
 import { $ } from '../lib/dom.js';
-import { CAN_EDIT, KEY, adopt, focusCard, root, showNotice, state, view } from './editor/state.js';
+import { CAN_EDIT, KEY, adopt, root, showNotice, state, view } from './editor/state.js';
 import { redo, select, undo } from './editor/history.js';
-import { addStage, deleteStage, moveStage, renderLane, renderPalette } from './editor/lane.js';
+import { addStage, renderLane, renderPalette } from './editor/lane.js';
 import { addRoute, renderPanel } from './editor/panel.js';
 import { readLocal, save, setSaveState, showConflict, storeLocal } from './editor/autosave.js';
 import { compareVersions, initPublish, showVersions } from './editor/versions.js';
-import { initLive } from './editor/live.js';
+import { followTargets, initLive } from './editor/live.js';
+import { initProblems, renderProblems } from './editor/problems.js';
+import { initShortcuts } from './editor/shortcuts.js';
+import { assignmentsEditor } from './editor/assignments.js';
+import { applyOnPause, flushAll, onTypingStart, typingPending } from './editor/typing.js';
 
-Object.assign(view, { renderLane, renderPanel });
-
-// ---------------------------------------------------------------- keyboard
-document.addEventListener('keydown', (e) => {
-  const inField = e.target.closest('input, textarea, select, dialog');
-  const mod = e.ctrlKey || e.metaKey;
-  if (mod && e.key.toLowerCase() === 'z' && !inField && CAN_EDIT) { e.preventDefault(); if (e.shiftKey) redo(); else undo(); return; }
-  if (mod && e.key.toLowerCase() === 'y' && !inField && CAN_EDIT) { e.preventDefault(); redo(); return; }
-  if (e.key === 'Escape' && state.selected && !e.target.closest('dialog') && !document.querySelector('dialog[open]')) {
-    e.preventDefault();
-    const back = state.selected.kind === 'stage' ? state.selected.key : state.def.routes[state.selected.index]?.stage;
-    if ($('#panel').contains(document.activeElement)) document.activeElement.blur();   // flush a pending change first
-    select(null);
-    if (back) focusCard(back);
-    return;
-  }
-  if (inField || !CAN_EDIT || state.selected?.kind !== 'stage') return;
-  const key = state.selected.key;
-  if (e.altKey && (e.key === 'ArrowLeft' || e.key === 'ArrowRight')) { e.preventDefault(); moveStage(key, e.key === 'ArrowLeft' ? -1 : 1); }
-  else if (e.key === 'Delete' && e.target.closest('.card, body') && !e.target.closest('#panel')) { e.preventDefault(); deleteStage(key); }
-});
+Object.assign(view, { renderLane: () => { renderLane(); renderProblems(); }, renderPanel, assignmentsEditor });
 
 // ---------------------------------------------------------------- name and description
 function initDetails() {
@@ -78,12 +64,13 @@ function initDetails() {
 async function boot() {
   const bootStart = performance.now();
   // the page carries what the editor needs (same JSON as the API's GETs): no round trip on open
-  const { types, table, processes, draft, splits } = JSON.parse($('#builder-boot').textContent);
+  const { types, table, processes, draft, splits, people } = JSON.parse($('#builder-boot').textContent);
   state.types = types;
   state.typeByKey = Object.fromEntries(types.map((t) => [t.key, t]));
   state.fields = table.fields || [];
   state.processes = processes;
   state.splits = splits || [];
+  state.people = people || { teams: [], users: [] };
   adopt(draft);
   const local = readLocal();
   if (CAN_EDIT && local && JSON.stringify(local.definition) !== JSON.stringify(state.def)) {
@@ -100,7 +87,7 @@ async function boot() {
   } else if (local) storeLocal(false);
   const fetched = performance.now();
   renderPalette();
-  renderLane();
+  view.renderLane();
   renderPanel();
   const timing = { data: Math.round(fetched - bootStart), render: Math.round(performance.now() - fetched) };
   setSaveState(CAN_EDIT ? (state.dirty ? 'Unsaved changes…' : 'All changes saved') : 'Read-only');
@@ -114,8 +101,20 @@ async function boot() {
   $('#show-versions').addEventListener('click', showVersions);
   $('#compare').addEventListener('click', compareVersions);
   document.querySelectorAll('[data-close]').forEach((b) => b.addEventListener('click', () => b.closest('dialog').close()));
-  window.addEventListener('beforeunload', () => { if (state.dirty) storeLocal(true); });
+  // typing is applied after a pause; leaving with anything unsaved keeps a copy here and asks first
+  applyOnPause($('#panel'));
+  onTypingStart(() => setSaveState('Unsaved changes…'));
+  initShortcuts();
+  initProblems();
+  window.addEventListener('beforeunload', (e) => {
+    if (typingPending()) flushAll();
+    if (!state.dirty && !state.saving) return;
+    storeLocal(true);
+    e.preventDefault();
+    e.returnValue = '';
+  });
   initLive();
+  followTargets();
   root.dataset.ready = 'true';
   timing.ready = Math.round(performance.now());   // since navigation start: the open as the user sees it
   root.dataset.timing = JSON.stringify(timing);

@@ -1,48 +1,73 @@
-// Table editor: add, rename and retype Fields through /api/v1/tables.
+// Table editor: add, rename and retype Fields through /api/v1/tables; the options of choice Fields
+// (choice-editor.js).
 import { api } from '../lib/api.js';
 import { el } from '../lib/dom.js';
+import { choiceEditor } from './choice-editor.js';
+import { fromLabels } from './options.js';
 
 const box = document.getElementById('table');
 const KEY = box.dataset.key;
 const CAN_EDIT = box.dataset.canEdit === 'true';
-const TYPES = ['text', 'number', 'date', 'datetime', 'boolean', 'choice', 'email', 'phone', 'url', 'file', 'json'];
+const TYPES = [['text', 'Text'], ['number', 'Number'], ['date', 'Date'], ['datetime', 'Date and time'], ['boolean', 'Yes / no'],
+  ['choice', 'Choice (a list of options)'], ['email', 'Email'], ['phone', 'Phone'], ['url', 'Web address'], ['file', 'File'], ['json', 'Structured data (JSON)']];
 const status = (t) => { document.getElementById('table-state').textContent = t; };
+const detailLines = (err) => (err.details && typeof err.details === 'object' ? Object.entries(err.details).map(([k, v]) => `${k}: ${v}`).join('; ') : '');
 
 async function patch(field, data) {
   try {
     await api('PATCH', `/api/v1/tables/${KEY}/fields/${field}`, data);
     status(`Saved ${field}.`);
-  } catch (err) { status(`Not saved: ${err.message}`); await load(); }
+  } catch (err) { status(`Not saved: ${err.message} ${detailLines(err)}`); }
+  await load(field);
 }
 
-async function load() {
-  const t = await api('GET', `/api/v1/tables/${KEY}`);
-  document.getElementById('fields').replaceChildren(...t.fields.map((f) => el('tr', { dataset: { field: f.key } },
+function fieldRows(f) {
+  const main = el('tr', { dataset: { field: f.key } },
     el('td', {}, el('code', {}, f.key)),
     el('td', {}, el('input', { value: f.name, disabled: !CAN_EDIT, 'aria-label': `Name of ${f.key}`, onchange: (e) => patch(f.key, { name: e.target.value }) })),
-    el('td', {}, el('select', { disabled: !CAN_EDIT, 'aria-label': `Type of ${f.key}`, onchange: (e) => patch(f.key, { type: e.target.value }) },
-      ...TYPES.map((x) => el('option', { value: x, selected: x === f.type }, x)))),
-    el('td', {}, el('input', { type: 'checkbox', checked: f.required, disabled: !CAN_EDIT, style: 'width:auto', 'aria-label': `Required ${f.key}`, onchange: (e) => patch(f.key, { required: e.target.checked }) })),
-    el('td', {}, CAN_EDIT ? el('button', { type: 'button', class: 'secondary', onclick: async () => {
+    el('td', {}, el('select', { disabled: !CAN_EDIT, 'aria-label': `Type of ${f.key}`, onchange: (e) => {
+      // a Field becoming a choice needs its options first: start with one the designer renames
+      const data = { type: e.target.value };
+      if (data.type === 'choice' && !f.options?.choices?.length) data.options = { choices: ['option_1'], labels: { option_1: 'Option 1' } };
+      patch(f.key, data);
+    } }, ...TYPES.map(([x, label]) => el('option', { value: x, selected: x === f.type }, label)))),
+    el('td', {}, el('input', { type: 'checkbox', checked: f.required, disabled: !CAN_EDIT, 'aria-label': `Required ${f.key}`, onchange: (e) => patch(f.key, { required: e.target.checked }) })),
+    el('td', {}, CAN_EDIT ? el('button', { type: 'button', class: 'secondary', 'aria-label': `Delete ${f.name}`, onclick: async () => {
       if (!confirm(`Delete field ${f.key}? Stages that use it will show an error.`)) return;
       try { await api('DELETE', `/api/v1/tables/${KEY}/fields/${f.key}`); status(`Deleted ${f.key}.`); } catch (err) { status(err.message); }
       load();
-    } }, 'Delete') : ''))));
+    } }, 'Delete') : ''));
+  if (f.type !== 'choice') return [main];
+  const editor = choiceEditor(f, { canEdit: CAN_EDIT, tableKey: KEY, save: (options) => patch(f.key, { options }) });
+  return [main, el('tr', { class: 'options-row', dataset: { optionsOf: f.key } }, el('td', {}), el('td', { colspan: 4 }, editor))];
+}
+
+// focusField: after a change to its options, focus returns to that Field's options editor
+async function load(focusField = null) {
+  const active = document.activeElement?.getAttribute('aria-label');
+  const t = await api('GET', `/api/v1/tables/${KEY}`);
+  document.getElementById('fields').replaceChildren(...t.fields.flatMap(fieldRows));
+  if (focusField && active) document.querySelector(`#fields [aria-label="${CSS.escape(active)}"]`)?.focus();
 }
 
 const form = document.getElementById('add-field');
+const optionsBox = document.getElementById('add-options');
+const showOptions = () => { if (optionsBox) optionsBox.hidden = form.type.value !== 'choice'; };
+form?.type.addEventListener('change', showOptions);
 form?.name.addEventListener('input', () => { if (!form.key.dataset.touched) form.key.value = form.name.value.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, ''); });
 form?.key.addEventListener('input', () => { form.key.dataset.touched = 1; });
 form?.addEventListener('submit', async (e) => {
   e.preventDefault();
+  const body = { key: form.key.value, name: form.name.value, type: form.type.value };
+  if (body.type === 'choice') body.options = fromLabels(form.choices.value.split('\n'));
   try {
-    await api('POST', `/api/v1/tables/${KEY}/fields`, { key: form.key.value, name: form.name.value, type: form.type.value });
+    await api('POST', `/api/v1/tables/${KEY}/fields`, body);
     status(`Added ${form.key.value}.`);
-    form.reset(); delete form.key.dataset.touched;
+    form.reset(); delete form.key.dataset.touched; showOptions();
     load();
   } catch (err) {
-    const d = err.details && typeof err.details === 'object' ? Object.entries(err.details).map(([k, v]) => `${k}: ${v}`).join('; ') : '';
-    status(`Not added: ${err.message} ${d}`);
+    status(`Not added: ${err.message} ${detailLines(err)}`);
   }
 });
+showOptions();
 load();

@@ -7,8 +7,12 @@ import { CAN_EDIT, KEY, LS_KEY, adopt, state, view } from './state.js';
 import { createSaver } from './saver.js';
 import { localDiff } from './diff.js';
 import { renderDiff } from './diff-view.js';
+import { typingPending } from './typing.js';
 
-export function setSaveState(text) { $('#save-state').textContent = text; }
+// "All changes saved" only when nothing typed is waiting to be applied
+export function setSaveState(text) {
+  $('#save-state').textContent = typingPending() && /^(All changes saved|Saved)/.test(text) ? 'Unsaved changes…' : text;
+}
 
 // keep (dirty) or drop the browser's copy of the draft
 export function storeLocal(dirty) {
@@ -23,9 +27,17 @@ export function readLocal() {
   try { return JSON.parse(localStorage.getItem(LS_KEY) || 'null'); } catch { return null; }
 }
 
-// only the error lists of the panel change after a save: rebuild it unless the user is typing in it
+// only the error lists of the panel change after a save: rebuild it (a fixed error disappears at
+// once), unless typing waits to be applied; focus goes back to the same control
 function refreshPanelErrors() {
-  if (!$('#panel').contains(document.activeElement)) view.renderPanel();
+  const panel = $('#panel');
+  const active = panel.contains(document.activeElement) ? document.activeElement : null;
+  if (active && typingPending()) return;
+  const name = active?.getAttribute('name'), label = active?.getAttribute('aria-label');
+  view.renderPanel();
+  if (!active) return;
+  const sel = name ? `[name="${CSS.escape(name)}"]` : label ? `[aria-label="${CSS.escape(label)}"]` : null;
+  (sel && panel.querySelector(sel))?.focus();
 }
 
 const saver = createSaver({

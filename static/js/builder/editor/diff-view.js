@@ -6,7 +6,7 @@ import { changeDetails, diffColumns, routeLines } from './diff.js';
 import { icon } from './icons.js';
 
 // d: the API's diff of from -> to ({stages|routes: {added, removed, changed}})
-export function renderDiff(from, to, d, fromLabel, toLabel) {
+export function renderDiff(from, to, d, fromLabel, toLabel, target = $('#diff')) {
   const changed = d.stages.changed || {};
   const mini = ({ s, kind }) => el('div', { class: `card mini diff-${kind}`, dataset: { key: s.key, diff: kind } },
     el('div', { class: 'card-head' }, icon(state.typeByKey[s.type] || { name: s.type }), el('span', { class: 'name' }, s.name)),
@@ -16,7 +16,7 @@ export function renderDiff(from, to, d, fromLabel, toLabel) {
     el('ul', { class: 'changes' }, ...lines.map(([path, before, after]) => el('li', { dataset: { path } },
       el('code', {}, path), ': ', el('span', { class: 'before' }, before), ' → ', el('span', { class: 'after' }, after))))));
   const routeItems = routeLines(d.routes).map(([kind, text]) => el('li', { class: `diff-${kind}` }, text));
-  $('#diff').replaceChildren(
+  target.replaceChildren(
     el('h3', {}, `${fromLabel} → ${toLabel}`),
     el('div', { class: 'legend small' }, el('span', { class: 'diff-added' }, 'added'), el('span', { class: 'diff-changed' }, 'changed'), el('span', { class: 'diff-removed' }, 'removed')),
     el('div', { class: 'lane diff-lane' }, ...diffColumns(from, to, d).map((c) => el('div', { class: 'column' }, el('div', { class: 'cards' }, ...c.map(mini))))),

@@ -3,7 +3,7 @@
 // table, and the SLA editor.
 import { el } from '../../lib/dom.js';
 import { list, sectionOf } from './model.js';
-import { errorsFor, stageByKey, stageIndex, state } from './state.js';
+import { errorsFor, stageByKey, stageIndex, state, view } from './state.js';
 import { commit } from './history.js';
 import { codeInput } from './code-editor.js';
 import { widget } from './widgets.js';
@@ -37,11 +37,13 @@ export function configForm(s) {
   const props = schema.properties || {};
   const order = [...(schema['x-order'] || []), ...Object.keys(props)].filter((n, i, all) => n in props && all.indexOf(n) === i);
   for (const [name, prop] of order.map((n) => [n, props[n]])) {
-    const label = prop.title || name.replace(/_/g, ' ');
+    const label = prop.title || PLAIN[name] || name.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
     const help = prop.description ? el('small', { class: 'muted' }, prop.description) : null;
     const set = (v) => upd((st) => { st.config = { ...(st.config || {}) }; if (v === undefined) delete st.config[name]; else st.config[name] = v; });
     // a time, a time zone or a Field of given types (`x-widget`: widgets.js); else several of a list
     // (checkboxes) or one of a list (a select)
+    if (s.type === 'compute' && name === 'assignments' && view.assignmentsEditor) { out.push(view.assignmentsEditor(s)); continue; }
+    if (name === 'required' && prop.type === 'array' && !prop.items?.enum) { out.push(requiredBoxes(s)); continue; }
     const special = prop['x-widget'] ? widget(name, prop, cfg[name] ?? prop.default, set, label, help) : null;
     const boxes = special ? null : manyOf(name, prop, cfg, set, label, help);
     const choices = special || boxes ? null : choicesOf(prop, s);
@@ -99,6 +101,21 @@ export function configForm(s) {
   return out.length ? out : [el('p', { class: 'muted small' }, 'This type has no settings.')];
 }
 
+// settings named by their key only, in plain words
+const PLAIN = { instructions: 'Instructions for the person doing it', checklist: 'Checklist (one item per line)',
+  required: 'Fields that must be filled', assignments: 'Fields to set' };
+
+// a form's required Fields: a checkbox per Field the Stage writes
+function requiredBoxes(s) {
+  const chosen = new Set(s.config?.required || []);
+  const set = (v) => upd((st) => { st.config = { ...(st.config || {}), required: v }; });
+  const writes = state.fields.filter((f) => (s.writes || []).includes(f.key));
+  return el('fieldset', { class: 'field choices', dataset: { name: 'required' } }, el('legend', {}, PLAIN.required),
+    writes.length ? null : el('small', { class: 'muted' }, 'Tick the Fields this Stage writes (below) first.'),
+    ...writes.map((f) => el('label', { class: 'check' }, el('input', { type: 'checkbox', name: `config.required.${f.key}`, checked: chosen.has(f.key),
+      onchange: (e) => { if (e.target.checked) chosen.add(f.key); else chosen.delete(f.key); set(writes.map((x) => x.key).filter((k) => chosen.has(k))); } }), ` ${f.name}`)));
+}
+
 // `x-labels`: a list (by position) or an object (by value); else the value in words
 const labelFor = (labels, v, i) => (Array.isArray(labels) ? labels[i] : labels?.[v]) ?? String(v).replace(/_/g, ' ');
 
@@ -150,6 +167,7 @@ export function fieldsTable(s) {
     if (on) set.add(key); else set.delete(key);
     st[which] = state.fields.map((f) => f.key).filter((k) => set.has(k)).concat([...set].filter((k) => !state.fields.some((f) => f.key === k)));
     refreshFieldChoices(st);
+    document.querySelector('#panel fieldset[data-name="required"]')?.replaceWith(requiredBoxes(st));
   });
   const unknown = [...new Set([...reads, ...writes])].filter((k) => !state.fields.some((f) => f.key === k));
   return el('table', { class: 'fields' },

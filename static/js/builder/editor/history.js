@@ -43,5 +43,8 @@ function afterHistory() {
 export function select(sel) {
   state.selected = sel;
   view.renderLane(); view.renderPanel();
-  if (sel?.kind === 'stage') focusCard(sel.key);
+  if (sel?.kind === 'stage') {
+    focusCard(sel.key);
+    document.querySelector(`#lane .card[data-key="${CSS.escape(sel.key)}"]`)?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  }
 }

@@ -8,6 +8,7 @@ import {
 } from './state.js';
 import { commit, select } from './history.js';
 import { icon } from './icons.js';
+import { refLabel } from './pickers.js';
 
 const lane = $('#lane');
 const EXTERNAL = { none: null, status: 'portal: status', action: 'portal: action' };
@@ -31,13 +32,15 @@ function buildCard(s) {
   const t = state.typeByKey[s.type] || { icon: '?', name: s.type };
   const errs = stageErrors(s.key);
   const sla = s.approval?.sla?.due || s.sla?.due;
-  const responsible = (s.roles?.responsible || []).join(', ');
+  const responsible = (s.roles?.responsible || []).map(refLabel).join(', ');
   const counts = state.counts[s.key];
   const routes = state.def.routes.map((r, i) => [r, i]).filter(([r]) => r.stage === s.key);
   const selected = state.selected?.kind === 'stage' && state.selected.key === s.key;
   return el('div', {
-    class: `card${selected ? ' selected' : ''}${errs.length ? ' has-error' : ''}`, tabindex: 0, role: 'button',
-    dataset: { key: s.key }, 'aria-label': `Stage ${s.name}`,
+    // a group, not a button: it holds buttons of its own (its Route chips); Enter or Space opens it
+    class: `card${selected ? ' selected' : ''}${errs.length ? ' has-error' : ''}`, tabindex: 0, role: 'group',
+    dataset: { key: s.key }, 'aria-label': `Stage ${s.name}`, 'aria-roledescription': 'stage card',
+    'aria-keyshortcuts': 'Enter Delete Alt+ArrowLeft Alt+ArrowRight Alt+ArrowUp Alt+ArrowDown',
     onclick: (e) => { if (!e.target.closest('.route-chip')) select({ kind: 'stage', key: s.key }); },
   },
   el('div', { class: 'card-head' }, icon(t), el('span', { class: 'name' }, s.name)),
@@ -63,11 +66,11 @@ export function routeChip(r, i) {
   const sel = state.selected?.kind === 'route' && state.selected.index === i;
   return el('button', {
     type: 'button', class: `route-chip${errs.length ? ' has-error' : ''}${sel ? ' selected' : ''}`, dataset: { route: r.key || i },
-    title: errs.map((e) => e.message).join('\n') || `${r.name || r.key}: ${model.triggerLabel(r)}`,
+    title: errs.map((e) => e.message).join('\n') || `${r.name || r.key}: ${model.triggerLabel(r, state.fields)}`,
     onclick: (e) => { e.stopPropagation(); select({ kind: 'route', index: i }); },
   }, el('span', { class: 'r-name' }, r.name || r.key), ' → ',
   el('strong', {}, model.targetLabel(r, { processes: state.processes, splits: state.splits, stages: state.def.stages })),
-  el('span', { class: 'trigger' }, model.triggerLabel(r)));
+  el('span', { class: 'trigger' }, model.triggerLabel(r, state.fields)));
 }
 
 // While a pointer is pressed the lane is not rebuilt (a blur → change must not swallow the click
@@ -92,7 +95,7 @@ export function renderLane() {
   // between two columns (and before the first) a narrow drop zone: a stage dropped there becomes a
   // column of its own at that position; setColumns renumbers the later ones
   const gap = (i) => (CAN_EDIT && cols.length ? el('div', { class: 'col-gap', title: `Drop here to insert a new column ${i + 1}` },
-    el('div', { class: 'cards gap', dataset: { col: `gap-${i}` }, 'aria-label': `Insert a column before column ${i + 1}` })) : '');
+    el('div', { class: 'cards gap', dataset: { col: `gap-${i}` } })) : '');
   lane.replaceChildren(
     ...cols.flatMap((stages, i) => [gap(i), el('div', { class: 'column', dataset: { col: i } },
       el('div', { class: 'col-head muted' }, stages.length > 1 ? `Column ${i + 1} · parallel` : `Column ${i + 1}`),
@@ -142,8 +145,9 @@ export function renderPalette() {
   const node = $('#palette');
   if (!node) return;
   node.replaceChildren(...state.types.map((t) => el('div', {
+    // its name is its visible text; what Enter does is in its description
     class: 'type', dataset: { type: t.key }, title: `${t.description || t.name} (Enter adds it at the end)`, tabindex: 0, role: 'button',
-    'aria-label': `Add a ${t.name} stage at the end of the lane`,
+    'aria-description': `Adds a ${t.name} stage at the end of the lane`,
     ondblclick: () => addStage(t.key),
     onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); addStage(t.key, { atEnd: true }); } },
   }, icon(t), el('span', { class: 't-name' }, t.name, t.automated ? el('span', { class: 't-auto muted' }, 'automated') : '',

@@ -25,6 +25,26 @@ export function initLive() {
   socket.on('task.changed', debounce(loadCounts, 300));
 }
 
+// the Processes and Splits a Route may target: fetched again when the page comes back into view
+// (a Process created in another tab appears in the list without a reload)
+export function followTargets() {
+  const refresh = async () => {
+    if (document.hidden) return;
+    try {
+      const [processes, splits] = await Promise.all([api('GET', '/api/v1/processes'), api('GET', '/api/v1/splits')]);
+      const before = JSON.stringify([state.processes.map((p) => [p.key, p.name]), state.splits.map((x) => [x.key, x.name])]);
+      state.processes = processes; state.splits = splits;
+      if (JSON.stringify([processes.map((p) => [p.key, p.name]), splits.map((x) => [x.key, x.name])]) === before) return;
+      view.renderLane();
+      if (state.selected?.kind === 'route' && !$('#panel').contains(document.activeElement)) view.renderPanel();
+    } catch { /* the lists stay as they were */ }
+  };
+  window.addEventListener('focus', refresh);
+  document.addEventListener('visibilitychange', refresh);
+  // opening the Target list: the newest Processes are in it
+  document.addEventListener('pointerdown', (e) => { if (e.target.closest?.('#panel select[name="route.target"]')) refresh(); }, true);
+}
+
 // after the first publish: follow the Process's Tasks from now on
 export function joinLive() {
   if (!state.currentVersion || !conn) return;

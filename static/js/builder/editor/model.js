@@ -75,13 +75,13 @@ export function sectionOf(path) {
 // errors not about one Stage or Route (shown in the banner)
 export const generalErrors = (errors) => errors.filter((e) => !/^(stages|routes)\[\d+\]/.test(e.path));
 
-export function triggerLabel(r) {
+export function triggerLabel(r, fields = []) {
   const t = r.trigger || {};
   if (t.type === 'stage_failed') return 'if failed';
   if (t.type === 'approval_rejected') return 'if rejected';
   if (t.type === 'timeout') return `after ${t.after || '…'} without an answer`;
   if (t.type === 'sla_breached') return 'if overdue';
-  return t.condition || 'condition';
+  return t.condition ? `when ${plainCondition(t.condition, fields)}` : 'condition';
 }
 
 // how a Route's target reads on its chip: another Process or Split, the end of the Task, or back
@@ -124,3 +124,32 @@ export function routeTarget(value, previous) {
 
 // an assignment reference (resolved when the Stage Run is ready): field:, round_robin:team:, least_loaded:team:
 export const isAssignment = (ref) => /^(field:[a-z][a-z0-9_]*|(round_robin|least_loaded):team:\S.*)$/.test(ref);
+
+// the Stage `key` joins the column before (dir -1) or after (+1) its own, running in parallel there;
+// a column left empty disappears. Returns the new columns (or the same ones when there is none).
+export function joinColumn(cols, key, dir) {
+  const i = cols.findIndex((c) => c.some((s) => s.key === key));
+  const j = i + dir;
+  if (i < 0 || j < 0 || j >= cols.length) return cols;
+  const s = cols[i].find((x) => x.key === key);
+  const out = cols.map((c) => [...c]);
+  out[i] = out[i].filter((x) => x !== s);
+  out[j].push(s);
+  return out.filter((c) => c.length);
+}
+
+// a condition in words for the lane's Route chips: Fields by name, choice values by label,
+// operators in words ('location == "out_of_area"' -> 'Location is Out of area')
+export function plainCondition(cel, fields = []) {
+  const byKey = Object.fromEntries(fields.map((f) => [f.key, f]));
+  const WORDS = { '==': 'is', '!=': 'is not', '<=': 'is at most', '>=': 'is at least', '<': 'is below', '>': 'is above', '&&': 'and', '||': 'or' };
+  let last = null;
+  return String(cel).replace(/"(?:[^"\\]|\\.)*"|==|!=|<=|>=|&&|\|\||<|>|\b[a-z][a-z0-9_]*\b/g, (t) => {
+    if (WORDS[t]) return WORDS[t];
+    if (t.startsWith('"')) { const v = JSON.parse(t); return byKey[last]?.options?.labels?.[v] || v; }
+    if (byKey[t]) { last = t; return byKey[t].name; }
+    if (t === 'true') return 'yes';
+    if (t === 'false') return 'no';
+    return t;
+  });
+}

@@ -2,13 +2,14 @@
 // trigger, target) or the Process's start (who may start Tasks, which Fields a start sets).
 import { $, el } from '../../lib/dom.js';
 import * as model from './model.js';
-import { list } from './model.js';
 import { CAN_EDIT, KEY, errorsFor, root, stageByKey, state } from './state.js';
 import { commit, select } from './history.js';
 import { conditionEditor } from '../conditions.js';
 import { configForm, durationInput, fieldsTable, input, section, slaEditor, upd } from './form.js';
 import { deleteStage, routeChip } from './lane.js';
 import { icon } from './icons.js';
+import { keyInput } from './typing.js';
+import { refPicker } from './pickers.js';
 
 function renderStagePanel(s) {
   const t = state.typeByKey[s.type] || { name: s.type, icon: '?' };
@@ -21,19 +22,26 @@ function renderStagePanel(s) {
       el('button', { type: 'button', class: 'link', 'aria-label': 'Close panel', onclick: () => select(null) }, '✕')),
     section('Stage', ['key', 'name', 'type', 'column', 'after'],
       input('Name', s.name, (v) => upd((st) => { st.name = v; }), { name: 'name' }),
-      input('Key', s.key, (v) => renameStage(s.key, v), { name: 'key', pattern: '[a-z][a-z0-9_]*' }),
+      keyInput('Key', s.key, { name: 'key', what: 'stage', taken: () => state.def.stages.map((x) => x.key).filter((k) => k !== s.key), apply: (v) => renameStage(s.key, v) }),
       el('div', { class: 'muted small' }, `Type: ${t.name}`)),
     section('Settings', 'config', ...configForm(s)),
     section('Fields', ['reads', 'writes'], fieldsTable(s)),
     section('Visibility', 'visibility',
       el('label', {}, 'External (portal)', el('select', { name: 'visibility.external', onchange: (e) => upd((st) => { st.visibility = { ...(st.visibility || {}), external: e.target.value }; }) },
         ...[['none', 'none'], ['status', 'status only'], ['action', 'action (portal UI)']].map(([v, l]) => el('option', { value: v, selected: (s.visibility?.external || 'none') === v }, l)))),
-      input('Internal: teams', (s.visibility?.internal?.teams || []).join(', '), (v) => upd((st) => { st.visibility = { external: 'none', ...(st.visibility || {}) }; st.visibility.internal = { ...(st.visibility.internal || {}), teams: list(v) }; }), { name: 'visibility.teams', placeholder: 'Intake, Compliance' }),
-      input('Internal: roles', (s.visibility?.internal?.roles || []).join(', '), (v) => upd((st) => { st.visibility = { external: 'none', ...(st.visibility || {}) }; st.visibility.internal = { ...(st.visibility.internal || {}), roles: list(v) }; }), { name: 'visibility.roles', placeholder: 'staff, manager' })),
+      refPicker('Seen inside by teams (none: everyone who sees the Task)', s.visibility?.internal?.teams || [], (v) => upd((st) => { st.visibility = { external: 'none', ...(st.visibility || {}) }; st.visibility.internal = { ...(st.visibility.internal || {}), teams: v }; }), { name: 'visibility.teams', teamsOnly: true }),
+      el('fieldset', { class: 'field choices' }, el('legend', {}, 'Seen inside by roles (none: any role)'),
+        ...['staff', 'manager', 'designer', 'admin'].map((role) => el('label', { class: 'check' }, el('input', { type: 'checkbox', name: `visibility.roles.${role}`,
+          checked: (s.visibility?.internal?.roles || []).includes(role), onchange: (e) => upd((st) => {
+            st.visibility = { external: 'none', ...(st.visibility || {}) };
+            const now = new Set(st.visibility.internal?.roles || []);
+            if (e.target.checked) now.add(role); else now.delete(role);
+            st.visibility.internal = { ...(st.visibility.internal || {}), roles: ['staff', 'manager', 'designer', 'admin'].filter((x) => now.has(x)) };
+          }) }), ` ${{ staff: 'staff', manager: 'managers', designer: 'designers', admin: 'admins' }[role]}`)))),
     section('Approval', 'approval',
       el('label', { class: 'check' }, el('input', { type: 'checkbox', name: 'approval.required', checked: !!approval?.required, onchange: (e) => upd((st) => { st.approval = e.target.checked ? { required: true, approvers: [], ...(st.approval || {}) } : null; if (st.approval) st.approval.required = true; }, { panel: true }) }), ' Requires approval'),
       approval?.required ? [
-        input('Approvers', (approval.approvers || []).join(', '), (v) => upd((st) => { st.approval.approvers = list(v); }), { name: 'approval.approvers', placeholder: 'team:Compliance' }),
+        refPicker('Who approves', approval.approvers || [], (v) => upd((st) => { st.approval.approvers = v; }), { name: 'approval.approvers', help: 'They approve or reject the finished work (and may let an approval gate pass).' }),
         el('label', { class: 'check', title: 'Four-eyes: whoever completed the Stage may not approve or reject it' },
           el('input', { type: 'checkbox', name: 'approval.four_eyes', checked: approval.four_eyes !== false, onchange: (e) => upd((st) => { if (e.target.checked) delete st.approval.four_eyes; else st.approval.four_eyes = false; }) }),
           ' Four-eyes (approver ≠ who completed it)'),
@@ -41,10 +49,13 @@ function renderStagePanel(s) {
         slaEditor(() => stageByKey(state.selected.key)?.approval?.sla, (sla) => upd((st) => { if (sla) st.approval.sla = sla; else delete st.approval.sla; }), 'approval.sla'),
       ] : null),
     section('Stage SLA', 'sla', slaEditor(() => stageByKey(state.selected.key)?.sla, (sla) => upd((st) => { st.sla = sla; }), 'sla')),
-    section('Roles (RAID)', 'roles', ...['responsible', 'approver', 'informed', 'delegator'].map((r) =>
-      input(r[0].toUpperCase() + r.slice(1), (s.roles?.[r] || []).join(', '), (v) => upd((st) => { st.roles = { responsible: [], approver: [], informed: [], delegator: [], ...(st.roles || {}), [r]: list(v) }; }), { name: `roles.${r}`, placeholder: 'team:Intake, user:a@b.c' })),
+    section('People', 'roles', ...ROLES.filter(([r]) => r !== 'approver' || s.roles?.approver?.length).map(([r, label]) =>
+      refPicker(label, (s.roles?.[r] || []).filter((x) => !model.isAssignment(x)), (v) => upd((st) => {
+        const kept = (st.roles?.[r] || []).filter((x) => model.isAssignment(x));   // "assign from data" stays
+        st.roles = { responsible: [], approver: [], informed: [], delegator: [], ...(st.roles || {}), [r]: [...v, ...kept] };
+      }), { name: `roles.${r}`, automation: r === 'responsible' })),
       assignPicker(s),
-      input('Escalate to (failures, overdue)', (s.escalate_to || []).join(', '), (v) => upd((st) => { const refs = list(v); if (refs.length) st.escalate_to = refs; else delete st.escalate_to; }), { name: 'escalate_to', placeholder: 'its Delegators, else the owning Team' })),
+      refPicker('Escalate to (failures, overdue; none: its delegators, else the owning Team)', s.escalate_to || [], (v) => upd((st) => { if (v.length) st.escalate_to = v; else delete st.escalate_to; }), { name: 'escalate_to' })),
     section('Retry', 'retry', el('div', { class: 'row3' },
       input('Attempts', s.retry?.attempts ?? 1, (v) => upd((st) => { st.retry = { ...(st.retry || {}), attempts: Number(v) || 1 }; }), { type: 'number', min: 1, name: 'retry.attempts' }),
       durationInput('Backoff', s.retry?.backoff ?? '10s', (v) => upd((st) => { st.retry = { ...(st.retry || {}), backoff: v || '10s' }; }), 'retry.backoff'),
@@ -54,7 +65,7 @@ function renderStagePanel(s) {
       el('select', { name: 'gate.type', 'aria-label': 'Gate', onchange: (e) => upd((st) => { st.gate = e.target.value ? { ...(st.gate || {}), type: e.target.value } : null; }, { panel: true }) },
         ...[['', 'no gate'], ['approval', 'approval'], ['condition', 'condition'], ['manual', 'manual advance']].map(([v, l]) => el('option', { value: v, selected: (gate?.type || '') === v }, l))),
       gate?.type === 'condition' ? conditionEditor({ name: 'gate', value: gate.condition, fields: state.fields, disabled: !CAN_EDIT, onChange: (v) => upd((st) => { st.gate.condition = v; }) }) : null,
-      gate?.type === 'approval' ? input('Gate approvers', (gate.approvers || []).join(', '), (v) => upd((st) => { st.gate.approvers = list(v); }), { name: 'gate.approvers' }) : null),
+      gate?.type === 'approval' ? refPicker('Who lets it start (besides who approves)', gate.approvers || [], (v) => upd((st) => { st.gate.approvers = v; }), { name: 'gate.approvers' }) : null),
     section('Routes from this stage', 'routes',
       ...state.def.routes.map((r, i) => [r, i]).filter(([r]) => r.stage === s.key).map(([r, i]) => routeChip(r, i)),
       CAN_EDIT ? el('button', { type: 'button', class: 'link', onclick: () => addRoute(s.key) }, '+ Add route') : null),
@@ -69,6 +80,7 @@ function renameStage(oldKey, newKey) {
     model.renameStage(state.def, oldKey, newKey);
     state.selected = { kind: 'stage', key: newKey };
   });
+  $('#panel [name="key"]')?.focus();   // the panel was rebuilt: focus stays on the key
 }
 
 // a new Route from a Stage (or the whole Process) to the first other Process, selected
@@ -88,7 +100,7 @@ function renderRoutePanel(i) {
     el('div', { class: 'p-head' }, el('h3', {}, '↪ Route'), el('button', { type: 'button', class: 'link', 'aria-label': 'Close panel', onclick: () => select(null) }, '✕')),
     section('Route', ['key', 'name'],
       input('Name', r.name, (v) => set((x) => { x.name = v; }), { name: 'route.name' }),
-      input('Key', r.key, (v) => set((x) => { x.key = v.trim(); }), { name: 'route.key' })),
+      keyInput('Key', r.key, { name: 'route.key', what: 'route', taken: () => state.def.routes.filter((_, j) => j !== i).map((x) => x.key), apply: (v) => { set((x) => { x.key = v; }, true); $('#panel [name="route.key"]')?.focus(); } })),
     section('Source', 'stage', el('select', { name: 'route.stage', 'aria-label': 'Source', onchange: (e) => set((x) => { x.stage = e.target.value || null; }, true) },
       el('option', { value: '' }, 'the whole process'),
       ...state.def.stages.map((s) => el('option', { value: s.key, selected: r.stage === s.key }, s.name)))),
@@ -129,6 +141,8 @@ function assignPicker(s) {
   }, { panel: true }) }, ...options.map(([v, l]) => el('option', { value: v, selected: v === current }, l))));
 }
 
+const ROLES = [['responsible', 'Who does it (Responsible)'], ['approver', 'Also approves (Approver)'], ['informed', 'Who is told (Informed)'], ['delegator', 'Who may reassign it (Delegator)']];
+
 const TRIGGERS = [['condition', 'a condition holds'], ['stage_failed', 'the stage failed'], ['approval_rejected', 'the approval is rejected'],
   ['timeout', 'no answer in time (the first of answer or clock wins)'], ['sla_breached', 'the stage is overdue (its SLA due time)']];
 const ENDINGS = [['completed', 'End — completed'], ['rejected', 'End — rejected'], ['cancelled', 'End — cancelled']];
@@ -162,7 +176,7 @@ function renderStartPanel() {
   return [
     el('div', { class: 'p-head' }, el('h3', {}, '▶ Starting Tasks'), el('button', { type: 'button', class: 'link', 'aria-label': 'Close panel', onclick: () => select(null) }, '✕')),
     el('section', { class: 'p-sec', dataset: { section: 'start.roles' } }, el('h4', {}, 'Who may start'),
-      input('Roles', (start.roles || []).join(', '), (v) => set((x) => { x.roles = list(v); }), { name: 'start.roles', placeholder: `team:${root.dataset.team} (default)` }),
+      refPicker('Who may start Tasks', start.roles || [], (v) => set((x) => { x.roles = v; }), { name: 'start.roles' }),
       el('p', { class: 'muted small' }, 'Empty: the owning Team. Admins and the Team\'s designers always may.')),
     el('section', { class: `p-sec${errs.length ? ' has-error' : ''}`, dataset: { section: 'start.writes' } }, el('h4', {}, 'Fields a start may set'),
       el('label', { class: 'check' }, el('input', { type: 'checkbox', name: 'start.declared', checked: declared, onchange: (e) => set((x) => { x.writes = e.target.checked ? model.firstColumnWrites(state.def.stages) : null; }) }),

@@ -37,7 +37,8 @@ export function createSaver({ state, put, delay = 700, timers = globalThis, on =
       const errorsBefore = JSON.stringify(state.errors);
       state.errors = res.errors || [];
       store(state.dirty);
-      status(state.errors.length ? `Saved · ${state.errors.length} problem(s)` : 'All changes saved');
+      const n = state.errors.length;
+      status(n ? `Saved · ${n} problem${n === 1 ? '' : 's'} to fix before publishing` : 'All changes saved');
       // only the error markers can change: leave the lane alone (and a drag under way) when they did not
       if (JSON.stringify(state.errors) !== errorsBefore) errorsChanged();
     } catch (err) {

@@ -19,14 +19,14 @@ export const state = {
   selected: null,          // {kind: 'stage', key} | {kind: 'route', index} | {kind: 'start'}
   undo: [], redo: [],
   types: [], typeByKey: {},
-  fields: [], processes: [], splits: [],
+  fields: [], processes: [], splits: [], people: { teams: [], users: [] },
   counts: {},
   saving: false, dirty: false, again: false, conflict: null,
   currentVersion: root.dataset.currentVersion ? Number(root.dataset.currentVersion) : null,
 };
 window.builderState = state;   // handy for debugging and browser tests
 
-export const view = { renderLane() {}, renderPanel() {} };
+export const view = { renderLane() {}, renderPanel() {}, assignmentsEditor: null };
 
 export const stageIndex = (key) => state.def.stages.findIndex((s) => s.key === key);
 export const stageByKey = (key) => state.def.stages.find((s) => s.key === key);

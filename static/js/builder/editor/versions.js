@@ -4,7 +4,10 @@ import { $, el } from '../../lib/dom.js';
 import { CAN_EDIT, KEY, adopt, showNotice, showVersion, state, view } from './state.js';
 import { save, setSaveState } from './autosave.js';
 import { renderDiff } from './diff-view.js';
+import { localDiff } from './diff.js';
 import { joinLive } from './live.js';
+import { problemList } from './problems.js';
+import { flushAll } from './typing.js';
 
 // saves what is pending, then publishes; returns null, or the problem to show in the dialog
 async function publish(note) {
@@ -24,23 +27,50 @@ async function publish(note) {
   } catch (err) {
     if (err instanceof ApiError && err.details?.errors) {
       state.errors = err.details.errors; view.renderLane(); view.renderPanel();
-      return `${err.details.errors.length} problem(s) must be fixed first: see the marked cards.`;
+      return problems();
     }
     return err.message;
   }
 }
 
+// the problems to fix, each a button opening its card
+function problems() {
+  const n = state.errors.length;
+  return [el('strong', {}, `${n} problem${n === 1 ? '' : 's'} to fix before publishing (each opens where it is):`), problemList()];
+}
+
+// the draft compared with the published Version, drawn as the Versions dialog draws a comparison
+async function showChanges() {
+  const box = $('#publish-diff');
+  if (!state.currentVersion) { box.replaceChildren(el('p', { class: 'muted' }, 'Nothing is published yet: this will be Version 1.')); return; }
+  try {
+    const v = await api('GET', `/api/v1/processes/${KEY}/versions/${state.currentVersion}`);
+    const d = localDiff(v.definition, state.def);
+    const same = !d.stages.added.length && !d.stages.removed.length && !Object.keys(d.stages.changed).length
+      && !d.routes.added.length && !d.routes.removed.length && !Object.keys(d.routes.changed).length;
+    renderDiff(v.definition, state.def, d, `v${v.number} (published)`, 'this draft', box);
+    if (same) box.prepend(el('p', { class: 'muted' }, 'No change to the stages or routes since the published Version.'));
+  } catch (err) { box.replaceChildren(el('p', { class: 'err' }, `Could not compare: ${err.message}`)); }
+}
+
 export function initPublish() {
   const dlg = $('#publish-dialog');
   if (!dlg || !$('#publish')) return;
-  $('#publish').addEventListener('click', () => { $('#publish-errors').textContent = ''; dlg.querySelector('textarea').value = ''; dlg.showModal(); });
+  $('#publish').addEventListener('click', () => {
+    flushAll();
+    $('#publish-errors').replaceChildren(...(state.errors.length ? problems() : []));
+    dlg.querySelector('textarea').value = '';
+    dlg.showModal();
+    dlg.querySelector('textarea').focus();
+    showChanges();
+  });
   $('#publish-form').addEventListener('submit', async (e) => {
     if (e.submitter?.value !== 'ok') return;
     e.preventDefault();
     $('#publish-confirm').disabled = true;
     const problem = await publish(dlg.querySelector('textarea').value);
     $('#publish-confirm').disabled = false;
-    if (problem) $('#publish-errors').textContent = problem; else dlg.close();
+    if (problem) $('#publish-errors').replaceChildren(...[].concat(problem)); else dlg.close();
   });
 }
 
