@@ -24,7 +24,7 @@ def admin_users():
         abort(exc.status, exc.message)
     teams = users.list_teams(current_user._get_current_object())
     return render_template("web/admin_users.html", users=listed, teams=teams, roles=[r.value for r in Role],
-                           boot=UserSchema(many=True).dump(listed), me=current_user.id)
+                           me=current_user.id)
 
 
 @people_bp.get("/password/set/<token>")

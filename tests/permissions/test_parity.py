@@ -38,6 +38,7 @@ COVERED_BY = {"token.revoke_any": "token.admin", "process.move_into": "task.move
               "token.view": "GET /api/v1/tokens", "token.revoke": "token.own / token.other",
               "split.design": "webhook.create (a Split target)", "person.view": "GET /api/v1/people",
               "team.members": "GET /api/v1/teams"}
+PUBLIC_WRITES = {"/password/set/<token>"}   # public calls that change state when they succeed (the link is the credential)
 ADMIN_OPS = {"user.manage", "team.manage"}   # admin-only operations outside /api/v1/admin: tokens need the admin scope
 
 
@@ -270,7 +271,8 @@ def _flag(c: Ctx, resp, route: Route) -> str | None:
 
 def _changed(before: dict, after: dict, route: Route) -> list[str]:
     """What a refused call changed; a refused magic link is logged (an audit Event), by design."""
-    return [k for k in before if before[k] != after[k] and not (k == "events" and route.op == "portal:link")]
+    return [k for k in before if before[k] != after[k] and not (k == "events" and route.op == "portal:link")
+            and route.rule not in PUBLIC_WRITES]
 
 
 def _rid(route: Route) -> str:
