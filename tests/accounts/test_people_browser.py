@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Event, User
+from app.models import Event, Process, User
 from app.notifications.jobs import deliver_due
 from tests.accounts.conftest import LINK
 from tests.processes import wait_until
@@ -94,3 +94,23 @@ def test_admin_invites_reroles_and_deactivates_in_the_browser(demo, smtp_sink, l
     assert kinds == ["user.invited", "user.invite_sent", "user.password_set", "user.role_changed",
                      "user.teams_changed", "user.deactivated"]
     assert axe_violations(page) == []
+
+
+@pytest.mark.browser
+def test_a_designer_sets_retention_in_the_builder_list(demo, live_server, page, login_page, screenshot):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    login_page(page, live_server, "designer@procly.local")
+    page.goto(f"{live_server}/builder")
+    row = page.locator('tr[data-key="intake"]')
+    row.locator("summary", has_text="Keep finished Tasks").click()
+    row.locator("select[name=action]").select_option("archive")
+    row.locator("input[name=days]").fill("365")
+    row.locator("form.retention button[type=submit]").click()
+    page.locator(".flash", has_text='Finished Tasks of "Intake" are now kept until archived 365 days').wait_for()
+    summary = page.locator('tr[data-key="intake"] summary', has_text="Finished Tasks")
+    assert summary.inner_text().endswith("archive after 365 days")
+    summary.click()
+    screenshot(page, "retention")
+    assert axe_violations(page) == []
+    process = db.session.scalar(select(Process).where(Process.key == "intake").execution_options(populate_existing=True))
+    assert (process.retention_days, process.retention_action) == (365, "archive")

@@ -298,6 +298,8 @@ ROUTES: list[Route] = [
     R("/builder/<key>/counts", "GET", "process.watch", lambda c: c.get(f"/builder/p_{c.t}/counts"), kind="page"),
     R("/builder/<key>/archive", "POST", "process.design", kind="page", fresh=True, call=lambda c: c.form(
         f"/builder/{c.process()}/archive")),
+    R("/builder/<key>/retention", "POST", "process.design", kind="page", fresh=True, call=lambda c: c.form(
+        f"/builder/{c.process()}/retention", {"action": "archive", "days": "30"})),
     R("/builder/<key>/duplicate", "POST", "process.design", kind="page", call=lambda c: c.form(
         f"/builder/p_{c.t}/duplicate", {"key": c.uid("pdup"), "name": "Page copy"})),
     R("/builder/create", "POST", "process.create", kind="page", call=lambda c: c.form("/builder/create", {

@@ -122,3 +122,25 @@ def test_a_worker_archives_and_purges_finished_tasks(world, tmp_path):
     assert summaries["purged"] == {"process": "purged", "action": "purge", "days": 30, "tasks": 2, "files": 2}
     assert s.get(PeriodicLease, "purge", populate_existing=True).runs >= 1
     assert "retention: purged 2 finished Task(s) of process purged (2 file(s))" in proc.log()
+
+
+def test_the_builder_list_sets_retention(world, client):
+    from tests.helpers import csrf_from
+
+    world.process("keep", [compute("c", {"a": "1"})])
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    client.post("/login", data={"email": "designer@x.test", "password": "pw-secret-1", "csrf_token": token})
+    page = client.get("/builder").get_data(as_text=True)
+    assert "Keep finished Tasks" in page
+    token = csrf_from(page)
+    r = client.post("/builder/keep/retention", data={"action": "purge", "days": "90", "csrf_token": token})
+    assert r.status_code == 302
+    world.db.session.rollback()
+    p = world.db.session.scalar(select(Process).where(Process.key == "keep"))
+    assert (p.retention_days, p.retention_action) == (90, "purge")
+    assert "Finished Tasks: purge after 90 days" in client.get("/builder").get_data(as_text=True)
+    r = client.post("/builder/keep/retention", data={"action": "purge", "days": "0", "csrf_token": token})
+    assert "1 to 36500" in client.get("/builder").get_data(as_text=True)
+    client.post("/builder/keep/retention", data={"action": "", "days": "", "csrf_token": token})
+    world.db.session.rollback()
+    assert world.db.session.scalar(select(Process.retention_days).where(Process.key == "keep")) is None
