@@ -1,6 +1,7 @@
 """`flask procly ...` commands: demo data, users, workers."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from app.infra import secretbox
 from app.vault.operations import rotate_key
 from app.conversations import mail_in
 from app.files import operations as files
+from app.errors import APIError
+from app.processes import transfer
 
 procly = AppGroup("procly", help="Procly administration.")
 
@@ -156,6 +159,42 @@ def purge_files_command(task_id: int | None, finished_days: int | None) -> None:
     tasks, n = files.purge_finished(finished_days, "system:cli")
     db.session.commit()
     click.echo(f"purged {n} file(s) of {tasks} Task(s) finished {finished_days}+ days ago")
+
+
+@procly.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@click.option("--process", "keys", multiple=True, help="only this Process (repeat for several; default: all)")
+@click.option("--tasks", "with_tasks", is_flag=True, help="also the Tasks now in them, with their history")
+def export_command(path: str, keys: tuple[str, ...], with_tasks: bool) -> None:
+    """Write Processes (every Version, the draft, the Table) and optionally their Tasks to a JSON file."""
+    try:
+        doc = transfer.export_bundle(list(keys) or None, with_tasks=with_tasks)
+    except APIError as exc:
+        raise click.ClickException(exc.message) from None
+    Path(path).write_text(json.dumps(doc, indent=1, ensure_ascii=False))
+    n_tasks = len((doc.get("tasks") or {}).get("tasks", []))
+    click.echo(f"exported {len(doc['processes'])} process(es)" + (f" and {n_tasks} task(s)" if with_tasks else "")
+               + f" to {path}")
+
+
+@procly.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--no-tasks", is_flag=True, help="import the Processes only, even if the file has Tasks")
+def import_command(path: str, no_tasks: bool) -> None:
+    """Create the Processes (and their Tasks) of an export file; all or nothing."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"{path} is not a JSON file: {exc}") from None
+    try:
+        summary = transfer.import_bundle(doc, with_tasks=not no_tasks)
+        db.session.commit()
+    except APIError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{exc.message} Nothing was imported.") from None
+    teams = f"; created team(s) {', '.join(summary['teams_created'])}" if summary["teams_created"] else ""
+    click.echo(f"imported {len(summary['processes'])} process(es) ({', '.join(summary['processes'])}) and "
+               f"{summary['tasks']} task(s){teams}")
 
 
 def init_app(app) -> None:

@@ -126,6 +126,19 @@ def archive(key):
                         f'{"Archived" if archived else "Restored"} "{process.name}".')
 
 
+@bp.post("/<key>/retention")
+@login_required
+def retention(key):
+    """How long finished Tasks are kept: for ever, or archived / purged N days after they finished."""
+    process = _process(key)
+    action, days = request.form.get("action", ""), request.form.get("days", "").strip()
+    data = {"retention_action": action or None,
+            "retention_days": (int(days) if days.isdigit() else days or None) if action else None}
+    kept = "for ever" if not action else f"until {action}d {days} days after they finish"
+    return _form_action(lambda: ops.update_process(process, data, current_user._get_current_object()),
+                        f'Finished Tasks of "{process.name}" are now kept {kept}.')
+
+
 @bp.get("/<key>")
 @login_required
 def editor(key):

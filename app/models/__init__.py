@@ -1,5 +1,5 @@
 """All models, importable from one place. Each concept lives in its own module."""
-from app.models.accounts import ApiToken, Role, Scope, Team, User, team_members
+from app.models.accounts import NO_PASSWORD, ApiToken, PasswordLink, Role, Scope, Team, User, team_members
 from app.models.tables import Field, FieldType, Table
 from app.models.processes import Draft, Process, Split, SplitAssignment, SplitVariant, Version
 from app.models.tasks import (
@@ -18,7 +18,7 @@ from app.models.files import StoredFile
 from app.models.bookings import Booking
 
 __all__ = [
-    "ApiToken", "Role", "Scope", "Team", "User", "team_members",
+    "NO_PASSWORD", "ApiToken", "PasswordLink", "Role", "Scope", "Team", "User", "team_members",
     "Field", "FieldType", "Table",
     "Draft", "Process", "Split", "SplitAssignment", "SplitVariant", "Version",
     "Comment", "Event", "StageRun", "StageRunStatus", "StageTimer", "Task", "TaskStatus", "TaskVisit", "Thread",

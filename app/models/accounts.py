@@ -13,6 +13,8 @@ from app.extensions import db
 from app.vocab.refs import Role
 
 
+NO_PASSWORD = "!"   # not an argon2 hash: no password verifies against it (invited, not yet set)
+
 team_members = SATable(
     "team_members",
     db.Model.metadata,
@@ -49,8 +51,29 @@ class User(UserMixin, db.Model):
     def team_ids(self) -> set[int]:
         return {t.id for t in self.teams}
 
+    @property
+    def has_password(self) -> bool:
+        """False for an invited user who has not set one yet (NO_PASSWORD never verifies)."""
+        return self.password_hash != NO_PASSWORD
+
     def get_id(self) -> str:  # Flask-Login: the session (and remember) cookie holds id and session version
         return f"{self.id}:{self.session_version}"
+
+
+class PasswordLink(db.Model):
+    """A single-use, expiring link to set a password: an invitation or a reset. Only the secret's
+    SHA-256 is stored; a newer link for the same user ends the older ones (app.auth.links)."""
+
+    __tablename__ = "password_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(16))          # invite | reset
+    created_by: Mapped[str] = mapped_column(String(64), default="system")
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    user: Mapped[User] = relationship()
 
 
 class Scope(StrEnum):

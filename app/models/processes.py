@@ -23,6 +23,10 @@ class Process(db.Model):
     current_version: Mapped[int | None]
     archived_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    # data lifecycle (app.processes.retention): finished Tasks are archived or purged this many days
+    # after they finished; None = kept for ever
+    retention_days: Mapped[int | None]
+    retention_action: Mapped[str | None] = mapped_column(String(8))    # archive | purge
     table = relationship("Table")
     team = relationship("Team")
     draft: Mapped[Draft | None] = relationship(back_populates="process", cascade="all, delete-orphan")

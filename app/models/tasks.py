@@ -43,6 +43,8 @@ class Task(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=clock.now, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now)
     finished_at: Mapped[datetime | None]
+    # retention archived it: its Field values, files, threads and messages are gone; the record stays
+    archived_at: Mapped[datetime | None]
     process = relationship("Process", foreign_keys=[process_id])
     version = relationship("Version")
     variant = relationship("SplitVariant")

@@ -10,11 +10,12 @@ Stage Runs, Fields, Processes, Tables, Splits, webhooks and tokens they may read
   tasks.py: which Tasks, Stage Runs and Fields a staff user sees and writes, the queue's SQL;
   runs.py: acting on Stage Runs (RAID, four-eyes, reassignment, participants);
   files.py: uploading, reading and reviewing stored files;
+  accounts.py: people and Teams (admins manage them; who sees whom);
   objects.py: Tasks as a whole, Processes (start, move, migrate, design, watch), Splits, Tables,
   webhooks, tokens; participants.py: what a magic link shows.
 
 docs/security.md ("Authorization") lists every control with the test that attacks it."""
-from app.permissions import bookings as _bookings, files as _files, objects as _objects, runs as _runs  # noqa: F401  (register the rules)
+from app.permissions import accounts as _accounts, bookings as _bookings, files as _files, objects as _objects, runs as _runs  # noqa: F401  (register the rules)
 from app.permissions.bookings import BookingGrant
 from app.permissions.decisions import RULES, Decision, allowed, check, decide
 from app.permissions.objects import may_start

@@ -6,6 +6,7 @@ import copy
 from sqlalchemy import select
 
 from app import clock, permissions
+from app.processes import retention
 from app.processes.versioning import EMPTY, get_draft
 from app.errors import Conflict, Invalid
 from app.extensions import db
@@ -46,6 +47,9 @@ def update_process(process: Process, data: dict, user: User) -> Process:
     permissions.check(user, "process.design", process)
     if "team" in data:
         process.team_id = _team(data.pop("team"), user).id
+    if "retention_days" in data or "retention_action" in data:
+        data["retention_days"], data["retention_action"] = retention.validate(
+            data.get("retention_days", process.retention_days), data.get("retention_action", process.retention_action))
     for k, v in data.items():
         setattr(process, k, v)
     db.session.add(Event(type="process.changed", process_id=process.id, actor=f"user:{user.id}", data=data))

@@ -15,10 +15,19 @@ class ProcessCreateSchema(Schema):
     team = fields.String(required=True, metadata={"description": "owning Team name"})
 
 
+RETENTION_DAYS = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=36500), metadata={
+    "description": "finished Tasks are archived or purged this many days after they finished; null = kept for ever"})
+RETENTION_ACTION = fields.String(allow_none=True, validate=validate.OneOf(["archive", "purge"]), metadata={
+    "description": "archive: keep the record, Stage Runs and Events, drop Field values, files and messages; "
+                   "purge: delete the Task with its files and Events"})
+
+
 class ProcessUpdateSchema(Schema):
     name = fields.String(validate=NAME)
     description = fields.String(validate=validate.Length(max=2000))
     team = fields.String()
+    retention_days = RETENTION_DAYS
+    retention_action = RETENTION_ACTION
 
 
 class ProcessSchema(Schema):
@@ -30,6 +39,8 @@ class ProcessSchema(Schema):
     current_version = fields.Integer(allow_none=True)
     archived = fields.Function(lambda p: p.archived_at is not None)
     created_at = fields.DateTime()
+    retention_days = fields.Integer(allow_none=True)
+    retention_action = fields.String(allow_none=True)
 
 
 class DuplicateSchema(Schema):

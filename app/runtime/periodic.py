@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import clock
 from app.extensions import db
-from app.models import PeriodicLease, idempotency
+from app.models import PeriodicLease
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,8 @@ JOBS = (
     PeriodicJob("sweep", "app.runtime.recovery.sweep", "SWEEP_INTERVAL", 15),      # timers, lost jobs
     PeriodicJob("outbox", "app.notifications.jobs.deliver_due", "OUTBOX_INTERVAL", 180),  # mail, webhooks
     PeriodicJob("rollup", "app.metrics.jobs.rollup", "ROLLUP_INTERVAL", 900),      # dashboard rollups
-    PeriodicJob("purge", "app.runtime.periodic.purge", "PURGE_INTERVAL", 300),     # expired records
+    # expired records: Idempotency-Keys, and finished Tasks past their Process's retention
+    PeriodicJob("purge", "app.processes.retention.purge_due", "PURGE_INTERVAL", 300),
 )
 BY_NAME = {job.name: job for job in JOBS}
 
@@ -110,11 +111,6 @@ def run(name: str) -> dict:
         except Exception:  # noqa: BLE001 - the lease expires by itself; the next run goes ahead
             db.session.rollback()
             log.exception("could not release the %s lease", name)
-
-
-def purge() -> dict:
-    """Delete what has expired: Idempotency-Key records past their TTL."""
-    return {"idempotency_keys": idempotency.purge_expired()}
 
 
 def status() -> list[dict]:

@@ -62,6 +62,8 @@ OPS: dict[str, str] = {               # admin, designer, designer_x, staff, staf
     "metrics.read":             "YYYFFYY",   # roles only: aggregates, no Field values
     "token.admin":              "YFFFFFF",   # everyone's tokens: admins only
     "secret.manage":            "YYNFNFN",   # a Team's secrets: its designers and admins; others' unseen
+    "user.manage":              "YFFFFFF",   # people: invite, role, Teams, deactivate, resets: admins only
+    "team.manage":              "YFFFFFF",   # creating Teams: admins only
     "signed_in":                "YYYYYYY",   # lists filtered per caller, the caller's own pages
 }
 
@@ -99,6 +101,16 @@ def _act(op, stage, state="open", **form):
 def _run_api(action, op, stage, state="open", body=None):
     return R(f"{RUN}/{action}", "POST", op, lambda c: c.post(f"/api/v1/runs/{c.run(stage, state)}/{action}",
                                                               json=body), fresh=True)
+
+
+def _inactive_person(c) -> int:
+    from app.extensions import db
+    from app.models import User
+
+    uid = c.w.fresh_person(c.t)
+    db.session.get(User, uid).active = False
+    db.session.commit()
+    return uid
 
 
 def _book(c, path: str, token: bool = True):
@@ -295,6 +307,8 @@ ROUTES: list[Route] = [
     R("/builder/<key>/counts", "GET", "process.watch", lambda c: c.get(f"/builder/p_{c.t}/counts"), kind="page"),
     R("/builder/<key>/archive", "POST", "process.design", kind="page", fresh=True, call=lambda c: c.form(
         f"/builder/{c.process()}/archive")),
+    R("/builder/<key>/retention", "POST", "process.design", kind="page", fresh=True, call=lambda c: c.form(
+        f"/builder/{c.process()}/retention", {"action": "archive", "days": "30"})),
     R("/builder/<key>/duplicate", "POST", "process.design", kind="page", call=lambda c: c.form(
         f"/builder/p_{c.t}/duplicate", {"key": c.uid("pdup"), "name": "Page copy"})),
     R("/builder/create", "POST", "process.create", kind="page", call=lambda c: c.form("/builder/create", {
@@ -382,6 +396,32 @@ ROUTES: list[Route] = [
       call=lambda c: c.form(f"/account/secrets/{c.w.fresh_secret(c.t)}/replace", {"value": "parity-value-5678"})),
     R("/account/secrets/<int:secret_id>/delete", "POST", "secret.manage", kind="page", fresh=True,
       call=lambda c: c.form(f"/account/secrets/{c.w.fresh_secret(c.t)}/delete")),
+    # --- people and Teams: admins manage; everyone sees whom they may assign work to -----------------
+    R("/api/v1/users", "GET", "user.manage", lambda c: c.get("/api/v1/users"), teams=(None,)),
+    R("/api/v1/users", "POST", "user.manage", fresh=True, teams=(None,),
+      call=lambda c: c.post("/api/v1/users", json={"email": f"{c.uid('inv')}@parity.test", "name": "Invited"})),
+    R("/api/v1/users/<int:user_id>", "GET", "user.manage", lambda c: c.get(f"/api/v1/users/{c.w.fresh_person(c.t)}")),
+    R("/api/v1/users/<int:user_id>", "PATCH", "user.manage", fresh=True,
+      call=lambda c: c.patch(f"/api/v1/users/{c.w.fresh_person(c.t)}", json={"role": "manager"})),
+    R("/api/v1/users/<int:user_id>/deactivate", "POST", "user.manage", fresh=True,
+      call=lambda c: c.post(f"/api/v1/users/{c.w.fresh_person(c.t)}/deactivate")),
+    R("/api/v1/users/<int:user_id>/reactivate", "POST", "user.manage", fresh=True,
+      call=lambda c: c.post(f"/api/v1/users/{_inactive_person(c)}/reactivate")),
+    R("/api/v1/users/<int:user_id>/password-reset", "POST", "user.manage", fresh=True,
+      call=lambda c: c.post(f"/api/v1/users/{c.w.fresh_person(c.t)}/password-reset")),
+    R("/api/v1/people", "GET", "signed_in", lambda c: c.get("/api/v1/people"), teams=(None,)),
+    R("/api/v1/teams", "GET", "signed_in", lambda c: c.get("/api/v1/teams"), teams=(None,)),
+    R("/api/v1/teams", "POST", "team.manage", fresh=True, teams=(None,),
+      call=lambda c: c.post("/api/v1/teams", json={"name": c.uid("Team ")})),
+    R("/admin/users", "GET", "user.manage", lambda c: c.get("/admin/users"), kind="page", teams=(None,)),
+    R("/password/set/<token>", "GET", "public:200", kind="public", teams=(None,),
+      call=lambda c: c.get(f"/password/set/{c.w.fresh_password_link()}")),
+    R("/password/set/<token>", "POST", "public:302", kind="public", teams=(None,),
+      call=lambda c: c.form(f"/password/set/{c.w.fresh_password_link()}",
+                            {"password": "parity passphrase 2026", "confirm": "parity passphrase 2026"})),
+    R("/password/forgot", "GET", "public:200", lambda c: c.get("/password/forgot"), kind="public", teams=(None,)),
+    R("/password/forgot", "POST", "public:302", kind="public", teams=(None,),
+      call=lambda c: c.form("/password/forgot", {"email": f"nobody-{c.actor}@parity.test"})),
     # --- your account: tokens and password ----------------------------------------------------------
     R("/account/tokens", "GET", "signed_in", lambda c: c.get("/account/tokens"), kind="page", teams=(None,)),
     R("/account/tokens", "POST", "signed_in", lambda c: c.form("/account/tokens", {"name": "t", "scope": "read"}),

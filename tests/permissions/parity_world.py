@@ -243,6 +243,32 @@ class World:
         db.session.commit()
         return secret.id
 
+    def fresh_person(self, t: str | None) -> int:
+        """A new staff user of Team t (a target of the admins' user operations)."""
+        from app.auth.passwords import hash_password
+        from app.extensions import db
+        from app.models import Team, User
+
+        team = db.session.scalar(db.select(Team).where(Team.name == TEAMS[t or "a"]))
+        user = User(email=f"{self.uid('person')}@parity.test", name="Person", role="staff",
+                    password_hash=hash_password(PAGE_PASSWORD), teams=[team])
+        db.session.add(user)
+        db.session.commit()
+        return user.id
+
+    def fresh_password_link(self) -> str:
+        """The secret of a new invitation link of a new user."""
+        from app.auth import links
+        from app.extensions import db
+        from app.models import NO_PASSWORD, User
+
+        user = User(email=f"{self.uid('invitee')}@parity.test", name="Invitee", role="staff", password_hash=NO_PASSWORD)
+        db.session.add(user)
+        db.session.flush()
+        secret = links.issue(user, links.INVITE, "system")
+        db.session.commit()
+        return secret
+
     def fresh_token(self, actor: str) -> int:
         from app.auth.tokens import issue_token
         from app.extensions import db

@@ -36,7 +36,10 @@ SCOPED = {name: (base, scopes) for name, base, scopes in SCOPED_TOKEN_ACTORS}
 # rules of app.permissions exercised through another row of OPS
 COVERED_BY = {"token.revoke_any": "token.admin", "process.move_into": "task.move", "run.start": "run.complete", "run.write": "task.write",
               "token.view": "GET /api/v1/tokens", "token.revoke": "token.own / token.other",
-              "split.design": "webhook.create (a Split target)"}
+              "split.design": "webhook.create (a Split target)", "person.view": "GET /api/v1/people",
+              "team.members": "GET /api/v1/teams"}
+PUBLIC_WRITES = {"/password/set/<token>"}   # public calls that change state when they succeed (the link is the credential)
+ADMIN_OPS = {"user.manage", "team.manage"}   # admin-only operations outside /api/v1/admin: tokens need the admin scope
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +72,7 @@ def covers(have: str, need: str) -> bool:
 def required_scope(route: Route) -> str:
     """What a token needs for a route (app.auth.access): admin under /api/v1/admin, read for GET/HEAD,
     write for anything that changes state."""
-    if route.rule.startswith("/api/v1/admin"):
+    if route.rule.startswith("/api/v1/admin") or route.op in ADMIN_OPS:
         return "admin"
     return "read" if route.method in ("GET", "HEAD") else "write"
 
@@ -268,7 +271,8 @@ def _flag(c: Ctx, resp, route: Route) -> str | None:
 
 def _changed(before: dict, after: dict, route: Route) -> list[str]:
     """What a refused call changed; a refused magic link is logged (an audit Event), by design."""
-    return [k for k in before if before[k] != after[k] and not (k == "events" and route.op == "portal:link")]
+    return [k for k in before if before[k] != after[k] and not (k == "events" and route.op == "portal:link")
+            and route.rule not in PUBLIC_WRITES]
 
 
 def _rid(route: Route) -> str:

@@ -150,7 +150,7 @@ def test_the_purge_job_deletes_expired_idempotency_keys(world):
         world.db.session.add(IdempotencyKey(scope="user:1", key=key, request_hash="x", status=201, response={},
                                             created_at=now, expires_at=expires))
     world.db.session.commit()
-    assert periodic.run("purge") == {"idempotency_keys": 1}
+    assert periodic.run("purge") == {"idempotency_keys": 1}      # no Process keeps Tasks for a limited time here
     world.db.session.rollback()
     assert [k.key for k in world.db.session.scalars(select(IdempotencyKey))] == ["new"]
     assert isinstance(_lease(world, "purge").finished_at, datetime)
