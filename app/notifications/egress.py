@@ -131,15 +131,20 @@ class Response:
 
 
 def host_allowed(host: str, port: int, allowed: list[str]) -> bool:
-    """Is host:port on the allow-list (`host` = that host on its scheme's default port, or `host:port`)?
-    Names compare case-insensitively without a trailing dot; no wildcards."""
-    name = host.lower().rstrip(".")
+    """Is host:port on the allow-list? An entry is `host:port`, `[ipv6]:port`, or a host alone (then on
+    the default ports, 80 and 443, only). Names compare case-insensitively without a trailing dot; no
+    wildcards."""
+    name = host.lower().rstrip(".").strip("[]")
     for entry in allowed:
-        entry = entry.strip().lower().rstrip(".")
-        a_host, sep, a_port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
-        if sep and a_host == name and a_port == str(port):
-            return True
-        if not sep and entry == name:
+        entry = entry.strip().lower()
+        if entry.startswith("["):
+            a_host, _, rest = entry[1:].partition("]")
+            a_port = rest[1:] if rest.startswith(":") else ""
+        elif entry.count(":") == 1:
+            a_host, a_port = entry.split(":")
+        else:
+            a_host, a_port = entry, ""
+        if a_host.rstrip(".") == name and (a_port == str(port) if a_port else port in (80, 443)):
             return True
     return False
 

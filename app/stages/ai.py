@@ -57,7 +57,8 @@ class Connection:
     @property
     def host_port(self) -> str:
         parts = urlsplit(self.base_url)
-        return f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+        host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
+        return f"{host}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
 
     def public(self) -> dict:
         """What designers may see: never the secret's value (only its name)."""

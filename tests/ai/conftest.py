@@ -40,13 +40,15 @@ def world(app, make_user, api_as, model, monkeypatch):
     admin = api_as(w.admin)
     # API clients made up front: draining the worker detaches the User objects
     w.as_admin, w.as_staff, w.as_approver = admin, api_as(w.staff), api_as(w.approver)
+    w.admin_id = w.admin.id
     assert admin.post("/api/v1/secrets", json={"team": "Ops", "name": "MODEL_KEY", "value": KEY}).status_code == 201
     return w
 
 
 def ai_stage(key="ask", *, reads=("name", "budget"), writes=("note", "ok"), retry=None, approval=None,
-             roles=None, **config) -> dict:
+             roles=None, visibility=None, **config) -> dict:
     return st(key, "ai_prompt", reads=reads, writes=writes,
               config={"connection": "local", "prompt": PROMPT, **config},
               roles=roles or {"responsible": ["team:Ops"], "approver": ["team:Compliance"]},
-              retry=retry or {"attempts": 1}, **({"approval": approval} if approval else {}))
+              retry=retry or {"attempts": 1}, **({"approval": approval} if approval else {}),
+              **({"visibility": visibility} if visibility else {}))
