@@ -32,7 +32,7 @@ def upgrade():
     sa.Column('http_status', sa.Integer(), nullable=True),
     sa.Column('prompt_tokens', sa.Integer(), nullable=False),
     sa.Column('completion_tokens', sa.Integer(), nullable=False),
-    sa.Column('duration_ms', sa.Float(), nullable=False),
+    sa.Column('duration_ms', sa.Double(), nullable=False),
     sa.Column('messages', JSON, nullable=False),
     sa.Column('response', sa.Text(), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
