@@ -135,6 +135,7 @@ def test_the_task_page_shows_the_proposal_to_the_approver_who_edits_and_accepts(
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     r = page_client.post(f"/queue/runs/{run_id}/act", data={"csrf_token": token, "action": "approve",
                                                             "f_note": "from the page", "f_ok": "false"})
+    assert '<option value="true" selected>Yes</option>' in page
     assert r.status_code in (302, 303)
     assert world.task(tid).values["note"] == "from the page" and world.task(tid).values["ok"] is False
     assert world.run(tid, "ask").data["proposal"]["edited"] == ["note", "ok"]
