@@ -41,6 +41,13 @@ def from_env() -> dict:
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") == "1",
         # alert webhooks may call private/loopback addresses (app.notifications.egress): off by default
         "WEBHOOK_ALLOW_PRIVATE": os.environ.get("PROCLY_WEBHOOK_ALLOW_PRIVATE", "0") == "1",
+        # AI Prompt stages: the administrator's connections to OpenAI-compatible servers, a JSON object
+        # name -> {"base_url", "model", "secret" (the API key's name in the Team's secrets), "label"?,
+        # "allow_private"?, "timeout_seconds"?, "response_format"?} (app.stages.ai); and how long one
+        # attempt may take, and wait for a 429's Retry-After, at most (app.ai.operations)
+        "AI_CONNECTIONS": json.loads(os.environ.get("PROCLY_AI_CONNECTIONS") or "{}"),
+        "AI_ATTEMPT_SECONDS": float(os.environ.get("PROCLY_AI_ATTEMPT_SECONDS", "300")),
+        "AI_MAX_RETRY_AFTER": float(os.environ.get("PROCLY_AI_MAX_RETRY_AFTER", "30")),
         # periodic work, in seconds (app.runtime.periodic) and how long workers ride out an outage
         "SWEEP_INTERVAL": int(os.environ.get("PROCLY_SWEEP_INTERVAL", "10")),
         "OUTBOX_INTERVAL": int(os.environ.get("PROCLY_OUTBOX_INTERVAL", "30")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app import (alerts, api, cli, config, conversations, dashboards, errors, files, headers, inbound, portal,
+from app import (ai, alerts, api, cli, config, conversations, dashboards, errors, files, headers, inbound, portal,
                  realtime, scheduling, stages, web, worklist)
 from app.auth import access
 from app.builder import routes as builder_routes
@@ -31,6 +31,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     errors.init_app(app)
     stages.init_app(app)       # the stage-type registry: built-ins + `procly.stage_types` entry points
     conversations.init_app(app)  # the email conversation stage type's service
+    ai.init_app(app)           # the AI Prompt stage type's service (and the AI connections, checked)
     alerts.init_app(app)       # alerts listen to the engine's signals
     scheduling.init_app(app)   # appointment reminders listen too
     headers.init_app(app)

@@ -115,8 +115,17 @@ class RouteUsageSchema(Schema):
     count = fields.Integer()
 
 
+class AIUsageSchema(Schema):
+    calls = fields.Integer(metadata={"description": "requests to AI models (AI Prompt Stages)"})
+    runs = fields.Integer(metadata={"description": "AI Prompt Stage Runs that called a model"})
+    prompt_tokens = fields.Integer()
+    completion_tokens = fields.Integer()
+    model_seconds = fields.Float(allow_none=True, metadata={"description": "time spent waiting for the models"})
+
+
 class DashboardSchema(Schema):
     filters = fields.Dict()
+    ai = fields.Nested(AIUsageSchema)
     summary = fields.Nested(SummarySchema)
     stages = fields.List(fields.Nested(StageMetricsSchema))
     throughput = fields.List(fields.Nested(BucketSchema))

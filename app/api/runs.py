@@ -38,6 +38,12 @@ class CommentSchema(Schema):
     comment = fields.String(load_default="", validate=validate.Length(max=5000))
 
 
+class ApproveSchema(CommentSchema):
+    values = fields.Dict(load_default=None, metadata={
+        "description": "a run holding proposed values (an AI Prompt's answer): the approver's edits, written with "
+                       "the rest of the proposal (only the Stage's writes: else 403)"})
+
+
 class ClaimSchema(Schema):
     assignee = fields.Integer(load_default=None, allow_none=True,
                               metadata={"description": "user id to assign to (Delegators); default: yourself"})
@@ -67,18 +73,19 @@ def complete(data, run_id):
 
 def _decision(action: str):
     def view(data, run_id):
-        return _act(run_id, action, comment=data["comment"])
+        return _act(run_id, action, comment=data["comment"], values=data.get("values"))
 
     view.__name__ = action
     view.__doc__ = (f"{action.title()} a run awaiting approval or held at an approval gate. Needs the Stage's "
-                    "approver role (user:/team:/role: refs; admins always), else 403.")
+                    "approver role (user:/team:/role: refs; admins always), else 403. A run holding proposed values "
+                    "(AI Prompt) writes them when approved (with `values` as edits) and discards them when rejected.")
     return view
 
 
 for _action in ("approve", "reject"):
     blp.route(f"/<int:run_id>/{_action}", methods=["POST"], endpoint=_action)(
-        login_required_api(blp.arguments(CommentSchema)(blp.response(200, s.StageRunSchema)(
-            _decision(_action)))))
+        login_required_api(blp.arguments(ApproveSchema if _action == "approve" else CommentSchema)(
+            blp.response(200, s.StageRunSchema)(_decision(_action)))))
 
 
 def _simple(action: str, doc: str):

@@ -212,7 +212,10 @@ def _check_routes(routes: list[dict], stages: list[dict], ctx: Context, errors: 
             errors.add(f"{at}.stage", f'"{source}" has no SLA due time to breach')
         elif trigger["type"] == "approval_rejected":
             stage = by_key[source]
-            if not ((stage["approval"] or {}).get("required") or (stage["gate"] or {}).get("type") == "approval"):
+            type_ = stage_type_of(stage["type"])
+            proposes = type_ is not None and type_.holds_proposals(stage.get("config") or {})
+            if not ((stage["approval"] or {}).get("required") or (stage["gate"] or {}).get("type") == "approval"
+                    or proposes):
                 errors.add(f"{at}.stage", f'"{source}" has no approval or approval gate')
         if trigger["type"] == "condition":
             if not trigger["condition"]:

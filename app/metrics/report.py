@@ -8,6 +8,7 @@ from sqlalchemy import select
 from app import clock, exports
 from app.errors import Invalid, NotFound
 from app.extensions import db
+from app.metrics import ai
 from app.metrics import queries as q
 from app.models import Process, Split, SplitVariant, Version
 from app.lookups import find_process
@@ -75,7 +76,7 @@ def _dashboard(f: q.Filters) -> dict:
     s = q.summary(f)
     return label({"filters": describe(f), "summary": {k: v for k, v in s.items() if k != "stages"},
                   "stages": s["stages"], "throughput": q.throughput(f), "lead_times": q.lead_time_by_version(f),
-                  "routes": q.routes(f)}, f.process_id)
+                  "routes": q.routes(f), "ai": ai.usage(f)}, f.process_id)
 
 
 def options() -> dict:

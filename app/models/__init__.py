@@ -16,6 +16,7 @@ from app.models.secrets import Secret
 from app.models.conversations import MailMessage
 from app.models.files import StoredFile
 from app.models.bookings import Booking
+from app.models.ai import ModelCall
 
 __all__ = [
     "NO_PASSWORD", "ApiToken", "PasswordLink", "Role", "Scope", "Team", "User", "team_members",
@@ -24,4 +25,5 @@ __all__ = [
     "Comment", "Event", "StageRun", "StageRunStatus", "StageTimer", "Task", "TaskStatus", "TaskVisit", "Thread",
     "VisitOutcome", "MetricRollup", "MetricRollupHist", "MetricRollupState", "PeriodicLease", "IdempotencyKey",
     "AlertRule", "Notification", "Outbox", "MagicLink", "Participant", "Webhook", "TaskSignal", "Secret", "MailMessage", "StoredFile", "Booking",
+    "ModelCall",
 ]

@@ -13,6 +13,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -113,3 +114,84 @@ def post(url: str, body: bytes, headers: dict, timeout: float) -> int:
         return resp.status
     finally:
         conn.close()
+
+
+# --- a request whose answer is read (the AI Prompt stage's model calls) ------------------------------
+
+class NotAllowedHost(BlockedDestination):
+    """The host (and port) is not on the calling Stage's allow-list."""
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: dict          # lower-cased names
+    body: bytes
+    truncated: bool = False
+
+
+def host_allowed(host: str, port: int, allowed: list[str]) -> bool:
+    """Is host:port on the allow-list? An entry is `host:port`, `[ipv6]:port`, or a host alone (then on
+    the default ports, 80 and 443, only). Names compare case-insensitively without a trailing dot; no
+    wildcards."""
+    name = host.lower().rstrip(".").strip("[]")
+    for entry in allowed:
+        entry = entry.strip().lower()
+        if entry.startswith("["):
+            a_host, _, rest = entry[1:].partition("]")
+            a_port = rest[1:] if rest.startswith(":") else ""
+        elif entry.count(":") == 1:
+            a_host, a_port = entry.split(":")
+        else:
+            a_host, a_port = entry, ""
+        if a_host.rstrip(".") == name and (a_port == str(port) if a_port else port in (80, 443)):
+            return True
+    return False
+
+
+def request(method: str, url: str, *, body: bytes | None, headers: dict, timeout: float,
+            allowed_hosts: list[str] | None = None, allow_private: bool = False,
+            max_bytes: int = 1024 * 1024) -> Response:
+    """One HTTP request through the checks above, its answer read (at most `max_bytes`). Given
+    `allowed_hosts` (the Stage's allow-list), anything not on it is refused before DNS. A 3xx is
+    returned as it is, never followed. `allow_private`: an administrator's allowance for this one
+    destination (e.g. a model server on the private network) on top of WEBHOOK_ALLOW_PRIVATE."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        raise BlockedDestination("only absolute http(s) URLs without credentials")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if allowed_hosts is not None and not host_allowed(parts.hostname, port, allowed_hosts):
+        raise NotAllowedHost(f"{parts.hostname}:{port} is not on this Stage's allow-list")
+    if allow_private:
+        addresses = _resolve_any(parts.hostname, port)
+    else:
+        problem = literal_problem(parts.hostname)
+        if problem:
+            raise BlockedDestination(f"{parts.hostname}: {problem}")
+        addresses = resolve(parts.hostname, port)
+    cls = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
+    conn = cls(parts.hostname, port, addresses, timeout)
+    try:
+        conn.request(method, (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), body=body,
+                     headers=headers)
+        resp = conn.getresponse()
+        data = resp.read(max_bytes + 1)
+        return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data[:max_bytes],
+                        len(data) > max_bytes)
+    finally:
+        conn.close()
+
+
+def _resolve_any(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise BlockedDestination(f"cannot resolve {host}: {exc}") from exc
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    # even on a private network: never link-local (cloud metadata, 169.254.169.254), multicast or "any"
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        ip = ip.ipv4_mapped or ip if ip.version == 6 else ip
+        if ip.is_link_local or ip.is_multicast or ip.is_unspecified or ip.is_reserved:
+            raise BlockedDestination(f"{host} resolves to a link-local or reserved address ({address})")
+    return addresses

@@ -106,6 +106,9 @@ class StageTypeSchema(Schema):
                                                         "code sandbox): its Stages fail with the reason"})
     unavailable_reason = fields.String(allow_none=True)
     limits = fields.Dict(metadata={"description": "Code: the sandbox caps, default and maximum"})
+    connections = fields.List(fields.Dict(), metadata={
+        "description": "AI Prompt: the administrator's AI connections (name, label, model, host, the API key's "
+                       "secret name — never its value)"})
 
 
 class ExportProcessSchema(Schema):

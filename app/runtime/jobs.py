@@ -127,6 +127,9 @@ def _perform(t: Transition, run: StageRun) -> None:
         t.apply(engine.fail(t.definition, t.view(), run.id, run.error, evaluate=evaluate))
         return
     _keep_log(run, performed.log)
+    if performed.proposed:   # held for an approver (an AI's answer): nothing is written yet
+        _hold_proposal(t, run, writes)
+        return
     if writes:
         t.task.values = {**(t.task.values or {}), **writes}
         t.event("task.values_changed", run, fields=sorted(writes), stage=run.stage_key)
@@ -139,6 +142,13 @@ def _perform(t: Transition, run: StageRun) -> None:
     if writes and t.task.status == TaskStatus.running and t.visit is visit:
         # the Stage changed Fields: Process-level condition Routes (no source Stage) are due too
         t.apply(engine.advance(t.definition, t.view(), evaluate=evaluate, fields_changed=True))
+
+
+def _hold_proposal(t: Transition, run: StageRun, writes: dict) -> None:
+    """The run's writes become its proposal (app.tasks.proposals settles it) and it awaits approval."""
+    run.data = {**(run.data or {}), "proposal": {"values": writes, "status": "pending"}}
+    t.event("proposal.made", run, stage=run.stage_key, fields=sorted(writes))
+    t.apply([engine.AwaitApproval(run.id, run.stage_key)])
 
 
 def _keep_log(run: StageRun, lines) -> None:

@@ -93,10 +93,14 @@ class Performed:
     """What an automated `perform` returns (a plain dict of writes means Performed(writes)).
 
     `complete=False`: the work was started elsewhere (a request sent, a message mailed); the run
-    stays in progress until an input (`receive`) completes it. `log`: lines for the run's log."""
+    stays in progress until an input (`receive`) completes it. `log`: lines for the run's log.
+    `proposed=True`: the writes are a proposal (an AI's answer): the core checks them, keeps them on the
+    run and holds it *awaiting approval*; an approver accepts (possibly edited) or rejects them, and
+    nothing is written before that."""
     writes: dict = field(default_factory=dict)
     complete: bool = True
     log: tuple[str, ...] = ()
+    proposed: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,11 @@ class StageType:
     def allowed_hosts(self, config: dict) -> list[str]:
         """Hosts (host or host:port) this Stage may call, from its config: its egress allow-list."""
         return []
+
+    def holds_proposals(self, config: dict) -> bool:
+        """Whether a run's writes are held as a proposal for an approver (`Performed(proposed=True)`):
+        an `approval_rejected` Route may then leave from the Stage."""
+        return False
 
     # --- run time -----------------------------------------------------------------------------
     def waits_for_participant(self, stage: dict) -> bool:

@@ -146,6 +146,13 @@ def sentence(e, names: Names) -> str:
         case "approval.approved" | "approval.rejected":
             verb = "approved" if e.type.endswith("approved") else "sent back"
             return f"{stage} {verb}{by}{_quote(d.get('comment'))}"
+        case "proposal.made":
+            return f"The AI proposed values for {stage}; they wait for an approver"
+        case "proposal.accepted":
+            edited = ", ".join(names.fields.get(k, k) for k in d.get("edited", []))
+            return f"The AI's proposal for {stage} was accepted{by}" + (f", with changes to {edited}" if edited else "")
+        case "proposal.rejected":
+            return f"The AI's proposal for {stage} was rejected{by}; nothing of it was written"
         case "stage.escalated" | "sla.escalated":
             return f"{stage} escalated: {d.get('reason') or d.get('label') or 'overdue'}"
         case "sla.reminder":

@@ -19,6 +19,7 @@ from app.runtime.shell import Transition, enter_process, lock_task, resolve_targ
 from app.lookups import find_process, find_split
 from app.models import Field, SplitVariant
 from app.tables.values import validate_values
+from app.tasks import proposals
 from app.vocab.statuses import StageRunStatus, TaskStatus
 
 REASON_MAX = 2000
@@ -186,8 +187,15 @@ def act(run_id: int, action: str, actor: str, *, user=None, values: dict | None 
             run.decided_by_id, run.decided_at = _user_id(user), clock.now()
             if run.status == "awaiting_approval":  # a gate decision is not the Stage's own approval
                 run.approval_status = "approved" if action == "approve" else "rejected"
+            # proposed values (an AI's answer): written, with the approver's edits, or discarded
+            written = proposals.settle(t, run, stage_of(t.definition, run.stage_key), action == "approve", values)
             t.event("approval.approved" if action == "approve" else "approval.rejected", run, stage=run.stage_key, comment=comment)
-            decisions = engine.decide_approval(t.definition, view, run.id, action == "approve", evaluate=evaluate)
+            decisions = engine.decide_approval(t.definition, t.view(), run.id, action == "approve", evaluate=evaluate)
+            if written:   # Fields changed: Process-level condition Routes are due too
+                visit = t.visit
+                t.apply(decisions)
+                decisions = engine.advance(t.definition, t.view(), evaluate=evaluate, fields_changed=True) \
+                    if t.task.status == TaskStatus.running and t.visit is visit else []
         elif action == "advance":
             decisions = engine.pass_gate(t.definition, view, run.id)
         elif action == "start":

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app import clock, permissions, stages
+from app.ai import queries as ai_queries
 from app.extensions import db
 from app.models import Field, Process, StageRun, Table, Task, TaskVisit, User, Version
 from app.models.notifications import Notification
@@ -101,7 +102,8 @@ def task_page(user, task: Task) -> dict:
                          "type": stages.get(stage["type"]) or stages.get("basic"),
                          "writes": permissions.writable_fields(user, run) if run.id in open_ids else set(),
                          "claimer": db.session.get(User, run.claimed_by_id) if run.claimed_by_id else None,
-                         "booking": scheduling.changeable_booking(run, user) if stage["type"] == "calendar_schedule" else None})
+                         "booking": scheduling.changeable_booking(run, user) if stage["type"] == "calendar_schedule" else None,
+                         "ai": ai_queries.visible_record(user, run) if stage["type"] == "ai_prompt" else None})
     events, more = history.events_of(user, task, limit=60)
     links = db.session.scalars(select(MagicLink).where(MagicLink.task_id == task.id).order_by(MagicLink.id)).all()
     return dict(task=task, fields=fields, readable=readable, writable=writable, values=task.values or {},

@@ -30,7 +30,7 @@ RULES = {
             "advance", "approve", "cancel", "claim", "complete", "pause", "reject", "release", "resume", "retry",
             "skip", "slots", "booking", "booking/reschedule", "booking/cancel")),
         "/api/v1/conversations/<int:run_id>", "/api/v1/conversations/<int:run_id>/done",
-        "/api/v1/conversations/<int:run_id>/replies",
+        "/api/v1/conversations/<int:run_id>/replies", "/api/v1/ai/runs/<int:run_id>",
         "/api/v1/splits", "/api/v1/splits/<key>",
         "/api/v1/tables", "/api/v1/tables/<key>", "/api/v1/tables/<key>/fields",
         "/api/v1/tables/<key>/fields/<field_key>", "/api/v1/tables/<key>/fields/<field_key>/usage",

@@ -38,6 +38,7 @@ OPS: dict[str, str] = {               # admin, designer, designer_x, staff, staf
     "run.reassign":             "YYNFNYN",   # Delegators (the Team's manager) and privileged users
     "run.approve":              "YYNFNYN",   # approvers: the Team's manager (and the participant)
     "run.reject":               "YYNFNYN",
+    "run.view_ai":              "YYNYNYN",   # an AI Prompt run's prompt and answer: Responsible, approvers, managers
     "file.upload":              "YYNYNYN",   # into `files` (a File upload Stage writing `docs`), or withdraw
     "file.read":                "YYNYNYN",   # `docs`, read by `files`
     "file.review":              "YYNYNYN",   # who may complete the file's Stage Run
@@ -161,6 +162,7 @@ ROUTES: list[Route] = [
     *BOOKING_ROUTES,
     # --- runs: the REST API and the queue page, the same decision -------------------------------
     R(RUN, "GET", "run.view", lambda c: c.get(f"/api/v1/runs/{c.run('work')}")),
+    R("/api/v1/ai/runs/<int:run_id>", "GET", "run.view_ai", lambda c: c.get(f"/api/v1/ai/runs/{c.run('work')}")),
     _run_api("complete", "run.complete", "work", body={"values": {"note": "done"}}),
     _run_api("approve", "run.approve", "sign", body={}),
     _run_api("reject", "run.reject", "sign", body={}),

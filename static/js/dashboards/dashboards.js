@@ -75,8 +75,12 @@ function renderTable(key, rows) {
   box.append(t);
 }
 
-function renderKpis(s) {
+function renderKpis(s, ai) {
   const box = document.getElementById('dash-kpis');
+  // AI Prompt Stages: shown once a model was called in the period
+  const aiItems = ai && ai.calls ? [['AI model calls', ai.calls],
+    ['AI tokens (prompt / answer)', `${ai.prompt_tokens} / ${ai.completion_tokens}`],
+    ['AI model time', fmtDur(ai.model_seconds)]] : [];
   const items = [
     ['Tasks started', s.visits.started], ['Completed', s.visits.completed],
     ['Moved by Route', s.visits.moved], ['Lead time p50', fmtDur(s.lead_time.p50)],
@@ -85,6 +89,7 @@ function renderKpis(s) {
     ['SLA breach rate', s.sla.breach_rate == null ? '—' : `${pct(s.sla.breach_rate)} %`],
     ['Reminders / escalations', `${s.sla.reminders} / ${s.sla.escalations}`],
     ['Staff time', fmtDur(s.staff_seconds)], ['Failed runs', s.failed], ['Still running', s.visits.running],
+    ...aiItems,
   ];
   box.replaceChildren(...items.map(([label, value], i) => {
     const help = KPI_HELP[label] || '';
@@ -98,7 +103,7 @@ function renderKpis(s) {
 
 function render(d) {
   window.procly_dashboards.data = d;
-  renderKpis(d.summary);
+  renderKpis(d.summary, d.ai);
   draw('throughput', { type: 'line', options: { scales: { y: COUNT_AXIS } }, data: { labels: d.throughput.map((r) => r.bucket),
     datasets: [{ label: 'Completed', data: d.throughput.map((r) => r.completed), borderColor: COLORS[0],
                  backgroundColor: COLORS[0] + '33', fill: true, tension: 0.2 }] } });

@@ -89,7 +89,7 @@ export function configForm(s) {
       out.push(el('div', { class: 'field' }, el('span', { class: 'lbl' }, label), help,
         codeInput({ name: `config.${name}`, value: cfg[name] ?? prop.example ?? '', label, onChange: set })));
     } else if (prop.type === 'boolean') {
-      out.push(el('label', { class: 'check' }, el('input', { type: 'checkbox', checked: !!cfg[name], onchange: (e) => set(e.target.checked) }), ` ${label}`));
+      out.push(el('label', { class: 'check' }, el('input', { type: 'checkbox', name: `config.${name}`, checked: !!(cfg[name] ?? prop.default), onchange: (e) => set(e.target.checked) }), ` ${label}`));
     } else if (prop.type === 'integer' || prop.type === 'number') {
       out.push(input(label, cfg[name], (v) => set(v === '' ? undefined : Number(v)), { type: 'number', name: `config.${name}`, placeholder: prop.default ?? '' }));
     } else {
