@@ -43,7 +43,7 @@ def _user(_logger, _name, event_dict: dict) -> dict:
         if has_request_context():
             user = g.get("_login_user")
             if user is not None and getattr(user, "is_authenticated", False):
-                event_dict["user"] = user.get_id()
+                event_dict["user"] = getattr(user, "id", None)
     return event_dict
 
 

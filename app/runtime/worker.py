@@ -61,8 +61,8 @@ class AppWorker(SimpleWorker):
             finally:
                 db.session.remove()
                 seconds = time.monotonic() - started
-                outcome = str(job.get_status(refresh=False) or "unknown")
-                outcome = getattr(outcome, "value", outcome)
+                status = job.get_status(refresh=False)
+                outcome = str(getattr(status, "value", status) or "unknown")
                 telemetry.count_job(self.connection, job.func_name, outcome, seconds)
                 jlog.info("job finished", outcome=outcome, seconds=round(seconds, 4))
                 logs.clear()
