@@ -40,6 +40,7 @@ def test_readyz_needs_a_worker_heartbeat(app, client):
     app.extensions.pop("procly_ready", None)
     r = client.get("/readyz")
     assert r.status_code == 503 and "ago" in r.json["checks"]["worker"]["detail"]
+    app.extensions.pop("procly_ready", None)
 
 
 def test_readyz_names_an_unmigrated_database_and_an_unreachable_redis(live_app, tmp_path):

@@ -95,6 +95,8 @@ def test_request_and_its_job_share_a_request_id_and_metrics_show_the_run(world, 
         assert _sample(text, "procly_socketio_connections") is not None
         assert _sample(text, "procly_periodic_last_run_age_seconds", job="sweep") is not None
     finally:
+        world.app.config["METRICS_TOKEN"] = ""
+        world.app.extensions.pop("procly_ready", None)   # the next test starts without this worker's answer
         proc.stop()
         for handler in list(root.handlers):
             if handler.get_name() == logs.HANDLER_NAME:
