@@ -26,6 +26,11 @@ keepalive = 5
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("PROCLY_LOG_LEVEL", "info").lower()
+# gunicorn's control socket (`gunicornc`) is one per user by default: several instances on one host would
+# share it. Off unless asked for (PROCLY_GUNICORN_CONTROL_SOCKET=path).
+control_socket_disable = not os.environ.get("PROCLY_GUNICORN_CONTROL_SOCKET")
+if not control_socket_disable:
+    control_socket = os.environ["PROCLY_GUNICORN_CONTROL_SOCKET"]
 # the access log below replaces the application's own request line
 os.environ.setdefault("PROCLY_REQUEST_LOG", "0")
 

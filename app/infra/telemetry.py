@@ -38,13 +38,16 @@ HEARTBEAT_KEY = "procly:worker:heartbeat"        # epoch seconds of the latest w
 HEARTBEAT_TTL = 3600
 
 
-def job_type(func_name: str | None) -> str:
-    """`app.runtime.jobs.run_stage` -> `run_stage` (bounded label values: the job functions)."""
-    return (func_name or "unknown").rsplit(".", 1)[-1]
+def job_type(func_name: str | None, args=()) -> str:
+    """`app.runtime.jobs.run_stage` -> `run_stage`; a periodic job -> `periodic_<name>` (`periodic_sweep`).
+    Bounded label values: the job functions and the periodic jobs' names."""
+    name = (func_name or "unknown").rsplit(".", 1)[-1]
+    if func_name == "app.runtime.periodic.run" and args and isinstance(args[0], str) and args[0].isidentifier():
+        return f"periodic_{args[0]}"
+    return name
 
 
-def count_job(conn, func_name: str | None, outcome: str, seconds: float) -> None:
-    kind = job_type(func_name)
+def count_job(conn, kind: str, outcome: str, seconds: float) -> None:
     try:
         pipe = conn.pipeline(transaction=False)
         pipe.hincrby(JOBS_KEY, f"{kind}|{outcome}", 1)

@@ -42,6 +42,10 @@ def _finish(response):
     return response
 
 
+def _forget(_exc=None) -> None:
+    logs.clear()   # nothing of this request is left bound to the thread (e.g. for a job enqueued later)
+
+
 def _request_log() -> bool:
     return bool(current_app.config.get("REQUEST_LOG"))
 
@@ -56,6 +60,7 @@ def init_app(app) -> None:
     """Call first in create_app: the request id is bound before any other hook logs."""
     app.before_request_funcs.setdefault(None, []).insert(0, _start)
     app.after_request(_finish)
+    app.teardown_request(_forget)
     disable_created_metrics()   # no *_created series: they double the output and no dashboard reads them
     app.extensions["procly_metrics"] = collector.registry_for(app)
     telemetry.SOCKETS.set_function(_open_sockets)

@@ -50,10 +50,14 @@ class AppWorker(SimpleWorker):
     def execute_job(self, job, queue):
         """Each job: its ids on every log line it writes (the request id of the request that enqueued
         it, from the job's meta), one line when it ends, and its count and time in the metrics."""
-        kind = telemetry.job_type(job.func_name)
+        try:
+            args = tuple(job.args or ())
+        except Exception:  # noqa: BLE001 - a job that cannot be read fails in RQ's own code, logged there
+            args = ()
+        kind = telemetry.job_type(job.func_name, args)
         logs.clear()
         logs.bind(job_id=job.id, job_type=kind, request_id=(job.meta or {}).get("request_id"),
-                  **_job_ids(kind, job.args))
+                  **_job_ids(kind, args))
         started = time.monotonic()
         with self.app.app_context():
             try:
@@ -63,7 +67,7 @@ class AppWorker(SimpleWorker):
                 seconds = time.monotonic() - started
                 status = job.get_status(refresh=False)
                 outcome = str(getattr(status, "value", status) or "unknown")
-                telemetry.count_job(self.connection, job.func_name, outcome, seconds)
+                telemetry.count_job(self.connection, kind, outcome, seconds)
                 jlog.info("job finished", outcome=outcome, seconds=round(seconds, 4))
                 logs.clear()
 

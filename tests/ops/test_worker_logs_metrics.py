@@ -69,7 +69,7 @@ def test_request_and_its_job_share_a_request_id_and_metrics_show_the_run(world, 
                                         if line.get("request_id") == RID and line["event"] == "job finished"],
                                60, "the job's log line", diagnose=proc.log)
         assert job_lines[0]["job_type"] == "run_stage" and job_lines[0]["outcome"] == "finished"
-        assert job_lines[0]["stage_run_id"] == world.run(tid, "calc").id
+        assert job_lines[0]["stage_run_id"] == world.run(tid, "calc").id and job_lines[0]["task_id"] == tid
 
         # a request without an X-Request-ID gets one generated, and a made-up one is replaced
         assert re.fullmatch(r"[0-9a-f]{32}", client.get("/healthz").headers["X-Request-ID"])
