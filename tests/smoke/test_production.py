@@ -76,12 +76,13 @@ def _pong(url: str) -> bool:
 def stack(database, tmp_path_factory):
     root = tmp_path_factory.mktemp("smoke")
     redis_server = SystemRedis(root / "redis").start()
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("PROCLY_")},
            "PROCLY_ENV": "production", "SECRET_KEY": uuid.uuid4().hex * 2, "DATABASE_URL": database,
            "REDIS_URL": redis_server.url, "PROCLY_BASE_URL": BASE, "PROCLY_SECRETS_KEY": TEST_SECRETS_KEY,
            "PROCLY_METRICS_TOKEN": METRICS_TOKEN, "PROCLY_PROXY_COUNT": "1", "PROCLY_BIND": f"127.0.0.1:{port}",
-           "PROCLY_INSTANCE": str(root / "instance"), "PROCLY_SWEEP_INTERVAL": "2", "PROCLY_THREADS": "20"}
+           "PROCLY_INSTANCE": str(root / "instance"), "PROCLY_SWEEP_INTERVAL": "2", "PROCLY_THREADS": "20",
+           "PROCLY_METRICS_ADDR": f"127.0.0.1:{metrics_port}"}
     flask = [str(BIN / "flask"), "--app", "wsgi"]
     for args in (["db", "upgrade"], ["procly", "demo", "--tasks", "0"]):
         done = subprocess.run(flask + args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -99,7 +100,8 @@ def stack(database, tmp_path_factory):
         return "\n".join(f"--- {name}\n{path.read_text(errors='replace')[-4000:]}" for name, path in logs.items())
 
     wait_until(lambda: _status(base + "/healthz") == 200, 120, "gunicorn to answer", every=0.5, diagnose=diagnose)
-    yield {"base": base, "logs": logs, "diagnose": diagnose, "env": env}
+    yield {"base": base, "logs": logs, "diagnose": diagnose, "env": env,
+           "metrics_addr": f"http://127.0.0.1:{metrics_port}/metrics"}
     for proc in procs.values():
         proc.send_signal(signal.SIGTERM)
     for proc in procs.values():
@@ -196,6 +198,8 @@ def test_production_stack(stack):
     assert _metric(text_, "procly_socketio_connections") >= 1
     assert _metric(text_, "procly_rq_workers") >= 2
     assert requests.get(base + "/metrics", timeout=30).status_code == 401
+    apart = requests.get(stack["metrics_addr"], timeout=30)        # PROCLY_METRICS_ADDR: the same series
+    assert apart.status_code == 200 and _metric(apart.text, "procly_jobs_total", job_type="run_stage") >= 1
     sio.disconnect()
 
     # JSON logs: gunicorn's access line and the worker's job line carry the request's id
