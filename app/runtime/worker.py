@@ -144,7 +144,7 @@ def serve(app, *, burst: bool = False) -> int:
         alive = Alive(worker.connection, worker.name)
         alive.start()
         try:
-            worker.work(burst=burst, logging_level=logging.getLevelName(logs.settings()[1]), with_scheduler=False)
+            worker.work(burst=burst, logging_level="WARNING", with_scheduler=False)
         except RedisError as exc:
             log.warning("worker %s: Redis unreachable at start (%s)", worker.name, exc)
         finally:
