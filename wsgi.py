@@ -1,5 +1,13 @@
-"""WSGI entry point: `gunicorn -w 1 --threads 50 wsgi:app`, `flask --app wsgi ...`."""
-from app.factory import create_app
-from app.extensions import socketio  # noqa: F401  (re-exported for app.serve)
+"""WSGI entry point: `gunicorn -c gunicorn.conf.py wsgi:app`, `flask --app wsgi ...`.
+A configuration that cannot run (PROCLY_ENV=production without its settings) exits with the list."""
+import sys
 
-app = create_app()
+from app.config import ConfigError
+from app.extensions import socketio  # noqa: F401  (re-exported for app.serve)
+from app.factory import create_app
+
+try:
+    app = create_app()
+except ConfigError as exc:
+    print(exc, file=sys.stderr)
+    raise SystemExit(78) from None   # EX_CONFIG

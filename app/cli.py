@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 from flask import current_app
@@ -15,6 +16,7 @@ from app.auth.passwords import hash_password, password_problem
 from app.extensions import db
 from app.models import User
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from app.auth.passwords import password_problem, set_password
 from app.runtime.worker import run_workers
 from app.notifications.jobs import deliver_due
@@ -25,6 +27,8 @@ from app.conversations import mail_in
 from app.files import operations as files
 from app.errors import APIError
 from app.processes import transfer
+from app.ops import checks
+from app import config
 
 procly = AppGroup("procly", help="Procly administration.")
 
@@ -195,6 +199,50 @@ def import_command(path: str, no_tasks: bool) -> None:
     teams = f"; created team(s) {', '.join(summary['teams_created'])}" if summary["teams_created"] else ""
     click.echo(f"imported {len(summary['processes'])} process(es) ({', '.join(summary['processes'])}) and "
                f"{summary['tasks']} task(s){teams}")
+
+
+def _describe(cfg) -> list[tuple[str, str]]:
+    """The settings an operator checks, secrets shown only as set / not set."""
+    db_url = make_url(cfg["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True)
+    smtp = (f"{cfg['SMTP_HOST']}:{cfg['SMTP_PORT']} tls={cfg['SMTP_TLS']} "
+            f"auth={'yes' if cfg['SMTP_USERNAME'] else 'no'}") if cfg["SMTP_HOST"] else "not set (email is not sent)"
+    return [("environment", cfg["PROCLY_ENV"]), ("database", db_url),
+            ("redis", _hide_password(cfg["REDIS_URL"])),
+            ("base URL", cfg["PROCLY_BASE_URL"]), ("trusted proxies", str(cfg["PROXY_COUNT"])),
+            ("SECRET_KEY", "set" if os.environ.get("SECRET_KEY") else "development key from the instance folder"),
+            ("PROCLY_SECRETS_KEY", "set" if os.environ.get("PROCLY_SECRETS_KEY") else
+             "development key from the instance folder"),
+            ("SMTP", smtp), ("files", cfg["FILES_STORAGE"]),
+            ("metrics", "token set" if cfg["METRICS_TOKEN"] else "no token (/metrics answers 404)"),
+            ("live updates", "off (PROCLY_REALTIME_DISABLED)" if cfg["REALTIME_DISABLED"] else "on")]
+
+
+def _hide_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1))
+    return urlunsplit(parts)
+
+
+@procly.command("check")
+def check_command() -> None:
+    """Validate the configuration and reach the database, Redis and the workers; print what was found.
+    Exits 1 if anything is wrong."""
+    cfg = current_app.config
+    for name, value in _describe(cfg):
+        click.echo(f"  {name:<20} {value}")
+    problems = config.production_problems() if config.production() else []
+    if cfg["SMTP_TLS"] not in ("none", "starttls", "ssl"):
+        problems.append(f"SMTP_TLS must be none, starttls or ssl (it is {cfg['SMTP_TLS']})")
+    for name, check in checks.CHECKS.items():
+        ok, detail = check()
+        click.echo(f"  {name + ' check':<20} {'ok' if ok else 'FAILED'}: {detail}")
+        if not ok:
+            problems.append(f"{name}: {detail}")
+    if problems:
+        click.echo("Problems:\n  - " + "\n  - ".join(problems), err=True)
+        raise SystemExit(1)
+    click.echo("All checks passed.")
 
 
 def init_app(app) -> None:

@@ -10,9 +10,54 @@ import secrets
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class ConfigError(RuntimeError):
+    """The configuration cannot run: the message lists every problem at once."""
+
+
+def production() -> bool:
+    return os.environ.get("PROCLY_ENV", "development").strip().lower() == "production"
+
+
+def production_problems(env=None) -> list[str]:
+    """What a production start (PROCLY_ENV=production) lacks: every problem, not just the first."""
+    env = os.environ if env is None else env
+    problems = []
+    if not env.get("SECRET_KEY"):
+        problems.append("SECRET_KEY is not set (a long random value, the same on every web and worker process)")
+    url = env.get("DATABASE_URL", "")
+    if not url:
+        problems.append("DATABASE_URL is not set (postgresql+psycopg://user:password@host/procly)")
+    elif url.startswith("sqlite"):
+        problems.append("DATABASE_URL is SQLite; production needs PostgreSQL (postgresql+psycopg://...)")
+    if not env.get("REDIS_URL"):
+        problems.append("REDIS_URL is not set (redis://host:6379/0); the embedded Redis is for development only")
+    base = env.get("PROCLY_BASE_URL", "")
+    if not base:
+        problems.append("PROCLY_BASE_URL is not set (the public https:// address, used in links and emails)")
+    elif not base.lower().startswith("https://"):
+        problems.append(f"PROCLY_BASE_URL must be https:// in production (it is {base})")
+    if not env.get("PROCLY_SECRETS_KEY"):
+        problems.append("PROCLY_SECRETS_KEY is not set (a Fernet key: python -c 'from cryptography.fernet "
+                        "import Fernet; print(Fernet.generate_key().decode())')")
+    if env.get("SMTP_TLS", "none") not in ("none", "starttls", "ssl"):
+        problems.append(f"SMTP_TLS must be none, starttls or ssl (it is {env.get('SMTP_TLS')})")
+    return problems
+
+
+def check_production() -> None:
+    """Refuse to start in production with a configuration that would silently fall back to
+    development defaults (per-host random keys, SQLite, an embedded Redis, 127.0.0.1 in links)."""
+    if production():
+        problems = production_problems()
+        if problems:
+            raise ConfigError("Procly refuses to start with PROCLY_ENV=production:\n  - " + "\n  - ".join(problems))
+
+
 def from_env() -> dict:
+    check_production()
     instance = Path(os.environ.get("PROCLY_INSTANCE", ROOT / "instance"))
     return {
+        "PROCLY_ENV": "production" if production() else "development",
         "SECRET_KEY": os.environ.get("SECRET_KEY") or _dev_secret(instance),
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'procly.db'}"),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
@@ -38,6 +83,15 @@ def from_env() -> dict:
         "IMAP_PASSWORD": os.environ.get("IMAP_PASSWORD", ""),
         "IMAP_MAILBOX": os.environ.get("IMAP_MAILBOX", "INBOX"),
         "IMAP_CA_FILE": os.environ.get("IMAP_CA_FILE", ""),
+        # Socket.IO live updates off (no message queue, nothing emitted): for batch tools and benchmarks
+        "REALTIME_DISABLED": os.environ.get("PROCLY_REALTIME_DISABLED", "0") == "1",
+        # /metrics: a bearer token; without one /metrics answers 404 (PROCLY_METRICS_ADDR serves it apart)
+        "METRICS_TOKEN": os.environ.get("PROCLY_METRICS_TOKEN", ""),
+        # /readyz: a worker heartbeat older than this (seconds) makes the instance not ready
+        "READY_WORKER_MAX_AGE": int(os.environ.get("PROCLY_READY_WORKER_MAX_AGE", "30")),
+        # one application log line per request (the development server; gunicorn.conf.py turns it off
+        # and writes gunicorn's access log in the same format instead)
+        "REQUEST_LOG": os.environ.get("PROCLY_REQUEST_LOG", "1") == "1",
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") == "1",
         # alert webhooks may call private/loopback addresses (app.notifications.egress): off by default
         "WEBHOOK_ALLOW_PRIVATE": os.environ.get("PROCLY_WEBHOOK_ALLOW_PRIVATE", "0") == "1",
@@ -93,7 +147,6 @@ DEFAULTS = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
-    "RQ_QUEUES": ["procly"],
     # Redis down must not turn a page into a 500: count in memory meanwhile, never raise
     "RATELIMIT_SWALLOW_ERRORS": True,
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app import (ai, alerts, api, cli, config, conversations, dashboards, errors, files, headers, inbound, portal,
+from app import (ai, alerts, api, cli, config, conversations, dashboards, errors, files, headers, inbound, ops, portal,
                  realtime, scheduling, stages, web, worklist)
 from app.auth import access
 from app.builder import routes as builder_routes
 from app.extensions import db, limiter, migrate, socketio
-from app.infra import queue, transaction
+from app.infra import logs, queue, transaction
 from app.redis_server import ensure_embedded
 
 
@@ -19,9 +19,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(config.DEFAULTS)
     app.config.update(config.from_env())
     app.config.update(overrides or {})
+    if not app.config.get("TESTING"):
+        logs.configure()       # structured logs for every logger (tests keep pytest's own capture)
     if not app.config["REDIS_URL"]:
         app.config["REDIS_URL"] = ensure_embedded(app.config["PROCLY_INSTANCE"])
 
+    ops.init_app(app)          # first: the request id is bound before any other hook runs or logs
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.ROOT / "migrations"), render_as_batch=True, compare_type=True)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])

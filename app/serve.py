@@ -1,7 +1,7 @@
 """Development server for the quick start (`python -m app.serve`, run by scripts/run).
 
 Serves HTTP and Socket.IO on HOST:PORT (default 127.0.0.1:5000) with Werkzeug.
-Production uses `gunicorn -w 1 --threads 50 wsgi:app` instead (see README).
+Production uses `gunicorn -c gunicorn.conf.py wsgi:app` instead (docs/deploy.md).
 """
 from __future__ import annotations
 

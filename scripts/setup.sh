@@ -38,9 +38,9 @@ fi
 py_stamp=".venv/.procly-installed"
 py_hash="$(_hash pyproject.toml)"
 if [[ "$(cat "$py_stamp" 2>/dev/null)" != "$py_hash" ]]; then
-  _say "installing Python packages (pip install -e '.[test]')"
+  _say "installing Python packages (pip install -e '.[test,dev]')"
   # (drop pip's harmless "Location file:///… is ignored" notices about absent local mirrors)
-  .venv/bin/python -m pip install -q -e '.[test]' 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+  .venv/bin/python -m pip install -q -e '.[test,dev]' 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
   echo "$py_hash" >"$py_stamp"
 fi
 

@@ -5,6 +5,7 @@ can never start before the rows it reads exist, and a rolled-back change announc
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
@@ -15,7 +16,7 @@ from sqlalchemy import event, insert
 
 from app.extensions import db
 from app.infra import realtime
-from app.infra import redaction
+from app.infra import logs, redaction, telemetry
 from app.infra.redaction import known, redact
 from app.infra.redis import connection
 from app.models import Event
@@ -76,6 +77,8 @@ def record_event(row: dict) -> None:
     """An Event row (column -> value) written by the next flush or commit of this transaction, all of
     them in one Core executemany: far cheaper than an ORM object and a unit-of-work pass per Event."""
     db.session.info.setdefault("procly_events", []).append(row)
+    if row.get("stage_run_id") and row.get("to_status"):   # a Stage transition: counted after COMMIT
+        db.session.info.setdefault("procly_transitions", Counter())[(row.get("process_id"), row["to_status"])] += 1
 
 
 def _write_events(session, *_args) -> None:
@@ -96,6 +99,9 @@ def _flush(session) -> None:
     committed is the truth, and the sweep (app.runtime.recovery) re-creates any job lost here."""
     jobs = session.info.pop("procly_jobs", [])
     messages = session.info.pop("procly_messages", [])
+    transitions = session.info.pop("procly_transitions", None)
+    if transitions:
+        telemetry.count_transitions(redis_conn(), transitions)
     if jobs:
         try:
             _enqueue(jobs)
@@ -112,19 +118,27 @@ def _flush(session) -> None:
                         type(exc).__name__, exc, len(messages), exc_info=not isinstance(exc, RedisError))
 
 
+def _meta() -> dict | None:
+    """What a job inherits from the request (or job) that enqueued it: its request id, bound again in
+    the worker (app.runtime.worker) so their log lines share it."""
+    request_id = logs.current("request_id")
+    return {"request_id": request_id} if request_id else None
+
+
 def _enqueue(jobs: list) -> None:
-    retry = retry_policy()
+    retry, meta = retry_policy(), _meta()
     by_queue: dict[str, list] = {}
     for f, args, jid, at, name in jobs:
         if at is None:
             by_queue.setdefault(name, []).append(Queue.prepare_data(f, args, job_id=jid, result_ttl=0,
-                                                                    failure_ttl=FAILURE_TTL, retry=retry))
+                                                                    failure_ttl=FAILURE_TTL, retry=retry,
+                                                                    meta=meta))
     for name, prepared in by_queue.items():
         queue(name).enqueue_many(prepared)
     for f, args, jid, at, name in jobs:
         if at is not None:
             queue(name).enqueue_at(at_utc(at), f, *args, job_id=jid, result_ttl=0, failure_ttl=FAILURE_TTL,
-                                   retry=retry)
+                                   retry=retry, meta=meta)
 
 
 def at_utc(naive: datetime) -> datetime:
@@ -140,6 +154,7 @@ def _discard(session) -> None:
     session.info.pop("procly_events", None)
     session.info.pop("procly_jobs", None)
     session.info.pop("procly_messages", None)
+    session.info.pop("procly_transitions", None)
 
 
 def _on_rollback(session, previous_transaction) -> None:

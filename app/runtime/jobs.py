@@ -23,6 +23,7 @@ from app.runtime.context import evaluate, stage_context, stage_of
 from app.runtime.shell import Transition, lock_task
 from app.vocab.statuses import TaskStatus
 from app.models import StageTimer
+from app.infra import logs
 from app.infra.queue import SYSTEM_QUEUE, at_utc, queue, retry_policy
 from app.runtime import timers, waits
 
@@ -74,6 +75,7 @@ def _run_stage(run_id: int, attempt: int) -> str:
     run = db.session.get(StageRun, run_id)
     if run is None or run.status != "pending" or run.attempt != attempt:
         return "skipped: already handled"
+    logs.bind(task_id=run.task_id)   # on the job's log lines from here on (app.infra.logs)
     t = Transition(lock_task(run.task_id), actor="system")
     run = t.runs.get(run_id)
     if run is None or run.status != "pending" or run.attempt != attempt:

@@ -28,11 +28,13 @@ from sqlalchemy.exc import OperationalError
 
 from app import sandbox
 from app.extensions import db
+from app.infra import logs, telemetry
 from app.infra.queue import QUEUES, redis_conn
 from app.runtime.recovery import ALIVE_KEY, ALIVE_TTL
 from app.runtime.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
+jlog = logs.get("procly.job")
 RESTART_BACKOFF_MAX = 30   # seconds between restarts of a worker that keeps dying at start
 CRASH_LOOP = 10            # seconds: a worker that dies sooner after starting is restarted with backoff
 STOP_GRACE = 30            # seconds a worker has to finish its job on shutdown before SIGKILL
@@ -46,11 +48,28 @@ class AppWorker(SimpleWorker):
     stop_asked = False
 
     def execute_job(self, job, queue):
+        """Each job: its ids on every log line it writes (the request id of the request that enqueued
+        it, from the job's meta), one line when it ends, and its count and time in the metrics."""
+        try:
+            args = tuple(job.args or ())
+        except Exception:  # noqa: BLE001 - a job that cannot be read fails in RQ's own code, logged there
+            args = ()
+        kind = telemetry.job_type(job.func_name, args)
+        logs.clear()
+        logs.bind(job_id=job.id, job_type=kind, request_id=(job.meta or {}).get("request_id"),
+                  **_job_ids(kind, args))
+        started = time.monotonic()
         with self.app.app_context():
             try:
                 return super().execute_job(job, queue)
             finally:
                 db.session.remove()
+                seconds = time.monotonic() - started
+                status = job.get_status(refresh=False)
+                outcome = str(getattr(status, "value", status) or "unknown")
+                telemetry.count_job(self.connection, kind, outcome, seconds)
+                jlog.info("job finished", outcome=outcome, seconds=round(seconds, 4))
+                logs.clear()
 
     def request_stop(self, signum, frame):
         self.stop_asked = True
@@ -66,6 +85,17 @@ class AppWorker(SimpleWorker):
                              str(getattr(exc, "orig", exc)).splitlines()[0][:200])
             return
         super().handle_exception(job, *exc_info)
+
+
+def _job_ids(kind: str, args) -> dict:
+    """Task / Stage Run ids a job names in its arguments (jobs take primitive ids)."""
+    args = tuple(args or ())
+    if args and isinstance(args[0], int):
+        if kind == "run_stage":
+            return {"stage_run_id": args[0]}
+        if kind in ("fire_timer", "fire_due_timer"):
+            return {"timer_id": args[0]}
+    return {}
 
 
 def make_worker(app, name: str | None = None) -> AppWorker:
@@ -91,6 +121,7 @@ class Alive(threading.Thread):
         while not self.stopped.is_set():
             try:
                 self.conn.set(self.key, "1", ex=ALIVE_TTL)
+                telemetry.heartbeat(self.conn)   # /readyz: a worker lives somewhere
             except RedisError:
                 pass
             self.stopped.wait(ALIVE_TTL / 4)
@@ -171,9 +202,8 @@ def _on_signals(handler) -> None:
 
 
 def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
-    for noisy in ("rq.worker", "rq.scheduler", "rq.cron", "rq.queue"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    """Structured logs (app.infra.logs: JSON in production), level PROCLY_LOG_LEVEL."""
+    logs.configure()
 
 
 # --- the supervisor ----------------------------------------------------------------------------

@@ -453,6 +453,11 @@ ROUTES: list[Route] = [
       teams=(None,)),
     R("/api/openapi.json", "GET", "public:200", lambda c: c.get("/api/openapi.json"), kind="public", teams=(None,)),
     R("/api/docs", "GET", "public:200", lambda c: c.get("/api/docs"), kind="public", teams=(None,)),
+    # operations (app.ops): liveness for anyone; readiness is 503 here (no worker runs in the parity world);
+    # /metrics answers 404 to everyone, admins included, while no PROCLY_METRICS_TOKEN is set (tests/ops)
+    R("/healthz", "GET", "public:200", lambda c: c.get("/healthz"), kind="public", teams=(None,)),
+    R("/readyz", "GET", "public:503", lambda c: c.get("/readyz"), kind="public", teams=(None,)),
+    R("/metrics", "GET", "public:404", lambda c: c.get("/metrics"), kind="public", teams=(None,)),
     # --- the portal: the participant of Alpha's Task, and nobody else -------------------------------
     R("/portal/t/<token>", "GET", "portal:link", lambda c: c.get(f"/portal/t/{c.link_secret()}"), kind="portal"),
     R("/portal/", "GET", "portal:home", lambda c: c.get("/portal/"), kind="portal", teams=(None,)),
