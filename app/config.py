@@ -39,8 +39,13 @@ def from_env() -> dict:
         "IMAP_MAILBOX": os.environ.get("IMAP_MAILBOX", "INBOX"),
         "IMAP_CA_FILE": os.environ.get("IMAP_CA_FILE", ""),
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") == "1",
-        # alert webhooks may call private/loopback addresses (app.notifications.egress): off by default
+        # outside calls (alert webhooks, Webhook / External Service Stages, calendars) may reach private and
+        # loopback addresses (app.infra.egress): off by default; never lifts a Stage's allow-list
         "WEBHOOK_ALLOW_PRIVATE": os.environ.get("PROCLY_WEBHOOK_ALLOW_PRIVATE", "0") == "1",
+        # Webhook / External Service Stages: the longest time limit of one call a Stage may set (seconds),
+        # and the shortest interval at which an External Service may poll a status address
+        "HTTP_TIMEOUT_MAX": int(os.environ.get("PROCLY_HTTP_TIMEOUT_MAX", "30")),
+        "POLL_MIN_SECONDS": int(os.environ.get("PROCLY_POLL_MIN_SECONDS", "5")),
         # periodic work, in seconds (app.runtime.periodic) and how long workers ride out an outage
         "SWEEP_INTERVAL": int(os.environ.get("PROCLY_SWEEP_INTERVAL", "10")),
         "OUTBOX_INTERVAL": int(os.environ.get("PROCLY_OUTBOX_INTERVAL", "30")),

@@ -8,7 +8,7 @@ from importlib.metadata import entry_points
 
 from flask import current_app, has_app_context
 
-from app.stages import basic, calendar, code, compute, email, form, upload, wait
+from app.stages import basic, calendar, code, compute, email, external, form, upload, wait, webhook
 from app.stages.base import StageType
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,8 @@ class Registry:
 
 def builtin_types() -> list[StageType]:
     return [basic.BasicType(), form.FormType(), compute.ComputeType(), wait.WaitType(), code.CodeType(),
-            email.EmailConversationType(), upload.UploadType(), calendar.CalendarType()]
+            email.EmailConversationType(), upload.UploadType(), calendar.CalendarType(),
+            webhook.WebhookType(), external.ExternalServiceType()]
 
 
 def discovered_types(group: str = ENTRY_POINT_GROUP) -> list[StageType]:
