@@ -73,6 +73,12 @@ def receive(token: str, body: bytes) -> StageRun:
         raise CallbackRefused("the Stage Run no longer exists", status=410, code="late")
     if named.expired:
         raise CallbackRefused("the callback token has expired", status=410, code="late", run=run)
+    record = (run.data or {}).get("callback") or {}
+    if run.attempt == named.attempt == record.get("attempt") and record.get("used_at"):
+        raise CallbackRefused("the callback token was already used", status=409, code="replayed", run=run)
+    if run.status not in ("pending", "started", "in_progress"):   # finished, moved by a Route, cancelled, failed
+        raise CallbackRefused(f"the Stage Run is {run.status}; it no longer waits for a callback", status=410,
+                              code="late", run=run)
     payload = _payload(body)
 
     def still_waiting(t, fresh: StageRun) -> None:
