@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema
 from sqlalchemy.orm.exc import StaleDataError
 
+from app import fields
 from app.errors import APIError, Conflict
 from app.extensions import db
 from app.inbound import callbacks

@@ -258,3 +258,10 @@ def test_poll_config_is_checked(world, partner):
                                                             "revision": saved.get_json()["revision"]})
     errors = {e["path"]: e["message"] for e in saved.get_json()["errors"]}
     assert errors["stages[0].config.poll_every"] == "at least 5s"
+
+
+def test_the_callback_endpoint_is_in_the_openapi_document(client):
+    spec = client.get("/api/openapi.json").get_json()
+    op = spec["paths"]["/api/v1/callbacks/{token}"]["post"]
+    assert op["security"] == [] and {"200", "401", "409", "410", "413", "422", "503"} <= set(op["responses"])
+    assert "requestBody" in op
