@@ -40,8 +40,8 @@ export function widget(name, prop, value, set, label, help) {
 // Rows of (a Field of the Stage's `x-field-of` list, by name) → (an expression): e.g. where a Webhook's
 // answer holds each value it writes. A Field is offered once; blank rows are dropped.
 function fieldMap(name, prop, value, set, label, help) {
-  const s = stageByKey(state.selected?.key) || {};
-  const keys = s[prop['x-field-of'] || 'writes'] || [];
+  const of = prop['x-field-of'] || 'writes';
+  const fieldKeys = () => (stageByKey(state.selected?.key) || {})[of] || [];   // live: ticks change it
   const nameOf = (k) => state.fields.find((f) => f.key === k)?.name || k;
   const box = el('div', { class: 'kv field-map', dataset: { name } });
   const write = () => {
@@ -53,12 +53,13 @@ function fieldMap(name, prop, value, set, label, help) {
     set(out);
   };
   const select = (k) => {
+    const keys = fieldKeys();
     // data-field-of: form.js refreshes the options when the Stage's read / write ticks change
     const sel = el('select', { 'aria-label': `${label}: Field`, name: `config.${name}.field`, onchange: write,
-      dataset: { fieldOf: prop['x-field-of'] || 'writes' } },
+      dataset: { fieldOf: of } },
     el('option', { value: '' }, '—'),
     ...[...new Set([...keys, ...(k && !keys.includes(k) ? [k] : [])])].map((f) => el('option', { value: f, selected: f === k }, nameOf(f))));
-    sel.choiceProp = { 'x-field-of': prop['x-field-of'] || 'writes' };
+    sel.choiceProp = { 'x-field-of': of };
     return sel;
   };
   const row = (k = '', v = '') => el('div', { class: 'kv-row' },
@@ -66,7 +67,6 @@ function fieldMap(name, prop, value, set, label, help) {
     el('input', { value: v, placeholder: prop['x-placeholder'] || 'e.g. body.id', 'aria-label': `${label}: from`, name: `config.${name}.expr`, onchange: write }),
     el('button', { type: 'button', class: 'link', 'aria-label': 'Remove this row', onclick: (e) => { e.target.parentElement.remove(); write(); } }, '✕'));
   Object.entries(value || {}).forEach(([k, v]) => box.append(row(k, v)));
-  const empty = keys.length ? null : el('small', { class: 'muted' }, 'Tick the Fields this Stage writes first (below).');
-  return el('div', { class: 'field' }, el('span', { class: 'lbl' }, label), help, box, empty,
+  return el('div', { class: 'field' }, el('span', { class: 'lbl' }, label), help, box,
     el('button', { type: 'button', class: 'link', onclick: () => box.append(row()) }, '+ Field'));
 }
