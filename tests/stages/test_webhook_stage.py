@@ -133,7 +133,8 @@ def test_a_get_sends_no_body_and_a_form_body_is_url_encoded(world, partner):
     world.drain()
     get, form = partner.received
     assert get.method == "GET" and get.body == b""
-    assert form.headers["Content-Type"] == "application/x-www-form-urlencoded" and form.body == b"q=a%26b%3Dc&n=2"
+    assert form.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert sorted(form.body.split(b"&")) == [b"n=2", b"q=a%26b%3Dc"]   # (PostgreSQL's JSONB keeps no key order)
     assert world.task(tid).values["note"] == "fine"
 
 
