@@ -93,7 +93,8 @@ def from_env() -> dict:
         # and writes gunicorn's access log in the same format instead)
         "REQUEST_LOG": os.environ.get("PROCLY_REQUEST_LOG", "1") == "1",
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") == "1",
-        # alert webhooks may call private/loopback addresses (app.notifications.egress): off by default
+        # outside calls (alert webhooks, Webhook / External Service Stages, calendars) may reach private and
+        # loopback addresses (app.infra.egress): off by default; never lifts a Stage's allow-list
         "WEBHOOK_ALLOW_PRIVATE": os.environ.get("PROCLY_WEBHOOK_ALLOW_PRIVATE", "0") == "1",
         # AI Prompt stages: the administrator's connections to OpenAI-compatible servers, a JSON object
         # name -> {"base_url", "model", "secret" (the API key's name in the Team's secrets), "label"?,
@@ -102,6 +103,10 @@ def from_env() -> dict:
         "AI_CONNECTIONS": json.loads(os.environ.get("PROCLY_AI_CONNECTIONS") or "{}"),
         "AI_ATTEMPT_SECONDS": float(os.environ.get("PROCLY_AI_ATTEMPT_SECONDS", "300")),
         "AI_MAX_RETRY_AFTER": float(os.environ.get("PROCLY_AI_MAX_RETRY_AFTER", "30")),
+        # Webhook / External Service Stages: the longest time limit of one call a Stage may set (seconds),
+        # and the shortest interval at which an External Service may poll a status address
+        "HTTP_TIMEOUT_MAX": int(os.environ.get("PROCLY_HTTP_TIMEOUT_MAX", "30")),
+        "POLL_MIN_SECONDS": int(os.environ.get("PROCLY_POLL_MIN_SECONDS", "5")),
         # periodic work, in seconds (app.runtime.periodic) and how long workers ride out an outage
         "SWEEP_INTERVAL": int(os.environ.get("PROCLY_SWEEP_INTERVAL", "10")),
         "OUTBOX_INTERVAL": int(os.environ.get("PROCLY_OUTBOX_INTERVAL", "30")),

@@ -141,6 +141,8 @@ def init_app(app: Flask) -> None:
             return HTML_STATUSES[err.status](err.message)
         resp = jsonify(error_body(err.code, err.message, err.details))
         resp.status_code = err.status
+        if getattr(err, "retry_after", None):   # e.g. a callback that raced ahead of its run (app.inbound.callbacks)
+            resp.headers["Retry-After"] = str(err.retry_after)
         return resp
 
     app.register_error_handler(Exception, unexpected_error)

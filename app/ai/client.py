@@ -1,5 +1,5 @@
 """One request to an OpenAI-compatible chat-completions endpoint (`POST {base_url}/chat/completions`),
-over the egress door (app.notifications.egress): the connection's host only (the Stage's allow-list),
+over the egress door (app.infra.egress): the connection's host only (the Stage's allow-list),
 public addresses unless the administrator allowed a private network for that connection, checked
 after DNS and pinned, no redirects followed. A plain HTTP call in the documented protocol: no SDK,
 nothing else can be reached. The API key goes in the Authorization header and nowhere else."""
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
 from app import clock
-from app.notifications import egress
+from app.infra import egress
 from app.stages.ai import Connection
 
 MAX_RESPONSE = 2 * 1024 * 1024

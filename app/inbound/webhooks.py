@@ -130,16 +130,17 @@ def _grant(hook: Webhook) -> User | None:
     return creator
 
 
-INBOUND_ENDPOINT = "webhooks.inbound"
+INBOUND_ENDPOINTS = ("webhooks.inbound", "callbacks.callback")   # signed webhooks, External Service callbacks
 
 
 def init_app(app) -> None:
     """Inbound calls carry no session cookie and no CSRF token: they are authenticated by their
-    HMAC signature, so they are dispatched before the cookie-session CSRF hook runs."""
+    HMAC signature (webhooks) or their signed single-use token (callbacks), so they are dispatched
+    before the cookie-session CSRF hook runs."""
 
     def _inbound():
-        if request.endpoint == INBOUND_ENDPOINT and request.method == "POST":
-            return current_app.view_functions[INBOUND_ENDPOINT](**(request.view_args or {}))
+        if request.endpoint in INBOUND_ENDPOINTS and request.method == "POST":
+            return current_app.view_functions[request.endpoint](**(request.view_args or {}))
         return None
 
     app.before_request_funcs.setdefault(None, []).insert(0, _inbound)

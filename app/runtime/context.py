@@ -12,7 +12,7 @@ from app import clock, stages
 from app.cel import expressions
 from app.extensions import db
 from app.models import MagicLink, StageRun, Task, Version
-from app.runtime import engine, secrets
+from app.runtime import callbacks, engine, secrets
 
 
 def evaluate(expr: str, values: dict) -> bool | engine.Undecided:
@@ -69,4 +69,6 @@ def stage_context(task: Task, run: StageRun, stage: dict, type_: stages.StageTyp
                                values={k: values.get(k) for k in stage.get("reads") or ()}, task_id=task.id,
                                run_id=run.id, attempt=run.attempt, budget_ms=budget_ms(),
                                invited=lambda: participant_invited(task.id),
-                               secret_values=lambda names: secrets.secret_values(task, run, stage, names))
+                               secret_values=lambda names: secrets.secret_values(task, run, stage, names),
+                               state=dict((run.data or {}).get("state") or {}),
+                               make_callback_url=lambda valid_for: callbacks.issue(run, valid_for))

@@ -102,15 +102,21 @@ def _run_stage(run_id: int, attempt: int) -> str:
 
 
 def _perform(t: Transition, run: StageRun) -> None:
-    """Perform one automated run through its stage type. The type sees only the Stage's readable
-    Fields; what it asks to write is checked here against the Stage's writes."""
-    stage = stage_of(t.definition, run.stage_key)
+    """Perform one automated run through its stage type."""
     t.set_status(run, "started", attempt=run.attempt)
+    _follow(t, run, lambda type_, ctx: type_.perform(ctx))
+
+
+def _follow(t: Transition, run: StageRun, hook) -> None:
+    """Call a stage type's hook on the run (`perform`, or `poll` when its timer fires) and apply what
+    it returned. The type sees only the Stage's readable Fields; what it asks to write is checked here
+    against the Stage's writes. Raising fails the attempt: retries with backoff, then escalation."""
+    stage = stage_of(t.definition, run.stage_key)
     try:
         type_ = stages.get(stage["type"])
         if type_ is None:
             raise LookupError(f'stage type "{stage["type"]}" is not installed')
-        performed = type_.perform(stage_context(t.task, run, stage, type_))
+        performed = hook(type_, stage_context(t.task, run, stage, type_))
         if not isinstance(performed, stages.Performed):
             performed = stages.Performed(writes=performed or {})
         writes = dict(performed.writes)
@@ -129,15 +135,20 @@ def _perform(t: Transition, run: StageRun) -> None:
         t.apply(engine.fail(t.definition, t.view(), run.id, run.error, evaluate=evaluate))
         return
     _keep_log(run, performed.log)
+    if performed.state is not None:
+        run.data = {**(run.data or {}), "state": performed.state}
     if performed.proposed:   # held for an approver (an AI's answer): nothing is written yet
         _hold_proposal(t, run, writes)
         return
     if writes:
         t.task.values = {**(t.task.values or {}), **writes}
         t.event("task.values_changed", run, fields=sorted(writes), stage=run.stage_key)
-    if not performed.complete:   # started elsewhere: an input (callback, signal, reply) completes it
-        t.set_status(run, "in_progress", reason="waiting for input")
-        waits.take_kept(t, run, type_, stage_context(t.task, run, stage, type_).config)
+    if not performed.complete:   # started elsewhere: an input (callback, signal, reply) or a poll completes it
+        if performed.poll_after:
+            timers.schedule_poll(run, performed.poll_after)
+        if run.status != "in_progress":
+            t.set_status(run, "in_progress", reason="waiting for input")
+            waits.take_kept(t, run, type_, stage_context(t.task, run, stage, type_).config)
         return
     visit = t.visit
     t.apply(engine.complete(t.definition, t.view(), run.id, evaluate=evaluate))
@@ -191,11 +202,18 @@ def _fire_and_follow(timer_id: int) -> str:
     `timeout` / `sla_breached` Route if the run is still open (in the same transaction)."""
     result = timers.fire(timer_id)
     timer = db.session.get(StageTimer, timer_id) if result == "fired" else None
-    if timer is None or (timer.kind, timer.scope) not in (("timeout", "route"), ("due", "stage")):
+    if timer is None or (timer.kind, timer.scope) not in (("timeout", "route"), ("due", "stage"), ("poll", "poll")):
         return result
     run = db.session.get(StageRun, timer.stage_run_id)
     t = Transition(lock_task(run.task_id), actor="system")
     if t.task.status != TaskStatus.running or run.id not in t.runs:
+        return result
+    if timer.kind == "poll":
+        run = t.runs[run.id]
+        if run.status == "in_progress":   # still waiting: its stage type looks again
+            _follow(t, run, lambda type_, ctx: type_.poll(ctx))
+            t.finish()
+            t.queue_automated()
         return result
     trigger = "timeout" if timer.kind == "timeout" else "sla_breached"
     t.apply(engine.timed_out(t.definition, t.view(), run.id, trigger, timer.label))

@@ -102,7 +102,7 @@ class Transition:
         self.event("stage.status", run, before, to, stage=run.stage_key, **data)
 
     def _may_have_timers(self, run: StageRun) -> bool:
-        if run.due_at is not None or run.version_id != self.task.version_id:
+        if run.due_at is not None or run.version_id != self.task.version_id or (run.data or {}).get("polling"):
             return True
         try:
             stage = stage_of(self.definition, run.stage_key)

@@ -17,8 +17,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "gated": frozenset({"pending", *_CLOSE}),
     # claimed by a person / picked up by a worker; a worker may finish, fail or put it back for retry
     "started": frozenset({"in_progress", "completed", "awaiting_approval", "failed", "pending", *_CLOSE}),
+    # (pending: a worker's waiting run whose look-again — a poll — failed, put back for its retry)
     "in_progress": frozenset({"paused", "waiting_on_participant", "awaiting_approval", "completed",
-                              "failed", *_CLOSE}),
+                              "failed", "pending", *_CLOSE}),
     "paused": frozenset({"in_progress", *_CLOSE}),
     "waiting_on_participant": frozenset({"in_progress", *_CLOSE}),
     # approved → completed; rejected → rework by a person (in_progress) or re-run by a worker (pending)

@@ -51,6 +51,19 @@ def schedule_timeouts(run: StageRun, durations: list[str]) -> None:
         enqueue(timer)
 
 
+def schedule_poll(run: StageRun, seconds: float) -> None:
+    """A `poll` timer: the run's stage type looks again (`poll`) in `seconds`, on this machinery (the
+    row, its scheduled job, the sweep for any Redis lost). Finishing the run cancels it."""
+    seconds = max(1.0, float(seconds))
+    timer = StageTimer(stage_run_id=run.id, kind="poll", scope="poll", label=f"{seconds:g}s"[:16],
+                       due_at=clock.now() + timedelta(seconds=seconds))
+    db.session.add(timer)
+    db.session.flush()
+    if not (run.data or {}).get("polling"):
+        run.data = {**(run.data or {}), "polling": True}   # so that finishing the run cancels its timer
+    enqueue(timer)
+
+
 def enqueue(timer: StageTimer) -> None:
     """Its scheduled job, after commit, on the system queue (workers take it before Stage work)."""
     enqueue_after_commit("app.runtime.jobs.fire_timer", timer.id, job_id=timer_job_id(timer), at=timer.due_at,
@@ -79,6 +92,8 @@ def fire(timer_id: int) -> str:
     if not claimed:
         return "gone"
     run = db.session.get(StageRun, timer.stage_run_id)
+    if timer.kind == "poll":         # no Event: the job asks the run's stage type (app.runtime.jobs)
+        return "fired"
     if timer.scope == APPOINTMENT:   # a reminder of a booked appointment, not an SLA: app.scheduling mails it
         db.session.add(Event(type="appointment.reminder", task_id=run.task_id, stage_run_id=run.id,
                              process_id=run.process_id, actor="system", created_at=now,

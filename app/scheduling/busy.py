@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import caldav
 from flask import current_app
 
-from app.notifications import egress
+from app.infra import egress
 
 
 class BusyUnavailable(RuntimeError):

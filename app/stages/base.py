@@ -72,10 +72,20 @@ class StageContext:
     # the values of the named secrets of the Process's Team (each use is an Event); only for types
     # whose `needs.secrets` is set, and only the names their config declares
     secret_values: Callable[[list], dict] = field(default=lambda names: {}, repr=False, compare=False)
+    # what an earlier hook of this run kept (`Performed.state`), e.g. the first response of a request
+    state: dict = field(default_factory=dict)
+    # the absolute URL on which an outside system completes this run attempt (app.runtime.callbacks:
+    # a signed, single-use token valid for the given seconds); made when asked
+    make_callback_url: Callable[[float], str] = field(default=lambda valid_for: "", repr=False, compare=False)
 
     def secrets(self, names: list) -> dict:
         """The values of these secrets (name -> value). A missing one raises StageFailed."""
         return self.secret_values(list(names)) if names else {}
+
+    def callback_url(self, valid_for: float) -> str:
+        """This attempt's callback URL (signed, single use, valid for `valid_for` seconds): give it to
+        the outside system."""
+        return self.make_callback_url(valid_for)
 
     def participant_invited(self) -> bool:
         """Is a participant invited to the Task now (an unrevoked, unexpired magic link)? One query:
@@ -96,11 +106,15 @@ class Performed:
     stays in progress until an input (`receive`) completes it. `log`: lines for the run's log.
     `proposed=True`: the writes are a proposal (an AI's answer): the core checks them, keeps them on the
     run and holds it *awaiting approval*; an approver accepts (possibly edited) or rejects them, and
-    nothing is written before that."""
+    nothing is written before that. `poll_after` (with complete=False): the core calls the type's
+    `poll` after that many seconds, on the timer machinery, until it returns a Performed. `state`:
+    kept on the run for its later hooks (`StageContext.state`)."""
     writes: dict = field(default_factory=dict)
     complete: bool = True
     log: tuple[str, ...] = ()
     proposed: bool = False
+    poll_after: float | None = None
+    state: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +138,11 @@ class StageFailed(RuntimeError):
 
 class InputRefused(ValueError):
     """A stage type does not accept this kind of input (e.g. a callback to a form)."""
+
+
+class InputInvalid(InputRefused):
+    """An input of a kind the type takes, whose content does not fit (e.g. a callback's body that lacks
+    a value the Stage reads from it): 422, where InputRefused is 409."""
 
 
 class StageType:
@@ -193,6 +212,12 @@ class StageType:
     def run(self, values: dict, config: dict) -> dict:
         """The simple form of `perform`: permitted values and config in, Field writes out."""
         raise NotImplementedError(f"stage type {self.key!r} is not automated")
+
+    def poll(self, ctx: StageContext) -> Performed:
+        """A run waiting after `Performed(complete=False, poll_after=…)` looks again (in a worker, when
+        its timer fires): a Performed as from `perform` — done (its writes checked by the core), or
+        `complete=False` with `poll_after` to look again later; raising fails the attempt."""
+        return Performed(complete=False)
 
     def signal_name(self, config: dict) -> str | None:
         """The name of the Signal a run of this Stage waits for (None: none). A Signal sent to the

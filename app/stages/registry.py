@@ -8,7 +8,7 @@ from importlib.metadata import entry_points
 
 from flask import current_app, has_app_context
 
-from app.stages import ai, basic, calendar, code, compute, email, form, upload, wait
+from app.stages import ai, basic, calendar, code, compute, email, external, form, upload, wait, webhook
 from app.stages.base import StageType
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class Registry:
 def builtin_types() -> list[StageType]:
     return [basic.BasicType(), form.FormType(), compute.ComputeType(), wait.WaitType(), code.CodeType(),
             email.EmailConversationType(), upload.UploadType(), calendar.CalendarType(),
-            ai.AIPromptType()]
+            webhook.WebhookType(), external.ExternalServiceType(), ai.AIPromptType()]
 
 
 def discovered_types(group: str = ENTRY_POINT_GROUP) -> list[StageType]:

@@ -210,7 +210,8 @@ def act(run_id: int, action: str, actor: str, *, user=None, values: dict | None 
             run.paused_at = None
             decisions = []
         elif action == "retry":
-            states.check(run.status, "pending")
+            if run.status != "failed":   # staff retry failed runs; a worker puts back its own
+                raise states.IllegalTransition(run.status, "pending")
             retry(t, run)
             decisions = engine.advance(t.definition, t.view(), evaluate=evaluate)
     except states.IllegalTransition as exc:
@@ -229,6 +230,8 @@ def submission(t: Transition, run: StageRun, stage: dict, values: dict,
         values = {**values, "files": [{**f.ref(), "review": f.review_status} for f in live_files(run.id)]}
     try:
         return type_.receive(stage_context(t.task, run, stage, type_, strict=False), kind, values)
+    except stages.InputInvalid as exc:
+        raise Invalid(str(exc), {"input": [str(exc)]}) from None
     except stages.InputRefused as exc:
         raise Invalid(str(exc), {"input": [str(exc)]}, status=409, code="conflict") from None
 
@@ -363,11 +366,15 @@ def retry_runs(run_ids: list[int], user, actor: str) -> list[int]:
     return run_ids
 
 
-def receive_input(run_id: int, kind: stages.InputKind, payload: dict, actor: str, *, user=None) -> StageRun:
+def receive_input(run_id: int, kind: stages.InputKind, payload: dict, actor: str, *, user=None,
+                  before=None) -> StageRun:
     """An input for a run that waits on one (in progress after `perform` returned complete=False): a
     callback (an email reply…), a signal, or staff finishing it. Its stage type's `receive` says what
-    to write (checked here against the Stage's writes) and whether the input completes the run."""
+    to write (checked here against the Stage's writes) and whether the input completes the run.
+    `before(t, run)`: the caller's own checks of the fresh run under the Task's lock (raise to refuse)."""
     t, run = _transition_for(run_id, actor, user, "run.complete" if user is not None else "run.view")
+    if before is not None:
+        before(t, run)
     if run.status != "in_progress":
         raise APIError(f"Stage run {run_id} is {run.status}; it is not waiting for input.", {"status": [run.status]},
                        status=409, code="conflict")

@@ -136,7 +136,7 @@ def test_a_redirect_is_never_followed(world, model, attacker):
 
 
 def test_the_egress_door_refuses_hosts_off_the_stages_allow_list(app):
-    from app.notifications import egress
+    from app.infra import egress
 
     with pytest.raises(egress.NotAllowedHost):
         egress.request("POST", "http://127.0.0.1:9/x", body=b"", headers={}, timeout=1,

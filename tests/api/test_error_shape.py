@@ -15,6 +15,7 @@ RULES = {
     "/api/docs": "public",
     "/api/openapi.json": "public",
     "/api/v1/webhooks/<key>": "signed",   # authenticated by its HMAC signature: an unknown key is 404
+    "/api/v1/callbacks/<token>": "token",   # its signed single-use token is the credential: a bad one is 401
     **{rule: "login" for rule in (
         "/api/v1/alerts/rules", "/api/v1/alerts/rules/<int:rule_id>",
         "/api/v1/metrics/ab/<split_key>", "/api/v1/metrics/csv/<chart>", "/api/v1/metrics/dashboard",
@@ -88,6 +89,8 @@ def test_anonymous_calls_are_json_401(app, client):
             shape(r, 401, "unauthorized")
         elif kind == "signed":
             shape(r, 404, "not_found")
+        elif kind == "token":
+            shape(r, 401, "bad_token")
         else:
             assert r.status_code == 200, rule.rule
 
@@ -100,7 +103,9 @@ def test_missing_objects_and_huge_ids_are_json_4xx(app, make_user, api_as):
         body = {} if method != "GET" else None
         for path in {concrete(rule.rule), concrete(rule.rule, number=2**63), concrete(rule.rule, number=10**30)}:
             r = getattr(admin, method.lower())(path, json=body)
-            if "<" in rule.rule or method != "GET":
+            if RULES[rule.rule] == "token":
+                shape(r, 401, "bad_token")
+            elif "<" in rule.rule or method != "GET":
                 shape(r, (400, 404, 409, 422))
             else:
                 assert r.status_code == 200, (rule.rule, r.json)

@@ -332,6 +332,9 @@ ROUTES: list[Route] = [
     # inbound calls are authenticated by their HMAC signature, whoever sends them
     R("/api/v1/webhooks/<key>", "POST", "public:401", lambda c: c.post("/api/v1/webhooks/w-a", json={}),
       kind="public", teams=(None,)),
+    # External Service callbacks are authenticated by their signed single-use token, whoever sends them
+    R("/api/v1/callbacks/<token>", "POST", "public:401", lambda c: c.post("/api/v1/callbacks/1-1-zz-" + "a" * 26,
+                                                                           json={}), kind="public", teams=(None,)),
     # --- Tables -----------------------------------------------------------------------------------
     R("/api/v1/tables", "GET", "signed_in", lambda c: c.get("/api/v1/tables"), teams=(None,)),
     R("/api/v1/tables", "POST", "table.create", lambda c: c.post("/api/v1/tables", json={

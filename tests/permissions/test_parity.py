@@ -270,8 +270,9 @@ def _flag(c: Ctx, resp, route: Route) -> str | None:
 
 
 def _changed(before: dict, after: dict, route: Route) -> list[str]:
-    """What a refused call changed; a refused magic link is logged (an audit Event), by design."""
-    return [k for k in before if before[k] != after[k] and not (k == "events" and route.op == "portal:link")
+    """What a refused call changed; a refused magic link or callback is logged (an audit Event), by design."""
+    audited = route.op == "portal:link" or route.rule == "/api/v1/callbacks/<token>"
+    return [k for k in before if before[k] != after[k] and not (k == "events" and audited)
             and route.rule not in PUBLIC_WRITES]
 
 

@@ -11,7 +11,8 @@ from app import clock
 from app.extensions import db
 from app.models import Event
 from app.models.notifications import AlertRule, Outbox
-from app.notifications import egress, jobs
+from app.infra import egress
+from app.notifications import jobs
 from tests.portal.test_webhook_outbox import Hook
 
 

@@ -12,12 +12,13 @@ const SVG = {
   approve: '<path d="M12 3.5l7 3v5.5c0 4.2-3 7.2-7 8.5-4-1.3-7-4.3-7-8.5V6.5z"/><path d="M9 12l2.2 2.2L15.5 10"/>',
   file: '<path d="M16.5 7.5l-7 7a2 2 0 0 0 2.8 2.8l7.2-7.2a4 4 0 0 0-5.7-5.7L6.6 11.6a6 6 0 0 0 8.5 8.5l5.4-5.4"/>',
   spark: '<path d="M12 3.5c.8 4.6 2.9 6.7 7.5 7.5-4.6.8-6.7 2.9-7.5 7.5-.8-4.6-2.9-6.7-7.5-7.5 4.6-.8 6.7-2.9 7.5-7.5z"/><path d="M18.5 3.5v3M17 5h3"/>',
+  exchange: '<path d="M4 8.5h14.5M15 5l3.5 3.5L15 12M20 15.5H5.5M9 12l-3.5 3.5L9 19"/>',
   calendar: '<rect x="3.5" y="5" width="17" height="15.5" rx="2"/><path d="M3.5 9.5h17M8 3v4M16 3v4M7.5 13h2M11 13h2M14.5 13h2M7.5 16.5h2M11 16.5h2"/>',
 };
 const ICON_OF = {
   '☑': 'check', '✅': 'check', '✔': 'check', '📝': 'form', '🗒': 'form', 'ƒ': 'code', '⚙': 'code', '🧮': 'code',
-  '✉': 'mail', '📧': 'mail', '⏱': 'clock', '⏰': 'clock', '🌐': 'globe', '🔗': 'globe', '🛡': 'approve', '📎': 'file', '📅': 'calendar', '🗓': 'calendar', '✦': 'spark',
-  basic: 'check', form: 'form', compute: 'code', email: 'mail', timer: 'clock', wait: 'clock', http: 'globe', webhook: 'globe', approval: 'approve', file_upload: 'file', calendar_schedule: 'calendar', ai_prompt: 'spark',
+  '✉': 'mail', '📧': 'mail', '⏱': 'clock', '⏰': 'clock', '🌐': 'globe', '🔗': 'globe', '🛡': 'approve', '📎': 'file', '📅': 'calendar', '🗓': 'calendar', '✦': 'spark', '⇄': 'exchange',
+  basic: 'check', form: 'form', compute: 'code', email: 'mail', timer: 'clock', wait: 'clock', http: 'globe', webhook: 'globe', approval: 'approve', file_upload: 'file', calendar_schedule: 'calendar', ai_prompt: 'spark', external_service: 'exchange',
 };
 const hue = (str) => [...String(str)].reduce((h, c) => (h * 31 + c.codePointAt(0)) % 360, 7);
 export function icon(t) {

@@ -1,0 +1,90 @@
+"""Callback URLs of Stage Runs that wait for an outside system (the External Service stage type):
+`<PROCLY_BASE_URL>/api/v1/callbacks/<token>`, one per run attempt.
+
+The token names the Stage Run, its attempt and when it expires, and carries a 128-bit HMAC-SHA256 of
+the three keyed from SECRET_KEY: only Procly can make one, and nobody can change what it names.
+It is single use: the run keeps `data["callback"] = {"attempt", "expires", "used_at"}`, the
+acceptance of a callback stamps `used_at` in the transaction that completes the run, and a token is
+accepted only for the attempt it was made for, while that attempt waits (app.inbound.callbacks)."""
+from __future__ import annotations
+
+import base64
+import calendar
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+
+from flask import current_app
+
+from app import clock
+from app.models import StageRun
+
+PATH = "/api/v1/callbacks/"
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+_TOKEN = re.compile(r"^([0-9a-z]{1,13})-([0-9a-z]{1,6})-([0-9a-z]{1,13})-([a-z2-7]{26})$")
+
+
+class BadToken(ValueError):
+    """A callback token that is malformed or forged (bad signature)."""
+
+
+@dataclass(frozen=True)
+class CallbackToken:
+    run_id: int
+    attempt: int
+    expires: int          # Unix time
+
+    @property
+    def expired(self) -> bool:
+        return self.expires <= _now()
+
+
+def _b36(n: int) -> str:
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = _DIGITS[r] + out
+        if not n:
+            return out
+
+
+def _now() -> int:
+    return calendar.timegm(clock.now().timetuple())
+
+
+def _signature(run_id: int, attempt: int, expires: int) -> str:
+    key = hmac.new(current_app.config["SECRET_KEY"].encode(), b"procly stage callback v1", hashlib.sha256).digest()
+    mac = hmac.new(key, f"{run_id}.{attempt}.{expires}".encode(), hashlib.sha256).digest()[:16]
+    return base64.b32encode(mac).decode().lower().rstrip("=")
+
+
+def make(run_id: int, attempt: int, expires: int) -> str:
+    return f"{_b36(run_id)}-{_b36(attempt)}-{_b36(expires)}-{_signature(run_id, attempt, expires)}"
+
+
+def issue(run: StageRun, valid_for: float) -> str:
+    """The callback URL of the run's current attempt, valid for `valid_for` seconds; the run keeps
+    what makes it single use. Asking again in the same attempt renews it (same attempt, new expiry)."""
+    expires = _now() + int(valid_for)
+    run.data = {**(run.data or {}), "callback": {"attempt": run.attempt, "expires": expires, "used_at": None}}
+    base = str(current_app.config.get("PROCLY_BASE_URL") or "").rstrip("/")
+    return f"{base}{PATH}{make(run.id, run.attempt, expires)}"
+
+
+def verify(token: str) -> CallbackToken:
+    """What a token names; raises BadToken when it is malformed or its signature is not ours. Expiry
+    is the caller's to check (`expired`): a late callback is refused with its own answer."""
+    m = _TOKEN.match((token or "").strip())
+    if not m:
+        raise BadToken("malformed callback token")
+    run_id, attempt, expires = (int(g, 36) for g in m.groups()[:3])
+    if not hmac.compare_digest(m.group(4), _signature(run_id, attempt, expires)):
+        raise BadToken("forged callback token (bad signature)")
+    return CallbackToken(run_id, attempt, expires)
+
+
+def mark_used(run: StageRun) -> None:
+    record = dict((run.data or {}).get("callback") or {})
+    record["used_at"] = clock.now().isoformat()
+    run.data = {**(run.data or {}), "callback": record}
