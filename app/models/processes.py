@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, event
+from sqlalchemy import ForeignKey, String, UniqueConstraint, event, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
@@ -23,6 +23,8 @@ class Process(db.Model):
     current_version: Mapped[int | None]
     archived_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    # the public intake form (its start form, no sign-in) is served; switched by admins
+    intake_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
     table = relationship("Table")
     team = relationship("Team")
     draft: Mapped[Draft | None] = relationship(back_populates="process", cascade="all, delete-orphan")

@@ -2,6 +2,7 @@
 `links.py` holds the magic links, `routes.py` the pages."""
 from app.portal import bookings as _bookings  # noqa: F401  (its routes join the blueprint)
 from app.portal import files as _files  # noqa: F401  (adds the file routes to the blueprint)
+from app.portal import intake as _intake  # noqa: F401  (the public intake forms)
 from app.portal.routes import bp
 
 

@@ -56,11 +56,12 @@ def _datetime(v):
 def _boolean(v):
     if isinstance(v, bool):
         return v
-    if v in ("true", "on", "1", "yes"):
+    word = v.strip().lower() if isinstance(v, str) else v
+    if word in ("true", "on", "1", "yes"):
         return True
-    if v in ("false", "off", "0", "no", ""):
+    if word in ("false", "off", "0", "no", ""):
         return False
-    raise ValueError_("must be true or false")
+    raise ValueError_("must be yes or no")
 
 
 def _email(v):
@@ -127,15 +128,29 @@ COERCE = {
 }
 
 
+def choice_label(choice) -> str:
+    """How a choice is shown: its key with spaces for underscores ("in_area" -> "in area")."""
+    return str(choice).replace("_", " ")
+
+
+def _choice(choices: list, value):
+    """A choice's key, given the key itself or the label a person reads (any case, spaces or not)."""
+    if value in choices:
+        return value
+    if isinstance(value, str):
+        wanted = " ".join(value.replace("_", " ").split()).casefold()
+        for choice in choices:
+            if choice_label(choice).casefold() == wanted:
+                return choice
+    raise ValueError_(f"must be one of: {', '.join(choice_label(c) for c in choices)}")
+
+
 def coerce(field_type: str, options: dict, value):
     """Return the stored form of `value` for a Field, or raise ValueError_ with a plain message."""
     if value is None or (value == "" and field_type not in ("text", "boolean", "json")):
         return None
     if field_type == "choice":
-        choices = options.get("choices") or []
-        if value not in choices:
-            raise ValueError_(f"must be one of: {', '.join(map(str, choices))}")
-        return value
+        return _choice(options.get("choices") or [], value)
     return COERCE[field_type](value)
 
 
