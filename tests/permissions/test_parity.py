@@ -36,7 +36,8 @@ SCOPED = {name: (base, scopes) for name, base, scopes in SCOPED_TOKEN_ACTORS}
 # rules of app.permissions exercised through another row of OPS
 COVERED_BY = {"token.revoke_any": "token.admin", "process.move_into": "task.move", "run.start": "run.complete", "run.write": "task.write",
               "token.view": "GET /api/v1/tokens", "token.revoke": "token.own / token.other",
-              "split.design": "webhook.create (a Split target)"}
+              "split.design": "webhook.create (a Split target)",
+              "intake.submit": "POST /portal/intake/<key> (tests/start/test_intake.py)"}
 
 
 @pytest.fixture(scope="module")
