@@ -149,6 +149,14 @@ def intake_submit(who, process: Process, *, values: dict | None = None, prefix: 
     return ALLOW
 
 
+@rule("outbox.read")
+def outbox_read(who, _outbox=None, **_) -> Decision:
+    """The development mailbox (outgoing mail, magic links included): admins only."""
+    if (d := _signed_in(who, "mailbox")) is not None:
+        return d
+    return ALLOW if is_admin(who) else forbid("Only an admin may read the development mailbox.")
+
+
 @rule("process.move_into")
 def process_move_into(who, process: Process, **_) -> Decision:
     if (d := _signed_in(who, f'process "{process.key}"')) is not None:

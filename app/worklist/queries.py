@@ -66,7 +66,9 @@ def index_choices(user) -> dict:
             "processes": db.session.scalars(select(Process).where(Process.archived_at.is_(None))
                                             .order_by(Process.name)).all(),
             "tables": db.session.scalars(select(Table).order_by(Table.name)).all(),
-            "statuses": QUEUE_STATUSES}
+            "statuses": QUEUE_STATUSES,
+            "startable": any(p.current_version and permissions.allowed(user, "process.start", p)
+                             for p in db.session.scalars(select(Process).where(Process.archived_at.is_(None))))}
 
 
 def actions_for(run: StageRun) -> list[str]:

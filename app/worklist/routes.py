@@ -12,7 +12,7 @@ from app.errors import APIError
 from app.extensions import db, limiter
 from app.models import Process, StageRun, Table, Task
 from app.models.portal import MagicLink
-from app.notifications import threads
+from app.notifications import mail, threads
 from app.conversations import operations as conversations
 from app.participants import links
 from app.tasks import operations as service
@@ -202,7 +202,13 @@ def invite(task_id):
     except APIError as exc:
         return fail(exc, url_for("worklist.task", task_id=task_id))
     url = url_for("portal.open_link", token=secret, _external=True)
-    flash(f"Invitation sent to {link.participant.email}. Personal link (shown once): {url}", "info")
+    if mail.dev_mailbox_on():   # say what really happens to the email
+        where = ("No mail server is configured, so the invitation email was not sent: it is kept in the "
+                 "development mailbox (admins).")
+    else:
+        where = "The invitation email is queued; a worker sends it in a moment."
+    flash(f"{link.participant.name or link.participant.email} was invited. {where} "
+          f"Their personal link (shown once): {url}", "info")
     return redirect(url_for("worklist.task", task_id=task_id))
 
 

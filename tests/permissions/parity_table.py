@@ -52,6 +52,7 @@ OPS: dict[str, str] = {               # admin, designer, designer_x, staff, staf
     "process.start.outside":    "FFFFFFF",   # `note` is not in start.writes
     "process.migrate":          "YYFFFYF",
     "process.intake":           "YFFFFFF",   # switching the public intake form: admins only
+    "outbox.read":              "YFFFFFF",   # the development mailbox: admins only
     "split.view":               "YYYYYYY",
     "split.create":             "YYFFFFF",
     "split.weights":            "YYFFFYF",
@@ -181,6 +182,8 @@ ROUTES: list[Route] = [
     _act("run.pause", "work", "working"),
     _act("run.resume", "work", "paused"),
     _act("run.retry", "work", "failed"),
+    R(f"{Q}/checklist", "POST", "run.complete", lambda c: c.form(f"/queue/runs/{c.run('work')}/checklist"),
+      kind="page"),
     R(f"{Q}/claim", "POST", "run.claim", lambda c: c.form(f"/queue/runs/{c.run('work')}/claim"), kind="page",
       fresh=True),
     R(f"{Q}/release", "POST", "run.release", lambda c: c.form(f"/queue/runs/{c.run('work')}/release"),
@@ -416,6 +419,7 @@ ROUTES: list[Route] = [
       teams=(None,)),
     R("/queue/notifications/read", "POST", "signed_in", lambda c: c.form("/queue/notifications/read"), kind="page",
       teams=(None,)),
+    R("/dev/mail", "GET", "outbox.read", lambda c: c.get("/dev/mail"), kind="page", teams=(None,)),
     R("/login", "GET", "public:200", lambda c: c.get("/login"), kind="public", teams=(None,)),
     R("/login", "POST", "public:401", lambda c: c.form("/login", {"email": f"nobody-{c.actor}@parity.test",
                                                                   "password": "wrong"}), kind="public", teams=(None,)),
