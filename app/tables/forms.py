@@ -1,6 +1,7 @@
 """What a typed form (templates/_field_input.html) sends, read back as raw Field values for
 `validate_values`. A yes/no toggle sends a hidden "false" and, when switched on, "true" after it, so
-the last value of a name counts; an empty input is "not given" (yes/no: off)."""
+the last value of a name counts; an empty input is "not given" (a toggle left off sends "false",
+or "" where the form lets a Field stay unanswered)."""
 from __future__ import annotations
 
 
@@ -14,7 +15,7 @@ def submitted(form, fields: dict, keys, prefix: str = "f_", *, clear_text: bool 
             continue
         value = form.getlist(name)[-1]
         typed[key] = value
-        if value != "" or fields[key].type == "boolean" or (clear_text and fields[key].type == "text"):
+        if value != "" or (clear_text and fields[key].type == "text"):
             raw[key] = value
     return typed, raw
 
