@@ -39,6 +39,10 @@ def from_env() -> dict:
         "IMAP_MAILBOX": os.environ.get("IMAP_MAILBOX", "INBOX"),
         "IMAP_CA_FILE": os.environ.get("IMAP_CA_FILE", ""),
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") == "1",
+        # public intake forms (app.portal.intake): the least time a person takes to fill one, in seconds,
+        # and which sites may embed them in a frame (a CSP frame-ancestors value; "*" = any)
+        "INTAKE_MIN_SECONDS": float(os.environ.get("PROCLY_INTAKE_MIN_SECONDS", "3")),
+        "INTAKE_FRAME_ANCESTORS": os.environ.get("PROCLY_INTAKE_FRAME_ANCESTORS", "*"),
         # alert webhooks may call private/loopback addresses (app.notifications.egress): off by default
         "WEBHOOK_ALLOW_PRIVATE": os.environ.get("PROCLY_WEBHOOK_ALLOW_PRIVATE", "0") == "1",
         # periodic work, in seconds (app.runtime.periodic) and how long workers ride out an outage

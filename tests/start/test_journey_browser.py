@@ -117,7 +117,7 @@ def test_staff_start_work_and_move_a_task(app, demo, live_server, browser, login
 @pytest.mark.browser
 def test_admin_opens_the_public_intake_form_and_the_public_fills_it_on_a_phone(
         app, demo, live_server, browser, login_page, screenshot):
-    app.config["INTAKE_MIN_SECONDS"] = 0     # the minimum time is attacked in test_intake.py
+    saved, app.config["INTAKE_MIN_SECONDS"] = app.config.get("INTAKE_MIN_SECONDS", 3), 0   # attacked in test_intake.py
     try:
         ctx = browser.new_context(viewport={"width": 1280, "height": 900})
         page = ctx.new_page()
@@ -156,4 +156,4 @@ def test_admin_opens_the_public_intake_form_and_the_public_fills_it_on_a_phone(
         phone.close()
         ctx.close()
     finally:
-        app.config.pop("INTAKE_MIN_SECONDS", None)
+        app.config["INTAKE_MIN_SECONDS"] = saved
