@@ -19,6 +19,13 @@ def _user():
     return current_user._get_current_object()
 
 
+@bp.app_template_global("may_start")
+def may_start(process) -> bool:
+    """For any page showing a Process: offer "New task" when the signed-in user may start one there."""
+    return bool(process.current_version) and process.archived_at is None and current_user.is_authenticated \
+        and permissions.allowed(_user(), "process.start", process)
+
+
 def _startable_process(key: str):
     """The Process, if the caller may start Tasks in it (404 unknown or archived, 403 not theirs)."""
     try:
