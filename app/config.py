@@ -93,6 +93,10 @@ def from_env() -> dict:
         # and writes gunicorn's access log in the same format instead)
         "REQUEST_LOG": os.environ.get("PROCLY_REQUEST_LOG", "1") == "1",
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") == "1",
+        # public intake forms (app.portal.intake): the least time a person takes to fill one, in seconds,
+        # and which sites may embed them in a frame (a CSP frame-ancestors value; "*" = any)
+        "INTAKE_MIN_SECONDS": float(os.environ.get("PROCLY_INTAKE_MIN_SECONDS", "3")),
+        "INTAKE_FRAME_ANCESTORS": os.environ.get("PROCLY_INTAKE_FRAME_ANCESTORS", "*"),
         # outside calls (alert webhooks, Webhook / External Service Stages, calendars) may reach private and
         # loopback addresses (app.infra.egress): off by default; never lifts a Stage's allow-list
         "WEBHOOK_ALLOW_PRIVATE": os.environ.get("PROCLY_WEBHOOK_ALLOW_PRIVATE", "0") == "1",

@@ -1,6 +1,6 @@
 """Security headers on every response, set by flask-talisman: a Content Security Policy with no
 inline script (pages load their code from /static; JSON data blocks are not scripts), no framing by
-anyone, nosniff, a same-origin Referrer-Policy. When PROCLY_BASE_URL is https the session cookie is
+anyone (but the public intake form, `frameable`), nosniff, a same-origin Referrer-Policy. When PROCLY_BASE_URL is https the session cookie is
 Secure and HSTS is sent (TLS itself and the http->https redirect are the front proxy's job).
 Behind reverse proxies, PROCLY_PROXY_COUNT says how many, so client addresses and the scheme are
 read from their X-Forwarded-* headers (werkzeug's ProxyFix) and from nowhere else."""
@@ -55,11 +55,24 @@ def init_app(app) -> None:
 OWN_CSP = "procly_own_csp"
 
 
+FRAMEABLE = "procly_frameable"
+
+
 def _own_csp(response):
     own = getattr(response, OWN_CSP, None)
     if own:
         response.headers["Content-Security-Policy"] = own
+    if getattr(response, FRAMEABLE, False):   # the one page other sites may embed: no X-Frame-Options
+        response.headers.pop("X-Frame-Options", None)
     return response
+
+
+def frameable(response, ancestors: str = "*"):
+    """Let other sites embed this one response in a frame (the public intake form): the app's CSP with
+    `frame-ancestors` set to `ancestors` instead of 'none', and no X-Frame-Options. Nothing else eases."""
+    policy = {**CSP, "frame-ancestors": ancestors}
+    setattr(response, FRAMEABLE, True)
+    return own_csp(response, "; ".join(f"{k} {v}" for k, v in policy.items()))
 
 
 def own_csp(response, policy: str):

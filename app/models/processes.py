@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, event
+from sqlalchemy import ForeignKey, String, UniqueConstraint, event, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
@@ -27,6 +27,8 @@ class Process(db.Model):
     # after they finished; None = kept for ever
     retention_days: Mapped[int | None]
     retention_action: Mapped[str | None] = mapped_column(String(8))    # archive | purge
+    # the public intake form (its start form, no sign-in) is served; switched by admins
+    intake_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
     table = relationship("Table")
     team = relationship("Team")
     draft: Mapped[Draft | None] = relationship(back_populates="process", cascade="all, delete-orphan")

@@ -1,6 +1,7 @@
 """Sending the outbox over SMTP (and alert webhooks, rows of kind "webhook", over HTTP), in a worker
 only (writing a row queues the delivery job after commit: app.notifications.outbox). A failed send
-stays pending with exponential backoff (30s, 1m, 2m, … capped at 1h) until MAX_ATTEMPTS."""
+stays pending with exponential backoff (30s, 1m, 2m, … capped at 1h) until MAX_ATTEMPTS. With no
+SMTP server configured (development), mail is kept for the development mailbox page instead."""
 from __future__ import annotations
 
 import logging
@@ -21,12 +22,19 @@ from app.infra.queue import SYSTEM_QUEUE, at_utc, queue, redis_conn
 from app.notifications import outbound_webhook
 
 log = logging.getLogger(__name__)
+DEV_MAILBOX = "dev_mailbox"   # the status of mail kept for the development mailbox (no SMTP server configured)
 MAX_ATTEMPTS = 8
 BASE_DELAY = 30
 
 
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(BASE_DELAY * 2 ** max(attempts - 1, 0), 3600))
+
+
+def dev_mailbox_on(cfg=None) -> bool:
+    """No SMTP server is configured: mail goes to the development mailbox page (/dev/mail, admins)
+    instead of failing attempt after attempt in the worker log."""
+    return not (cfg if cfg is not None else current_app.config).get("SMTP_HOST")
 
 
 def _send(row: Outbox) -> None:
@@ -86,6 +94,12 @@ def deliver_due(limit: int = 100, budget: float = 60.0) -> dict:
         if time.monotonic() > stop_at:
             break
         row.attempts += 1
+        if row.kind != outbound_webhook.KIND and dev_mailbox_on():
+            sent += 1   # delivered, to the development mailbox
+            row.status, row.sent_at, row.last_error = DEV_MAILBOX, clock.now(), None
+            log.info("outbox %s: no SMTP server configured; kept in the development mailbox (/dev/mail)", row.id)
+            db.session.commit()
+            continue
         try:
             _send(row)
         except Exception as exc:  # noqa: BLE001 - any SMTP/network error is retried later

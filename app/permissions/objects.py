@@ -126,6 +126,37 @@ def process_start(who, process: Process, *, values: dict | None = None, version:
     return ALLOW
 
 
+@rule("process.intake")
+def process_intake(who, process: Process, **_) -> Decision:
+    """Switching a Process's public intake form on or off: admins only (it lets anyone start Tasks)."""
+    if (d := _signed_in(who, f'process "{process.key}"')) is not None:
+        return d
+    return ALLOW if is_admin(who) else forbid("Only an admin may switch the public intake form on or off.")
+
+
+@rule("intake.submit")
+def intake_submit(who, process: Process, *, values: dict | None = None, prefix: str = "", **_) -> Decision:
+    """A start by anyone, signed in or not, through the public intake form: only while it is switched
+    on, and setting only the Process's start writes."""
+    version = _version(process)
+    if not process.intake_enabled or process.archived_at is not None or version is None:
+        return hide(f'No public intake form for process "{process.key}".')
+    writes = start_spec(version.definition, process.team.name)[1]
+    refused = sorted(set(values or {}) - set(writes))
+    if refused:
+        return forbid(f'The intake form of "{process.key}" may not set {", ".join(refused)}.',
+                      {f"{prefix}values.{k}": ["not in this Process's start writes"] for k in refused})
+    return ALLOW
+
+
+@rule("outbox.read")
+def outbox_read(who, _outbox=None, **_) -> Decision:
+    """The development mailbox (outgoing mail, magic links included): admins only."""
+    if (d := _signed_in(who, "mailbox")) is not None:
+        return d
+    return ALLOW if is_admin(who) else forbid("Only an admin may read the development mailbox.")
+
+
 @rule("process.move_into")
 def process_move_into(who, process: Process, **_) -> Decision:
     if (d := _signed_in(who, f'process "{process.key}"')) is not None:

@@ -18,6 +18,7 @@ from app.models.portal import MagicLink
 from app.notifications import threads
 from app.participants import links
 from app.tasks import operations as service
+from app.tables import forms
 from app.tables.values import validate_values
 from app.stages import InputKind, InputRefused, StageContext, StageType, get as stage_type_of
 
@@ -108,8 +109,7 @@ def submit(run_id: int):
     if ps.mode != "action" or not ps.writes:
         abort(403)
     fields = {f.key: f for f in db.session.scalars(select(Field).where(Field.table_id == link.task.table_id))}
-    submitted = {k: request.form.get(f"f_{k}", "") for k in sorted(ps.writes)}
-    raw = {k: v for k, v in submitted.items() if v != "" or fields[k].type == "boolean"}
+    submitted, raw = forms.submitted(request.form, fields, sorted(ps.writes))
     required = stages_required(ps.stage, raw)
     clean, errors = validate_values(fields, raw, required=tuple(k for k in required if k in ps.writes),
                                     allowed=ps.writes)

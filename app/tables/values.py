@@ -56,11 +56,12 @@ def _datetime(v):
 def _boolean(v):
     if isinstance(v, bool):
         return v
-    if v in ("true", "on", "1", "yes"):
+    word = v.strip().lower() if isinstance(v, str) else v
+    if word in ("true", "on", "1", "yes"):
         return True
-    if v in ("false", "off", "0", "no", ""):
+    if word in ("false", "off", "0", "no", ""):
         return False
-    raise ValueError_("must be true or false")
+    raise ValueError_("must be yes or no")
 
 
 def _email(v):
@@ -127,17 +128,36 @@ COERCE = {
 }
 
 
+def choice_label(choice) -> str:
+    """How a choice is shown: its key with spaces for underscores ("in_area" -> "in area")."""
+    return str(choice).replace("_", " ")
+
+
+def _choice(choices: list, value, labels: dict | None = None):
+    """A choice's key, given the key itself or the label a person reads (the option's own label, or
+    one made from its key; any case, spaces or not)."""
+    labels = labels or {}
+    if value in choices:
+        return value
+    if isinstance(value, str):
+        wanted = " ".join(value.replace("_", " ").split()).casefold()
+        for choice in choices:
+            names = {choice_label(choice).casefold(), " ".join(str(labels.get(choice, "")).split()).casefold()}
+            if wanted in names:
+                return choice
+    raise ValueError_(f"must be one of: {', '.join(str(labels.get(c) or choice_label(c)) for c in choices)}")
+
+
 def coerce(field_type: str, options: dict, value):
     """Return the stored form of `value` for a Field, or raise ValueError_ with a plain message."""
     if value is None or (value == "" and field_type not in ("text", "boolean", "json")):
         return None
     if field_type == "choice":
         choices = options.get("choices") or []
-        if value in (options.get("retired") or []):
+        key = _choice(choices, value, options.get("labels") or {})
+        if key in (options.get("retired") or []):
             raise ValueError_("is an option no longer offered")
-        if value not in choices:
-            raise ValueError_(f"must be one of: {', '.join(map(str, choices))}")
-        return value
+        return key
     return COERCE[field_type](value)
 
 

@@ -161,6 +161,9 @@ def sentence(e, names: Names) -> str:
             return f"{stage} is overdue"
         case "condition.failed":
             return f"A condition of {stage} could not be evaluated ({d.get('reason', '')})"
+        case "checklist.ticked" | "checklist.unticked":
+            verb = "ticked" if e.type.endswith(".ticked") else "unticked"
+            return f"{who} {verb} “{d.get('text', '')}” on {stage}"
         case "comment.added":
             return f"{who} commented on {stage}"
         case "portal.invited":

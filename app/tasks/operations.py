@@ -29,27 +29,30 @@ def fields_of(table_id: int) -> dict:
     return {f.key: f for f in db.session.scalars(select(Field).where(Field.table_id == table_id))}
 
 
-def _check_start(data: dict, user: User | None, prefix: str) -> None:
-    """The caller may start Tasks on the target and set these values (the definition's `start`)."""
+def _check_start(data: dict, user: User | None, prefix: str, via: str | None = None) -> None:
+    """The caller may start Tasks on the target and set these values (the definition's `start`);
+    `via` another rule of a Process start (the public intake form: "intake.submit")."""
     if data.get("split"):
-        target, operation = find_split(data["split"]), "split.start"
+        target, operation = find_split(data["split"]), via or "split.start"
     else:
-        target, operation = find_process(data["process"]), "process.start"
+        target, operation = find_process(data["process"]), via or "process.start"
     if target is not None:   # an unknown target is refused by resolve_target with its own error
         permissions.check(user, operation, target, values=data.get("values") or {}, prefix=prefix)
 
 
-def start_task(data: dict, user: User | None, actor: str, *, prefix: str = "") -> tuple[Task, bool]:
+def start_task(data: dict, user: User | None, actor: str, *, prefix: str = "", via: str | None = None,
+               required: tuple[str, ...] = ()) -> tuple[Task, bool]:
     """Start a Task on a Process (current Version) or through a Split (sticky variant): (Task, True).
     `user` None is the system (jobs, the demo); anyone else is checked by app.permissions first.
     A `key` already started in the Process the create resolves to (for a Split, the key's sticky
-    variant's Process) answers with that Task instead: (existing Task, False); nothing changes."""
+    variant's Process) answers with that Task instead: (existing Task, False); nothing changes.
+    Forms pass the Fields their page marks `required` (the API requires none)."""
     if bool(data.get("process")) == bool(data.get("split")):
         raise Invalid("Give exactly one of process or split.", {f"{prefix}process": ["give process or split"]})
-    _check_start(data, user, prefix)
+    _check_start(data, user, prefix, via)
     key = data.get("key") or uuid.uuid4().hex
     process, version, variant_id = resolve_target(data.get("process"), data.get("split"), key)
-    values, errors = validate_values(fields_of(process.table_id), data.get("values") or {})
+    values, errors = validate_values(fields_of(process.table_id), data.get("values") or {}, required=required)
     if errors:
         raise Invalid("Some values are invalid.", {f"{prefix}values.{k}": v for k, v in errors.items()})
     if data.get("key"):
@@ -59,7 +62,7 @@ def start_task(data: dict, user: User | None, actor: str, *, prefix: str = "") -
     now = clock.now()
     task = Task(key=key, table_id=process.table_id, values=values, process_id=process.id, version_id=version.id,
                 origin_process_id=process.id, split_id=None, variant_id=variant_id, status=TaskStatus.running,
-                created_by_id=user.id if user else None, created_at=now, updated_at=now)
+                created_by_id=getattr(user, "id", None), created_at=now, updated_at=now)
     if variant_id is not None:
         task.split_id = db.session.get(SplitVariant, variant_id).split_id
     db.session.add(task)

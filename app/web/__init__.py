@@ -2,7 +2,7 @@
 from flask import current_app
 from flask_login import current_user
 
-from app.web import secrets  # noqa: F401  (its views are on account_bp)
+from app.web import mailbox, secrets  # noqa: F401  (secrets' views are on account_bp)
 from app.web.people import people_bp
 from app.web.routes import account_bp, bp
 
@@ -17,6 +17,7 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(people_bp)
+    app.register_blueprint(mailbox.bp)
 
     @app.context_processor
     def _nav():

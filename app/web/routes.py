@@ -16,6 +16,7 @@ from app.auth.tokens import issue_token, revoke_token
 from app.errors import APIError
 from app.extensions import db
 from app.models import ApiToken, Event, Process, Role, Scope, Task, User
+from app.tasks import starting
 from app.vocab.statuses import TaskStatus
 
 bp = Blueprint("web", __name__)
@@ -70,14 +71,27 @@ def logout():
     return redirect(url_for("web.login"))
 
 
+# where each role lands: staff on their work, managers on dashboards, designers on the builder;
+# admins (and anyone asking for it with ?overview=1) on the overview
+LANDING = {Role.staff: "worklist.index", Role.manager: "dashboards.index", Role.designer: "builder.index"}
+
+
 @bp.get("/")
 @login_required
 def home():
+    user = current_user._get_current_object()
+    landing = LANDING.get(user.role)
+    if landing and not request.args.get("overview"):
+        return redirect(url_for(landing))
     processes = db.session.scalars(select(Process).where(Process.archived_at.is_(None)).order_by(Process.name)).all()
     running = dict(db.session.execute(
         select(Task.process_id, func.count()).where(Task.status == TaskStatus.running).group_by(Task.process_id)
     ).all())
-    return render_template("web/home.html", processes=processes, running=running, user=current_user)
+    attention = db.session.scalar(select(func.count()).select_from(Task).where(
+        Task.status == TaskStatus.running, Task.needs_attention.is_(True)))
+    startable = {p.key for p in starting.startable(user)}
+    return render_template("web/home.html", processes=processes, running=running, user=user, attention=attention,
+                           startable=startable, users=db.session.scalar(select(func.count()).select_from(User)))
 
 
 # --- /account: API tokens and password ------------------------------------------------------------

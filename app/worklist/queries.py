@@ -15,7 +15,7 @@ from app.models.portal import MagicLink
 from app.vocab import statuses
 from app.notifications import threads
 from app.scheduling import operations as scheduling
-from app.tasks import history
+from app.tasks import checklist, history
 from app.vocab.statuses import OPEN, StageRunStatus, TaskStatus
 
 QUEUE_STATUSES = list(statuses.QUEUE)
@@ -74,7 +74,9 @@ def index_choices(user) -> dict:
     return {"visible_versions": permissions.visible_version_ids(user), "processes": processes,
             "stages": sorted(stage_names.items(), key=lambda kv: kv[1].lower()),
             "tables": db.session.scalars(select(Table).order_by(Table.name)).all(),
-            "statuses": QUEUE_STATUSES}
+            "statuses": QUEUE_STATUSES,
+            "startable": any(p.current_version and permissions.allowed(user, "process.start", p)
+                             for p in db.session.scalars(select(Process).where(Process.archived_at.is_(None))))}
 
 
 def actions_for(run: StageRun) -> list[str]:
@@ -97,13 +99,17 @@ def task_page(user, task: Task) -> dict:
         acts = [a for a in actions_for(run) if permissions.can_act(user, run, a)] if run.id in open_ids else []
         ending = run.id in open_ids and (run.status in OPEN or run.status == StageRunStatus.failed)
         withdraw = [a for a in ("skip", "cancel") if ending and permissions.can_act(user, run, a)]
-        run_info.append({"run": run, "stage": stage, "actions": acts, "withdraw": withdraw,
+        items = checklist.items_of(stage)
+        run_info.append({"run": run, "stage": stage, "actions": acts, "withdraw": withdraw, "open": ending,
+                         "checklist": items, "ticked": checklist.ticked(run) if items else set(),
+                         "can_tick": bool(items) and run.status in OPEN and permissions.can_act(user, run, "complete"),
                          "comments": threads.comments_of(run),
                          "type": stages.get(stage["type"]) or stages.get("basic"),
                          "writes": permissions.writable_fields(user, run) if run.id in open_ids else set(),
                          "claimer": db.session.get(User, run.claimed_by_id) if run.claimed_by_id else None,
                          "booking": scheduling.changeable_booking(run, user) if stage["type"] == "calendar_schedule" else None,
                          "ai": ai_queries.visible_record(user, run) if stage["type"] == "ai_prompt" else None})
+    run_info.sort(key=lambda r: (not r["open"], not r["actions"]))   # the Stages to act on first
     events, more = history.events_of(user, task, limit=60)
     links = db.session.scalars(select(MagicLink).where(MagicLink.task_id == task.id).order_by(MagicLink.id)).all()
     return dict(task=task, fields=fields, readable=readable, writable=writable, values=task.values or {},

@@ -10,13 +10,12 @@ from app.alerts.schemas import form_input
 from app.auth.access import actor
 from app.errors import APIError
 from app.extensions import db, limiter
-from app.models import Field, Process, StageRun, Table, Task
+from app.models import Process, StageRun, Table, Task
 from app.models.portal import MagicLink
-from app.notifications import threads
+from app.notifications import mail, threads
 from app.conversations import operations as conversations
 from app.participants import links
 from app.tasks import operations as service
-from app.tasks.moves import move_tasks
 from app.worklist import filters, operations, queries
 
 bp = Blueprint("worklist", __name__, url_prefix="/queue")
@@ -28,17 +27,17 @@ def _user():
     return current_user._get_current_object()
 
 
-def _back(default: str):
+def go_back(default: str):
     target = request.form.get("next") or ""
     return redirect(target if target.startswith("/") and not target.startswith("//") else default)
 
 
-def _fail(exc: APIError, default: str):
+def fail(exc: APIError, default: str):
     db.session.rollback()
     if exc.status in (403, 404):   # refused by app.permissions: the same status as the API gives
         abort(exc.status, exc.message)
     flash(exc.message, "error")
-    return _back(default)
+    return go_back(default)
 
 
 # --- My work --------------------------------------------------------------------------------------
@@ -63,26 +62,26 @@ def counts():
                     "unread": notifications.unread_count(_user())})
 
 
-def _run_or_404(run_id: int) -> StageRun:
+def run_or_404(run_id: int) -> StageRun:
     run = lookups.get_run(run_id)
     if not permissions.can_see_task(_user(), run.task) or not permissions.can_act(_user(), run, "view"):
         abort(404)
     return run
 
 
-def _require(run: StageRun, action: str) -> None:
+def require(run: StageRun, action: str) -> None:
     if not permissions.can_act(_user(), run, action):
         abort(403)
 
 
 def _queue_action(run_id: int, action: str, perform):
     """Permission-check a queue action on a run, perform it, and go back (the request commits)."""
-    _require(_run_or_404(run_id), action)
+    require(run_or_404(run_id), action)
     try:
         perform()
     except APIError as exc:
-        return _fail(exc, url_for("worklist.index"))
-    return _back(url_for("worklist.index"))
+        return fail(exc, url_for("worklist.index"))
+    return go_back(url_for("worklist.index"))
 
 
 @bp.post("/runs/<int:run_id>/claim")
@@ -100,19 +99,19 @@ def release(run_id):
 @bp.post("/runs/<int:run_id>/reassign")
 @login_required
 def reassign(run_id):
-    run = _run_or_404(run_id)
-    _require(run, "reassign")
+    run = run_or_404(run_id)
+    require(run, "reassign")
     try:
         assignee = operations.reassign(run, request.form.get("assignee", ""), _user(), actor())
     except APIError as exc:
-        return _fail(exc, url_for("worklist.index"))
+        return fail(exc, url_for("worklist.index"))
     flash(f"Assigned to {assignee.name}.", "info")
-    return _back(url_for("worklist.index"))
+    return go_back(url_for("worklist.index"))
 
 
 # --- Task page ------------------------------------------------------------------------------------
 
-def _task_or_404(task_id: int) -> Task:
+def task_or_404(task_id: int) -> Task:
     task = lookups.get_task(task_id)
     if not permissions.can_see_task(_user(), task):
         abort(404)
@@ -122,79 +121,20 @@ def _task_or_404(task_id: int) -> Task:
 @bp.get("/tasks/<int:task_id>")
 @login_required
 def task(task_id):
-    ctx = queries.task_page(_user(), _task_or_404(task_id))
+    ctx = queries.task_page(_user(), task_or_404(task_id))
     if request.args.get("partial"):
         return render_template("worklist/_task_live.html", **ctx)
     return render_template("worklist/task.html", **ctx)
 
 
-@bp.post("/runs/<int:run_id>/act")
-@login_required
-def act(run_id):
-    run = _run_or_404(run_id)
-    action = request.form.get("action", "")
-    if action not in ("complete", "approve", "reject", "advance", "pause", "resume", "retry", "start"):
-        abort(400)
-    _require(run, action)
-    back = url_for("worklist.task", task_id=run.task_id)
-    values = None
-    if action == "complete" or (action == "approve" and (run.data or {}).get("proposal")):   # proposal edits
-        values = {k[2:]: v for k, v in request.form.items() if k.startswith("f_") and v != ""}
-        if action == "complete" and set(values) - permissions.writable_fields(_user(), run):
-            abort(403)
-    try:
-        if action == "complete":
-            links.resume_from_participant(run_id, actor())
-        service.act(run_id, action, actor(), user=_user(), values=values or None,
-                    comment=request.form.get("comment", "")[:2000])
-    except APIError as exc:
-        return _fail(exc, back)
-    return _back(back)
-
-
-@bp.post("/tasks/<int:task_id>/values")
-@login_required
-def save_values(task_id):
-    task = _task_or_404(task_id)
-    writable = permissions.task_writable_fields(_user(), task)
-    fields = {f.key: f for f in db.session.scalars(select(Field).where(Field.table_id == task.table_id))}
-    values = {k[2:]: v for k, v in request.form.items() if k.startswith("f_")}
-    values = {k: v for k, v in values.items() if k in fields and (v != "" or fields[k].type == "text")
-              and v != queries.display(task.values.get(k))}
-    if set(values) - writable:
-        abort(403)
-    if values:
-        try:
-            service.update_values(task, values, _user(), actor(), allowed=writable)
-        except APIError as exc:
-            return _fail(exc, url_for("worklist.task", task_id=task_id))
-        flash("Saved.", "info")
-    return redirect(url_for("worklist.task", task_id=task_id))
-
-
-@bp.post("/tasks/<int:task_id>/move")
-@login_required
-def move(task_id):
-    task = _task_or_404(task_id)
-    user = _user()
-    if not permissions.allowed(user, "task.move", task):
-        abort(403)
-    try:
-        move_tasks([task.id], process_key=request.form.get("process") or None,
-                   reason=request.form.get("reason", ""), actor=actor(), user=user)
-    except APIError as exc:
-        return _fail(exc, url_for("worklist.task", task_id=task_id))
-    return redirect(url_for("worklist.task", task_id=task_id))
-
-
 @bp.post("/tasks/<int:task_id>/cancel")
 @login_required
 def cancel(task_id):
-    task = _task_or_404(task_id)
+    task = task_or_404(task_id)
     try:
         service.cancel_tasks([task.id], _user(), actor(), request.form.get("reason", ""))
     except APIError as exc:
-        return _fail(exc, url_for("worklist.task", task_id=task_id))
+        return fail(exc, url_for("worklist.task", task_id=task_id))
     flash("The Task was cancelled.", "info")
     return redirect(url_for("worklist.task", task_id=task_id))
 
@@ -202,28 +142,28 @@ def cancel(task_id):
 @bp.post("/runs/<int:run_id>/withdraw")
 @login_required
 def withdraw(run_id):
-    run = _run_or_404(run_id)
+    run = run_or_404(run_id)
     to = {"skip": "skipped", "cancel": "cancelled"}.get(request.form.get("action", ""))
     if to is None:
         abort(400)
     try:
         service.withdraw_run(run_id, to, _user(), actor(), request.form.get("reason", ""))
     except APIError as exc:
-        return _fail(exc, url_for("worklist.task", task_id=run.task_id))
+        return fail(exc, url_for("worklist.task", task_id=run.task_id))
     return redirect(url_for("worklist.task", task_id=run.task_id))
 
 
 @bp.post("/runs/<int:run_id>/comments")
 @login_required
 def comment(run_id):
-    run = _run_or_404(run_id)
+    run = run_or_404(run_id)
     if not permissions.can_act(_user(), run, "view"):
         abort(403)
     try:
         threads.add_comment(run, request.form.get("body", ""), external=request.form.get("external") == "1",
                             actor=actor(), user=_user())
     except APIError as exc:
-        return _fail(exc, url_for("worklist.task", task_id=run.task_id))
+        return fail(exc, url_for("worklist.task", task_id=run.task_id))
     return redirect(url_for("worklist.task", task_id=run.task_id) + f"#run-{run_id}")
 
 
@@ -231,11 +171,11 @@ def comment(run_id):
 @login_required
 def email_reply(run_id):
     """A staff reply in an email conversation (app.conversations asks app.permissions)."""
-    run = _run_or_404(run_id)
+    run = run_or_404(run_id)
     try:
         conversations.reply(run_id, request.form.get("body", ""), _user(), actor())
     except APIError as exc:
-        return _fail(exc, url_for("worklist.task", task_id=run.task_id))
+        return fail(exc, url_for("worklist.task", task_id=run.task_id))
     flash("Reply queued for sending.", "info")
     return redirect(url_for("worklist.task", task_id=run.task_id) + f"#run-{run_id}")
 
@@ -243,11 +183,11 @@ def email_reply(run_id):
 @bp.post("/runs/<int:run_id>/email/done")
 @login_required
 def email_done(run_id):
-    run = _run_or_404(run_id)
+    run = run_or_404(run_id)
     try:
         conversations.mark_done(run_id, _user(), actor())
     except APIError as exc:
-        return _fail(exc, url_for("worklist.task", task_id=run.task_id))
+        return fail(exc, url_for("worklist.task", task_id=run.task_id))
     return redirect(url_for("worklist.task", task_id=run.task_id) + f"#run-{run_id}")
 
 
@@ -255,14 +195,20 @@ def email_done(run_id):
 @login_required
 @limiter.limit("30/hour", key_func=lambda: f"invite:{current_user.id}")
 def invite(task_id):
-    task = _task_or_404(task_id)
+    task = task_or_404(task_id)
     try:
         link, secret = links.invite(task, request.form.get("email", ""), name=request.form.get("name", ""),
                                     by=_user(), actor=actor())
     except APIError as exc:
-        return _fail(exc, url_for("worklist.task", task_id=task_id))
+        return fail(exc, url_for("worklist.task", task_id=task_id))
     url = url_for("portal.open_link", token=secret, _external=True)
-    flash(f"Invitation sent to {link.participant.email}. Personal link (shown once): {url}", "info")
+    if mail.dev_mailbox_on():   # say what really happens to the email
+        where = ("No mail server is configured, so the invitation email was not sent: it is kept in the "
+                 "development mailbox (admins).")
+    else:
+        where = "The invitation email is queued; a worker sends it in a moment."
+    flash(f"{link.participant.name or link.participant.email} was invited. {where} "
+          f"Their personal link (shown once): {url}", "info")
     return redirect(url_for("worklist.task", task_id=task_id))
 
 
@@ -272,7 +218,7 @@ def revoke(link_id):
     link = db.session.get(MagicLink, link_id)
     if link is None:
         abort(404)
-    _task_or_404(link.task_id)
+    task_or_404(link.task_id)
     links.revoke(link, actor())
     return redirect(url_for("worklist.task", task_id=link.task_id))
 
@@ -302,7 +248,7 @@ def cancel_selected(key):
     try:
         done = service.cancel_tasks(ids, _user(), actor(), request.form.get("reason", ""))
     except APIError as exc:
-        return _fail(exc, back)
+        return fail(exc, back)
     flash(f"{len(done)} Task(s) cancelled.", "info")
     return redirect(back)
 
@@ -312,12 +258,12 @@ def cancel_selected(key):
 def retry_selected(key):
     back = url_for("worklist.table", key=key)
     ids = [int(i) for i in request.form.getlist("task_ids") if i.isdigit() and len(i) < 10]
-    tasks = [_task_or_404(i) for i in ids]
+    tasks = [task_or_404(i) for i in ids]
     runs = [run_id for task in tasks for run_id in queries.failed_runs_of(_user(), task)]
     try:
         service.retry_runs(runs, _user(), actor())
     except APIError as exc:
-        return _fail(exc, back)
+        return fail(exc, back)
     flash(f"{len(runs)} failed step(s) retried.", "info")
     return redirect(back)
 

@@ -28,7 +28,7 @@ def test_login_form_with_csrf_signs_in(client, staff):
     assert r.status_code == 200 and 'name="csrf_token"' in r.get_data(as_text=True)
     r = login(client, staff.email.upper())
     assert r.status_code == 302 and r.headers["Location"] == "/"
-    assert client.get("/").status_code == 200
+    assert client.get("/").headers["Location"] == "/queue"     # staff land on their work
     assert client.get("/api/v1/processes").status_code == 200  # the session cookie works on the API
 
 

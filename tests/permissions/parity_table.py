@@ -52,6 +52,8 @@ OPS: dict[str, str] = {               # admin, designer, designer_x, staff, staf
     "process.start":            "YYFYFYF",   # start.roles = the Team
     "process.start.outside":    "FFFFFFF",   # `note` is not in start.writes
     "process.migrate":          "YYFFFYF",
+    "process.intake":           "YFFFFFF",   # switching the public intake form: admins only
+    "outbox.read":              "YFFFFFF",   # the development mailbox: admins only
     "split.view":               "YYYYYYY",
     "split.create":             "YYFFFFF",
     "split.weights":            "YYFFFYF",
@@ -68,6 +70,16 @@ OPS: dict[str, str] = {               # admin, designer, designer_x, staff, staf
     "signed_in":                "YYYYYYY",   # lists filtered per caller, the caller's own pages
 }
 
+
+
+def _intake_on() -> str:
+    """p_a with its public intake form switched on (anyone may open it: the form is the point)."""
+    from app.extensions import db
+    from app.models import Process
+
+    db.session.execute(db.update(Process).where(Process.key == "p_a").values(intake_enabled=True))
+    db.session.commit()
+    return "p_a"
 
 
 @dataclass(frozen=True)
@@ -186,6 +198,8 @@ ROUTES: list[Route] = [
     _act("run.pause", "work", "working"),
     _act("run.resume", "work", "paused"),
     _act("run.retry", "work", "failed"),
+    R(f"{Q}/checklist", "POST", "run.complete", lambda c: c.form(f"/queue/runs/{c.run('work')}/checklist"),
+      kind="page"),
     R(f"{Q}/claim", "POST", "run.claim", lambda c: c.form(f"/queue/runs/{c.run('work')}/claim"), kind="page",
       fresh=True),
     R(f"{Q}/release", "POST", "run.release", lambda c: c.form(f"/queue/runs/{c.run('work')}/release"),
@@ -235,6 +249,19 @@ ROUTES: list[Route] = [
         "split": f"s_{c.t}", "values": {"name": "new"}})),
     R("/api/v1/tasks/batch", "POST", "process.start", lambda c: c.post("/api/v1/tasks/batch", json={
         "tasks": [{"process": f"p_{c.t}", "values": {"name": "one"}}]})),
+    R("/queue/new", "GET", "signed_in", lambda c: c.get("/queue/new"), kind="page", teams=(None,)),
+    R("/queue/new/<key>", "GET", "process.start", lambda c: c.get(f"/queue/new/p_{c.t}"), kind="page"),
+    R("/queue/new/<key>", "POST", "process.start", lambda c: c.form(f"/queue/new/p_{c.t}", {"f_name": "new"}),
+      kind="page"),
+    R("/queue/new/<key>", "POST", "process.start.outside", kind="page",
+      call=lambda c: c.form(f"/queue/new/p_{c.t}", {"f_note": "sneaked in"})),
+    R("/queue/new/<key>/intake", "POST", "process.intake", kind="page",
+      call=lambda c: c.form(f"/queue/new/p_{c.t}/intake", {"on": "1"})),
+    R("/portal/intake/<key>", "GET", "public:200", lambda c: c.get(f"/portal/intake/{_intake_on()}"), kind="public",
+      teams=(None,)),
+    R("/portal/intake/<key>", "POST", "public:400", kind="public", teams=(None,),   # no form token: refused
+      call=lambda c: c.send("post", f"/portal/intake/{_intake_on()}", data={"f_name": "x"},
+                            environ_overrides={"REMOTE_ADDR": f"127.0.4.{next(c.w.counter) % 250 + 1}"})),
     R("/api/v1/tasks/<int:task_id>", "GET", "task.view", lambda c: c.get(f"/api/v1/tasks/{c.task()}")),
     R("/api/v1/tasks/<int:task_id>", "PATCH", "task.write", fresh=True, call=lambda c: c.patch(
         f"/api/v1/tasks/{c.task()}", json={"values": {"note": "changed"}})),
@@ -448,6 +475,7 @@ ROUTES: list[Route] = [
       teams=(None,)),
     R("/queue/notifications/read", "POST", "signed_in", lambda c: c.form("/queue/notifications/read"), kind="page",
       teams=(None,)),
+    R("/dev/mail", "GET", "outbox.read", lambda c: c.get("/dev/mail"), kind="page", teams=(None,)),
     R("/login", "GET", "public:200", lambda c: c.get("/login"), kind="public", teams=(None,)),
     R("/login", "POST", "public:401", lambda c: c.form("/login", {"email": f"nobody-{c.actor}@parity.test",
                                                                   "password": "wrong"}), kind="public", teams=(None,)),

@@ -37,7 +37,8 @@ SCOPED = {name: (base, scopes) for name, base, scopes in SCOPED_TOKEN_ACTORS}
 COVERED_BY = {"token.revoke_any": "token.admin", "process.move_into": "task.move", "run.start": "run.complete", "run.write": "task.write",
               "token.view": "GET /api/v1/tokens", "token.revoke": "token.own / token.other",
               "split.design": "webhook.create (a Split target)", "person.view": "GET /api/v1/people",
-              "team.members": "GET /api/v1/teams"}
+              "team.members": "GET /api/v1/teams",
+              "intake.submit": "POST /portal/intake/<key> (tests/start/test_intake.py)"}
 PUBLIC_WRITES = {"/password/set/<token>"}   # public calls that change state when they succeed (the link is the credential)
 ADMIN_OPS = {"user.manage", "team.manage"}   # admin-only operations outside /api/v1/admin: tokens need the admin scope
 

@@ -12,6 +12,14 @@ from app.extensions import db
 from app.models import StageRun, Task
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+AXE = DOCS.parents[1] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page) -> list:
+    """axe-core's serious and critical violations (evaluated, not a <script>: the CSP stays in force)."""
+    page.evaluate(AXE.read_text())
+    return page.evaluate("async () => (await axe.run(document)).violations.filter(v => ['serious', 'critical']"
+                         ".includes(v.impact)).map(v => [v.id, v.nodes.map(n => n.target.join(' '))])")
 
 
 @pytest.mark.browser
@@ -61,14 +69,15 @@ def test_queue_portal_flow(app, demo, live_server, browser, login_page, screensh
     portal.fill("#f_name", "Robin Newcomer")
     portal.fill("#f_email", "robin-at-example")
     portal.fill("#f_phone", "+1 555 0123")
-    portal.select_option("#f_location", "in_area")
+    portal.check("input[name=f_location][value=in_area]")          # a radio button per choice
     portal.fill("#f_budget", "5000")
-    portal.select_option("#f_documents_complete", "true")
+    portal.check("#f_documents_complete")                           # a yes/no toggle
     portal.click("button:has-text('Send')")
     err = portal.locator("#err_email")
     assert "must be an email address like name@example.com" in err.inner_text()
     assert portal.input_value("#f_budget") == "5000" and portal.input_value("#f_phone") == "+1 555 0123"
-    assert portal.input_value("#f_location") == "in_area"
+    assert portal.is_checked("input[name=f_location][value=in_area]") and portal.is_checked("#f_documents_complete")
+    assert axe_violations(portal) == [], "axe-core on the portal form with an error"
     shutil.copy(screenshot(portal, "portal"), DOCS / "portal.png")
     portal.fill("#f_email", "robin@example.com")
     portal.click("button:has-text('Send')")

@@ -41,7 +41,7 @@ def test_guessing_from_many_addresses_hits_the_account_limit_but_not_the_owner(a
     assert login(fresh, staff.email, **from_address("203.0.113.200")).status_code == 429
     # the owner's browser carries its known-device cookie: the stranger did not lock them out
     r = login(owner, staff.email, **from_address("198.51.100.1"))
-    assert r.status_code == 302 and owner.get("/").status_code == 200
+    assert r.status_code == 302 and owner.get("/queue").status_code == 200
 
 
 def test_a_known_device_cookie_of_another_account_does_not_help(app, staff, make_user):
