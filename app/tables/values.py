@@ -153,9 +153,11 @@ def coerce(field_type: str, options: dict, value):
     if value is None or (value == "" and field_type not in ("text", "boolean", "json")):
         return None
     if field_type == "choice":
-        choices = options.get("choices") or []
-        key = _choice(choices, value, options.get("labels") or {})
-        if key in (options.get("retired") or []):
+        retired = options.get("retired") or []
+        if value in retired:
+            raise ValueError_("is an option no longer offered")
+        key = _choice(options.get("choices") or [], value, options.get("labels") or {})
+        if key in retired:
             raise ValueError_("is an option no longer offered")
         return key
     return COERCE[field_type](value)

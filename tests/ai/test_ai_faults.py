@@ -77,7 +77,7 @@ def test_an_invalid_answer_is_asked_again_with_the_reason(world, model):
     assert run.status == "completed" and world.task(tid).values == {"name": "Ada", "budget": 10, **GOOD}
     assert _outcomes(world, tid) == [("invalid_output", 200), ("invalid_output", 200), ("ok", 200)]
     third = model.requests[2]["json"]["messages"]
-    assert third[-1]["content"].startswith("That answer is not valid: ok must be true or false.")
+    assert third[-1]["content"].startswith("That answer is not valid: ok must be yes or no.")
     assert third[-2] == {"role": "assistant", "content": json.dumps({"note": "x", "ok": "maybe"})}
 
 

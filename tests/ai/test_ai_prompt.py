@@ -67,7 +67,7 @@ def test_edits_are_checked_like_any_input(world, model):
     r = approver.post(f"/api/v1/runs/{run_id}/approve", json={"values": {"budget": 1}})
     assert r.status_code == 403 and "values.budget" in r.get_json()["error"]["details"]
     r = approver.post(f"/api/v1/runs/{run_id}/approve", json={"values": {"ok": "perhaps"}})
-    assert r.status_code == 422 and r.get_json()["error"]["details"] == {"values.ok": ["must be true or false"]}
+    assert r.status_code == 422 and r.get_json()["error"]["details"] == {"values.ok": ["must be yes or no"]}
     r = approver.post(f"/api/v1/runs/{run_id}/reject", json={"values": {"ok": True}})
     assert r.status_code == 422
     assert world.run(tid, "ask").status == "awaiting_approval" and world.task(tid).values.get("ok") is None

@@ -29,7 +29,7 @@ RULES = {
         "/api/v1/processes/import", "/api/v1/processes/stage-types",
         "/api/v1/runs/<int:run_id>", "/api/v1/runs/retry", *(f"/api/v1/runs/<int:run_id>/{a}" for a in (
             "advance", "approve", "cancel", "claim", "complete", "pause", "reject", "release", "resume", "retry",
-            "skip", "slots", "booking", "booking/reschedule", "booking/cancel")),
+            "skip", "slots", "booking", "booking/slots", "booking/reschedule", "booking/cancel")),
         "/api/v1/conversations/<int:run_id>", "/api/v1/conversations/<int:run_id>/done",
         "/api/v1/conversations/<int:run_id>/replies", "/api/v1/ai/runs/<int:run_id>",
         "/api/v1/splits", "/api/v1/splits/<key>",

@@ -25,7 +25,7 @@ def test_file_upload_panel_needs_no_json(fw, live_server, page, login_page, scre
     assert field.input_value() == "docs"
     kinds = page.locator('input[name^="config.kinds."]')
     assert kinds.count() == 4
-    assert page.locator("fieldset.choices").inner_text().count("Office documents") == 1
+    assert page.locator("fieldset.choices[data-name=\"kinds\"]").inner_text().count("Office documents") == 1
     page.check('input[name="config.kinds.office"]')
     page.uncheck('input[name="config.kinds.images"]')
     page.check('text=Staff review each file')

@@ -19,6 +19,9 @@ def test_two_uploads_for_the_last_place_keep_exactly_one(app, fw):
     task_id = fw.start("one", {"name": "Jo"})
     run_id = fw.run(task_id, "upload").id
     fw.db.session.remove()
+    with app.app_context():
+        root = getattr(storage.current(), "root", None)
+        before = {p for p in root.rglob("*") if p.is_file()} if root is not None else set()
     both_counted = threading.Barrier(2, timeout=60)
     outcomes: list = []
 
@@ -54,8 +57,6 @@ def test_two_uploads_for_the_last_place_keep_exactly_one(app, fw):
         keys = fw.db.session.scalars(select(StoredFile.storage_key).where(StoredFile.stage_run_id == run_id)).all()
         assert len(keys) == 1 and keys[0] == next(o[1] for o in outcomes if o[0] == "kept")
         assert fw.db.session.scalar(select(func.count()).select_from(StoredFile)) == 1
-        store = storage.current()
-        root = getattr(store, "root", None)
         if root is not None:                 # local storage: the refused upload's bytes are gone too
-            stored = [p for p in root.rglob("*") if p.is_file()]
-            assert len(stored) == 1, stored
+            stored = [p for p in root.rglob("*") if p.is_file() and p not in before]
+            assert [p.name for p in stored] == keys, stored

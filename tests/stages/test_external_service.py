@@ -40,7 +40,9 @@ def service(partner, *, writes=("note", "b"), **config) -> dict:
 
 
 def _worker(world):
-    return _flask_worker(world.app, env=WORKER_ENV)
+    # the worker builds callback URLs from PROCLY_BASE_URL: the same one this app has (a live-server
+    # test earlier in this process may have changed it)
+    return _flask_worker(world.app, env={**WORKER_ENV, "PROCLY_BASE_URL": world.app.config["PROCLY_BASE_URL"]})
 
 
 def _token(url: str) -> str:

@@ -41,7 +41,7 @@ def test_bad_input_keeps_values_and_names_the_field_and_writes_nothing(app, user
     html = r.get_data(as_text=True)
     assert r.status_code == 422
     assert 'id="err_email"' in html and "Email must be an email address" in html
-    assert 'id="err_source"' in html and "Source must be one of: web, phone, partner" in html
+    assert 'id="err_source"' in html and "Source must be one of: Web, Phone, Partner" in html
     assert 'value="Ada Client"' in html and 'value="not-an-email"' in html      # kept
     assert 'aria-describedby="err_email"' in html
     db.session.rollback()
