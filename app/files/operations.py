@@ -108,18 +108,22 @@ def upload(run_id: int, who, read: Callable[[int], bytes], *, filename: str | No
     if content_length is not None and content_length > limit:   # refused before a byte is read
         raise TooLarge(f"{label}: the file is larger than {config['max_size_mb']} MB.",
                        {"file": [f"larger than {config['max_size_mb']} MB"], "field": [label]})
-    row = _store(run, field, label, read, filename, limit, config["kinds"], who, config["needs_review"])
-    # one upload at a time counts the run's files (the row lock is taken only now, after the bytes arrived)
-    db.session.execute(select(StageRun.id).where(StageRun.id == run.id).with_for_update())
-    if len(live_files(run.id, field)) > config["max_count"]:   # another upload won the race for the last place
-        raise Invalid(f"{label}: at most {config['max_count']} files may be uploaded here.",
-                      {"file": ["too many files"], "field": [label]}, status=409, code="conflict")
+    def last_place() -> None:
+        """One upload at a time counts the run's files: the run's row lock is taken only now, after the
+        bytes arrived and before this upload's row is added (its foreign key would share-lock the run)."""
+        db.session.execute(select(StageRun.id).where(StageRun.id == run.id).with_for_update())
+        if len(live_files(run.id, field)) >= config["max_count"]:   # another upload won the last place
+            raise Invalid(f"{label}: at most {config['max_count']} files may be uploaded here.",
+                          {"file": ["too many files"], "field": [label]}, status=409, code="conflict")
+
+    row = _store(run, field, label, read, filename, limit, config["kinds"], who, config["needs_review"],
+                 before_insert=last_place)
     _event("file.uploaded", row, run, actor, size=row.size, content_type=row.content_type)
     return row
 
 
 def _store(run: StageRun, field: str, label: str, read: Callable[[int], bytes], filename: str | None, limit: int,
-           kinds, who, needs_review: bool) -> StoredFile:
+           kinds, who, needs_review: bool, before_insert: Callable[[], None] | None = None) -> StoredFile:
     """Spool, check by content, put in storage under a random key and add the row (flushed): the one
     path every stored file takes (uploads, email attachments)."""
     name = sanitise(filename)
@@ -138,7 +142,9 @@ def _store(run: StageRun, field: str, label: str, read: Callable[[int], bytes], 
     finally:
         if os.path.exists(path):
             os.unlink(path)
-    db.session.info.setdefault(WRITTEN, []).append(key)
+    db.session.info.setdefault(WRITTEN, []).append(key)   # deleted again if the request rolls back
+    if before_insert is not None:
+        before_insert()
     user_id, participant_id = _who(who)
     row = StoredFile(task_id=run.task_id, stage_run_id=run.id, field_key=field, name=with_extension(name, ext),
                      content_type=mime, size=size, sha256=sha, storage_key=key, uploaded_by_id=user_id,

@@ -40,5 +40,5 @@ def test_file_upload_panel_needs_no_json(fw, live_server, page, login_page, scre
     draft = fw.api_as(fw.admin).get("/api/v1/processes/docs/draft").get_json()
     assert {e["path"]: e["message"] for e in draft["errors"]} == {"stages[0].config.field": '"secret_docs" is not in writes'}
     page.wait_for_selector('.has-error [data-path="stages[0].config.field"], .card[data-key="upload"].has-error, '
-                           '[data-path="stages[0].config.field"]', timeout=5000)
+                           '[data-path="stages[0].config.field"]', timeout=5000, state="attached")
     screenshot(page, "panel", full_page=False)

@@ -85,13 +85,14 @@ def test_request_and_its_job_share_a_request_id_and_metrics_show_the_run(world, 
                            "readiness with a worker heartbeat", every=0.5)
         assert ready.json["checks"]["worker"]["ok"] and ready.json["checks"]["database"]["ok"]
 
-        metrics = client.get("/metrics", headers={"Authorization": "Bearer metrics-token-for-tests"})
-        assert metrics.status_code == 200
-        text = metrics.get_data(as_text=True)
+        def scraped():   # the exposition is cached for a few seconds: wait for one taken after the POST
+            text = client.get("/metrics", headers=auth).get_data(as_text=True)
+            posts = _sample(text, "procly_http_requests_total", endpoint="tasks.Tasks", method="POST", status="201")
+            jobs = _sample(text, "procly_jobs_total", job_type="run_stage", outcome="finished")
+            return text if posts == posts_before + 1 and jobs else None
+        text = wait_until(scraped, 60, "a scrape counting the POST", every=0.5)
         assert _sample(text, "procly_jobs_total", job_type="run_stage", outcome="finished") >= 1, text
         assert _sample(text, "procly_stage_transitions_total", process="Ops", status="completed") >= 1, text
-        assert _sample(text, "procly_http_requests_total", endpoint="tasks.Tasks", method="POST",
-                       status="201") == posts_before + 1
         assert _sample(text, "procly_http_request_duration_seconds_count", endpoint="tasks.Tasks") >= timed_before + 1
         assert _sample(text, "procly_rq_queue_jobs", queue="procly") is not None
         assert _sample(text, "procly_rq_failed_jobs", queue="procly") == 0
