@@ -108,16 +108,18 @@ def upload(run_id: int, who, read: Callable[[int], bytes], *, filename: str | No
     if content_length is not None and content_length > limit:   # refused before a byte is read
         raise TooLarge(f"{label}: the file is larger than {config['max_size_mb']} MB.",
                        {"file": [f"larger than {config['max_size_mb']} MB"], "field": [label]})
-    def last_place() -> None:
-        """One upload at a time counts the run's files: the run's row lock is taken only now, after the
-        bytes arrived and before this upload's row is added (its foreign key would share-lock the run)."""
+    def lock_run() -> None:
+        """One upload at a time counts the run's files: the run's row lock (PostgreSQL) is taken only
+        now, after the bytes arrived and before this upload's row is added (its foreign key would
+        share-lock the run first and two uploads would deadlock)."""
         db.session.execute(select(StageRun.id).where(StageRun.id == run.id).with_for_update())
-        if len(live_files(run.id, field)) >= config["max_count"]:   # another upload won the last place
-            raise Invalid(f"{label}: at most {config['max_count']} files may be uploaded here.",
-                          {"file": ["too many files"], "field": [label]}, status=409, code="conflict")
 
     row = _store(run, field, label, read, filename, limit, config["kinds"], who, config["needs_review"],
-                 before_insert=last_place)
+                 before_insert=lock_run)
+    # counted with this upload's own row written: on SQLite that write waits for any other upload's commit
+    if len(live_files(run.id, field)) > config["max_count"]:   # another upload won the last place
+        raise Invalid(f"{label}: at most {config['max_count']} files may be uploaded here.",
+                      {"file": ["too many files"], "field": [label]}, status=409, code="conflict")
     _event("file.uploaded", row, run, actor, size=row.size, content_type=row.content_type)
     return row
 
