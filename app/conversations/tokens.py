@@ -7,19 +7,15 @@ attached only to the run its token names, and only while the token has not expir
 change the case of a local part do not break it, and it fits in the 64 characters of a local part."""
 from __future__ import annotations
 
-import base64
-import calendar
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
 
 from flask import current_app
 
-from app import clock
+from app.infra import signing
 
 PREFIX = "reply+"
-_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 _TOKEN = re.compile(r"^([0-9a-z]{1,13})-([0-9a-z]{1,13})-([0-9a-z]{1,13})-([a-z2-7]{26})$")
 
 
@@ -34,30 +30,15 @@ class ReplyToken:
     expires: int          # Unix time
 
 
-def _b36(n: int) -> str:
-    out = ""
-    while True:
-        n, r = divmod(n, 36)
-        out = _DIGITS[r] + out
-        if not n:
-            return out
-
-
-def _now() -> int:
-    return calendar.timegm(clock.now().timetuple())
-
-
 def _signature(run_id: int, message_id: int, expires: int) -> str:
-    key = hmac.new(current_app.config["SECRET_KEY"].encode(), b"procly mail reply v1", hashlib.sha256).digest()
-    mac = hmac.new(key, f"{run_id}.{message_id}.{expires}".encode(), hashlib.sha256).digest()[:16]
-    return base64.b32encode(mac).decode().lower().rstrip("=")
+    return signing.signature(b"procly mail reply v1", run_id, message_id, expires)
 
 
 def make(run_id: int, message_id: int, *, days: float | None = None) -> str:
     if days is None:
         days = float(current_app.config.get("MAIL_REPLY_TOKEN_DAYS", 30))
-    expires = _now() + int(days * 86400)
-    return f"{_b36(run_id)}-{_b36(message_id)}-{_b36(expires)}-{_signature(run_id, message_id, expires)}"
+    expires = signing.now() + int(days * 86400)
+    return f"{signing.b36(run_id)}-{signing.b36(message_id)}-{signing.b36(expires)}-{_signature(run_id, message_id, expires)}"
 
 
 def domain() -> str:
@@ -76,7 +57,7 @@ def verify(token: str) -> ReplyToken:
     run_id, message_id, expires = (int(g, 36) for g in m.groups()[:3])
     if not hmac.compare_digest(m.group(4), _signature(run_id, message_id, expires)):
         raise BadToken("forged reply token (bad signature)")
-    if expires <= _now():
+    if expires <= signing.now():
         raise BadToken("expired reply token")
     return ReplyToken(run_id, message_id, expires)
 

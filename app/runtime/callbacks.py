@@ -8,9 +8,6 @@ acceptance of a callback stamps `used_at` in the transaction that completes the 
 accepted only for the attempt it was made for, while that attempt waits (app.inbound.callbacks)."""
 from __future__ import annotations
 
-import base64
-import calendar
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -18,10 +15,10 @@ from dataclasses import dataclass
 from flask import current_app
 
 from app import clock
+from app.infra import signing
 from app.models import StageRun
 
 PATH = "/api/v1/callbacks/"
-_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 _TOKEN = re.compile(r"^([0-9a-z]{1,13})-([0-9a-z]{1,6})-([0-9a-z]{1,13})-([a-z2-7]{26})$")
 
 
@@ -37,36 +34,21 @@ class CallbackToken:
 
     @property
     def expired(self) -> bool:
-        return self.expires <= _now()
-
-
-def _b36(n: int) -> str:
-    out = ""
-    while True:
-        n, r = divmod(n, 36)
-        out = _DIGITS[r] + out
-        if not n:
-            return out
-
-
-def _now() -> int:
-    return calendar.timegm(clock.now().timetuple())
+        return self.expires <= signing.now()
 
 
 def _signature(run_id: int, attempt: int, expires: int) -> str:
-    key = hmac.new(current_app.config["SECRET_KEY"].encode(), b"procly stage callback v1", hashlib.sha256).digest()
-    mac = hmac.new(key, f"{run_id}.{attempt}.{expires}".encode(), hashlib.sha256).digest()[:16]
-    return base64.b32encode(mac).decode().lower().rstrip("=")
+    return signing.signature(b"procly stage callback v1", run_id, attempt, expires)
 
 
 def make(run_id: int, attempt: int, expires: int) -> str:
-    return f"{_b36(run_id)}-{_b36(attempt)}-{_b36(expires)}-{_signature(run_id, attempt, expires)}"
+    return f"{signing.b36(run_id)}-{signing.b36(attempt)}-{signing.b36(expires)}-{_signature(run_id, attempt, expires)}"
 
 
 def issue(run: StageRun, valid_for: float) -> str:
     """The callback URL of the run's current attempt, valid for `valid_for` seconds; the run keeps
     what makes it single use. Asking again in the same attempt renews it (same attempt, new expiry)."""
-    expires = _now() + int(valid_for)
+    expires = signing.now() + int(valid_for)
     run.data = {**(run.data or {}), "callback": {"attempt": run.attempt, "expires": expires, "used_at": None}}
     base = str(current_app.config.get("PROCLY_BASE_URL") or "").rstrip("/")
     return f"{base}{PATH}{make(run.id, run.attempt, expires)}"

@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 from sqlalchemy import func, select
 
 from app import clock
+from app.infra import signing
 from app.conversations import incoming, tokens
 from app.models import Comment, MailMessage, Outbox
 from app.models.files import StoredFile
@@ -177,7 +178,7 @@ def test_a_forged_token_is_dropped_and_logged(world, sink, caplog):
     token = tokens.token_in(str(sent["Reply-To"]))
     run_part, msg_part, exp_part, sig = token.split("-")
     forged = [f"{run_part}-{msg_part}-{exp_part}-{'a' * 26}",                 # a made-up signature
-              f"{run_part}-{msg_part}-{tokens._b36(int(exp_part, 36) + 86400 * 365)}-{sig}",  # a later expiry
+              f"{run_part}-{msg_part}-{signing.b36(int(exp_part, 36) + 86400 * 365)}-{sig}",  # a later expiry
               "not-a-token"]
     for bad in forged:
         outcome = incoming.accept(reply_to(sent, "let me in", to=f"reply+{bad}@{DOMAIN}"))

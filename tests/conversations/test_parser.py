@@ -8,6 +8,7 @@ from email.message import EmailMessage
 import pytest
 
 from app import clock
+from app.infra import signing
 from app.conversations import parse, quotes, tokens
 from app.stages import mail_templates
 
@@ -78,7 +79,7 @@ def test_tokens_round_trip_and_refuse_tampering(app):
     claim = tokens.verify(token)
     assert (claim.run_id, claim.message_id) == (12345, 678)
     run, msg, exp, sig = token.split("-")
-    for bad in (f"{tokens._b36(12346)}-{msg}-{exp}-{sig}", f"{run}-{tokens._b36(679)}-{exp}-{sig}",
+    for bad in (f"{signing.b36(12346)}-{msg}-{exp}-{sig}", f"{run}-{signing.b36(679)}-{exp}-{sig}",
                 f"{run}-{msg}-{exp}-{sig[:-1]}{'b' if sig[-1] == 'a' else 'a'}", f"{run}-{msg}-{exp}", ""):
         with pytest.raises(tokens.BadToken):
             tokens.verify(bad)
