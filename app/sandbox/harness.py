@@ -7,6 +7,7 @@ before the marker. Standard library only: the jail's Python runs with -I -S."""
 import errno
 import json
 import os
+import signal
 import sys
 import traceback
 
@@ -35,7 +36,14 @@ def _call(code: str, fields: dict, secrets: dict) -> dict:
     return result
 
 
+def _cpu_limit(*_) -> None:
+    """SIGXCPU at the soft CPU limit. The harness is its pid namespace's pid 1, for which an unhandled
+    signal is ignored: end as the default action would (the runner reads status 128 + SIGXCPU)."""
+    os._exit(128 + signal.SIGXCPU)
+
+
 def main() -> None:
+    signal.signal(signal.SIGXCPU, _cpu_limit)
     request = json.loads(sys.stdin.buffer.read())
     me = os.getpid()
     marker = request.pop("marker").encode()

@@ -1,6 +1,8 @@
 """Runs code in the jail: prlimit (caps) → setpriv (user nobody, no groups) → bwrap (new user, pid,
 net, ipc, uts and cgroup namespaces; a filesystem of the Python runtime only, read-only; a private
-/tmp; no environment) → Debian's python3 -I -S running harness.py. JSON in on stdin, JSON out on
+/tmp; no environment) → Debian's python3 -I -S running harness.py as the namespace's pid 1
+(`--as-pid-1`: bwrap waits for it itself, so no bwrap init is left behind as a zombie for a
+container's non-reaping pid 1 — those counted against RLIMIT_NPROC until runs were refused). JSON in on stdin, JSON out on
 stdout; the wall clock and the output cap are enforced here, the rest by the kernel."""
 from __future__ import annotations
 
@@ -84,7 +86,7 @@ def command(limits: Limits, python: str = PYTHON) -> list[str]:
             "--nofile=64", f"--fsize={limits.file_size_mb * mb}", f"--nproc={limits.processes}", "--core=0"]
     uid = sandbox_uid()
     user = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] if os.geteuid() == 0 else []
-    jail = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
+    jail = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--as-pid-1", "--die-with-parent", "--new-session",
             "--clearenv", "--setenv", "PATH", "/usr/bin", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
             "--ro-bind", "/usr/lib", "/usr/lib", "--ro-bind-try", "/usr/lib64", "/usr/lib64",
             "--ro-bind", os.path.realpath(python), "/usr/bin/python3",
@@ -131,13 +133,7 @@ def run(code: str, inputs: dict, limits: Limits | None = None, *, secrets: dict 
     reason = unavailable_reason()
     if reason:
         return Result(error=reason, reason="unavailable", limits=limits)
-    for pause in (0.05, 0.2, 0.5, None):
-        result = _execute(code, inputs, secrets or {}, limits)
-        # the previous jail's processes are still being reaped (they count against RLIMIT_NPROC)
-        if pause is None or result.reason != "unavailable" or "Resource temporarily" not in (result.error or ""):
-            return result
-        time.sleep(pause)
-    return result
+    return _execute(code, inputs, secrets or {}, limits)
 
 
 def _execute(code: str, inputs: dict, secrets: dict, limits: Limits) -> Result:
@@ -151,7 +147,11 @@ def _execute(code: str, inputs: dict, secrets: dict, limits: Limits) -> Result:
     except OSError as exc:
         return Result(error=str(exc), reason="unavailable", limits=limits)
     out, err, killed = _collect(proc, payload, limits)
-    status = proc.wait()
+    _, raw, usage = os.wait4(proc.pid, 0)   # with the CPU time of the jail's reaped processes
+    status = proc.returncode = os.waitstatus_to_exitcode(raw)
+    if not killed and status in (128 + signal.SIGKILL, -signal.SIGKILL) \
+            and usage.ru_utime + usage.ru_stime >= limits.cpu_seconds:
+        killed = "cpu"    # the kernel's hard CPU limit: the code had ignored or outlasted SIGXCPU
     duration = (time.monotonic() - started) * 1000
     stdout, _, answer = out.partition(b"\n" + marker.encode())
     if not _:

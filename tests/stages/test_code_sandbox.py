@@ -105,6 +105,25 @@ def test_infinite_loop_cpu(world):
     failed_with(world, "while True:\n    pass", "limit reached: CPU time (1 s)")
 
 
+def test_a_loop_that_ignores_the_cpu_signal(world):
+    """SIGXCPU ignored (or a long C call that never returns to the interpreter): the kernel's hard
+    limit kills it, and the Stage still says which cap was hit."""
+    failed_with(world, "import signal\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\nwhile True:\n    pass",
+                "limit reached: CPU time (1 s)")
+
+
+def test_many_runs_in_one_process_leave_nothing_behind():
+    """A worker runs Code Stages back to back, three times past the process cap: each one runs, and
+    no process of the jail's user is left over to count against the next run's cap (a container's
+    pid 1 that never reaps orphans made the 17th run fail)."""
+    code = "def run(fields):\n    return {'n': fields['n'] * 2}\n"
+    for n in range(3 * sandbox.Limits().processes):
+        assert sandbox.run(code, {"n": n}).writes == {"n": 2 * n}
+    uid = str(sandbox.runner.sandbox_uid())
+    left = [line for line in os.popen("ps -eo uid=,pid=,stat=,comm=").read().splitlines() if line.split()[0] == uid]
+    assert left == []
+
+
 def test_sleeping_forever_wall(world):
     failed_with(world, "import time\ntime.sleep(3600)", "limit reached: wall time (2 s)", wall_seconds=2)
 
