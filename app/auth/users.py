@@ -13,6 +13,7 @@ from app.errors import Conflict, Invalid, NotFound
 from app.extensions import db
 from app.models import NO_PASSWORD, ApiToken, Event, Team, User
 from app.permissions import allowed, check
+from app.tasks.operations import release_claims_of
 
 
 def _event(type_: str, actor: str, **data) -> None:
@@ -81,7 +82,8 @@ def update_user(who, user_id: int, data: dict, actor: str) -> User:
 
 
 def deactivate(who, user_id: int, actor: str) -> User:
-    """The user can no longer sign in; their open sessions, API tokens and password links end now."""
+    """The user can no longer sign in; their open sessions, API tokens and password links end now, and
+    the Stage Runs they had claimed go back to their queues (the time worked so far is kept)."""
     user = get_user(who, user_id)
     check(who, "user.manage", user, change="deactivate")
     if not user.active:
@@ -92,7 +94,8 @@ def deactivate(who, user_id: int, actor: str) -> User:
     revoked = db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
                                  .values(revoked_at=now).execution_options(synchronize_session="fetch")).rowcount
     links.end_all(user)
-    _event("user.deactivated", actor, user=user.id, tokens_revoked=revoked)
+    released = release_claims_of(user, actor, reason="deactivated")
+    _event("user.deactivated", actor, user=user.id, tokens_revoked=revoked, claims_released=released)
     return user
 
 

@@ -142,7 +142,8 @@ def sentence(e, names: Names) -> str:
         case "stage.claimed":
             return f"{stage} taken{by}"
         case "stage.released":
-            return f"{stage} released{by}"
+            why = " because the person who had it was deactivated" if d.get("reason") == "deactivated" else ""
+            return f"{stage} released{by}{why}"
         case "approval.approved" | "approval.rejected":
             verb = "approved" if e.type.endswith("approved") else "sent back"
             return f"{stage} {verb}{by}{_quote(d.get('comment'))}"

@@ -121,6 +121,16 @@ def update_values(task: Task, values: dict, user: User | None, actor: str, *, al
 
 # --- acting on Stage Runs ---------------------------------------------------------------------
 
+def release_claims_of(user: User, actor: str, reason: str) -> int:
+    """Release every open Stage Run `user` holds (the system's doing: their account ended), so the work
+    goes back to the queue for their team; the number released."""
+    held = db.session.scalars(select(StageRun.id).where(StageRun.claimed_by_id == user.id,
+                                                         StageRun.status.in_(states.OPEN))).all()
+    for run_id in held:
+        release(run_id, actor, reason=reason)
+    return len(held)
+
+
 def get_run(run_id: int, who=None) -> StageRun:
     """A Stage Run `who` may see (404 otherwise; None = the system)."""
     run = lookups.get_run(run_id)
@@ -276,13 +286,14 @@ def claim(run_id: int, user: User | None, actor: str, *, assignee: User | None =
     return run
 
 
-def release(run_id: int, actor: str, user: User | None = None) -> StageRun:
-    """Release a claim (someone else's: a Delegator only); the staff time is kept."""
+def release(run_id: int, actor: str, user: User | None = None, *, reason: str | None = None) -> StageRun:
+    """Release a claim (someone else's: a Delegator only); the staff time is kept. `reason` is the
+    system's, for the timeline ("deactivated": the claimer's account was deactivated)."""
     t, run = _transition_for(run_id, actor, user, "run.release")
     if run.claimed_at and run.status in ("started", "in_progress"):
         run.active_seconds += (clock.now() - run.claimed_at).total_seconds()
     run.claimed_by_id, run.claimed_at = None, None
-    t.event("stage.released", run, stage=run.stage_key)
+    t.event("stage.released", run, stage=run.stage_key, **({"reason": reason} if reason else {}))
     t.finish()
     return run
 

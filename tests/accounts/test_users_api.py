@@ -10,7 +10,8 @@ from sqlalchemy import select
 from app import clock
 from app.auth.tokens import issue_token
 from app.extensions import db
-from app.models import Event, PasswordLink, User
+from app.models import Event, PasswordLink, StageRun, User
+from app.runtime.states import OPEN
 from tests.accounts.conftest import link_in_outbox
 from tests.helpers import csrf_from
 
@@ -97,11 +98,33 @@ def test_deactivate_kills_open_session_and_token_at_once(app, admin_api, users, 
     assert client.get("/queue").status_code == 302                       # the open session: signed out
     assert app.test_client().get("/api/v1/tasks", headers=bearer).status_code == 401   # the token: dead
     assert _sign_in(app.test_client(), "staff@procly.local", "procly-demo-2026").status_code == 401
-    assert [e.data for e in _events("user.deactivated")] == [{"user": staff.id, "tokens_revoked": 1}]
+    assert [e.data for e in _events("user.deactivated")] == [{"user": staff.id, "tokens_revoked": 1, "claims_released": 0}]
     # reactivated: the password works again, the revoked token stays revoked
     assert admin_api.post(f"/api/v1/users/{staff.id}/reactivate").json["active"] is True
     assert _sign_in(app.test_client(), "staff@procly.local", "procly-demo-2026").status_code == 302
     assert app.test_client().get("/api/v1/tasks", headers=bearer).status_code == 401
+
+
+def test_deactivate_gives_their_claimed_work_back_to_the_queue(app, admin_api, users, new_task, api_as):
+    """A staff member who leaves holds a claimed Stage Run: deactivating them releases it (the
+    time worked is kept), the timeline says why, and a colleague can take it."""
+    staff = users["staff"]
+    task = new_task()
+    run = db.session.scalar(select(StageRun).where(StageRun.task_id == task.id, StageRun.status.in_(OPEN)))
+    assert api_as(staff).post(f"/api/v1/runs/{run.id}/claim", json={}).status_code == 200
+    r = admin_api.post(f"/api/v1/users/{staff.id}/deactivate")
+    assert r.status_code == 200
+    db.session.expire_all()
+    held = db.session.get(StageRun, run.id)
+    assert held.claimed_by_id is None and held.status in OPEN
+    assert _events("user.deactivated")[0].data == {"user": staff.id, "tokens_revoked": 1, "claims_released": 1}
+    released = _events("stage.released")
+    assert [e.data.get("reason") for e in released] == ["deactivated"]
+    timeline = api_as(users["admin"]).get(f"/api/v1/tasks/{task.id}/events").json
+    assert "because the person who had it was deactivated" in str(timeline)
+    assert api_as(users["admin"]).post(f"/api/v1/runs/{run.id}/claim", json={}).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(StageRun, run.id).claimed_by_id == users["admin"].id
 
 
 def test_role_and_teams_with_events(app, admin_api, users):
