@@ -31,6 +31,19 @@ def ticked(run: StageRun) -> set[int]:
     return done
 
 
+def require_ticked(run: StageRun, stage: dict) -> None:
+    """A person completing the run of a Stage whose checklist is required: every item ticked first
+    (422 naming the items left)."""
+    items = items_of(stage)
+    if not items or not (stage.get("config") or {}).get("checklist_required"):
+        return
+    done = ticked(run)
+    left = [item for i, item in enumerate(items) if i not in done]
+    if left:
+        raise Invalid(f"Tick every checklist item before completing this step: {', '.join(left)} "
+                      f"{'is' if len(left) == 1 else 'are'} not done.", {"checklist": left})
+
+
 def set_ticks(run: StageRun, wanted: set[int], user: User, actor: str) -> list[int]:
     """Tick exactly the items at positions `wanted` (an Event per change); returns the changed ones."""
     permissions.check(user, "run.complete", run)

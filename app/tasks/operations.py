@@ -19,7 +19,7 @@ from app.runtime.shell import Transition, enter_process, lock_task, resolve_targ
 from app.lookups import find_process, find_split
 from app.models import Field, SplitVariant
 from app.tables.values import validate_values
-from app.tasks import proposals
+from app.tasks import checklist, proposals
 from app.vocab.statuses import StageRunStatus, TaskStatus
 
 REASON_MAX = 2000
@@ -186,6 +186,8 @@ def act(run_id: int, action: str, actor: str, *, user=None, values: dict | None 
                 raise states.IllegalTransition(run.status, "completed")
             run.completed_by_id = _user_id(user)
             stage = stage_of(t.definition, run.stage_key)
+            if user is not None:   # a person completes it (the system's own completions are not checked)
+                checklist.require_ticked(run, stage)
             type_ = stages.get(stage["type"])
             if values or (type_ is not None and type_.needs.files):   # uploads become the Field's value
                 write_input(t, run, dict(values or {}), stage, kind)

@@ -61,7 +61,9 @@ def act(run_id):
         service.act(run_id, action, actor(), user=_user(), values=values or None,
                     comment=request.form.get("comment", "")[:2000])
     except APIError as exc:
-        errors = forms.field_errors(exc.details) or {"_": [exc.message]}
+        errors = forms.field_errors(exc.details)
+        if not errors or "_" in errors:   # not about one input (the checklist, the run's state): the sentence
+            errors["_"] = [exc.message]
         return _page_again(task, exc, run_form={"run": run_id, "typed": typed, "errors": errors})
     return go_back(url_for("worklist.task", task_id=run.task_id))
 

@@ -32,7 +32,7 @@ def test_normalize_fills_every_default():
     collect, eligibility, review, schedule = n["stages"]
     assert [s["column"] for s in n["stages"]] == [0, 1, 1, 2]
     assert collect["config"] == {"instructions": "", "required": []}
-    assert eligibility["config"] == {"checklist": [], "instructions": ""}
+    assert eligibility["config"] == {"checklist": [], "checklist_required": False, "instructions": ""}
     assert collect["visibility"] == {"internal": {"teams": [], "roles": []}, "external": "action"}
     assert review["visibility"] == {"internal": {"teams": [], "roles": []}, "external": "none"}
     assert review["roles"] == {"responsible": [], "approver": [], "informed": [], "delegator": []}

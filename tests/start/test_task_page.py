@@ -53,6 +53,49 @@ def test_checklist_ticks_are_events_and_shown(app, new_task, users, web_login, c
                                                  Event.data["item"].as_integer() == 7)) is None
 
 
+def _require_the_checklist(users):
+    """Intake's next Version: `confirm`'s checklist must be fully ticked (the builder's switch)."""
+    import copy
+
+    from app.lookups import find_process
+    from app.processes import versioning
+
+    process = find_process("intake")
+    doc = copy.deepcopy(versioning.current_version(process).definition)
+    stage = next(s for s in _stages(doc) if s["key"] == "confirm")
+    stage["config"] = {**(stage.get("config") or {}), "checklist_required": True}
+    versioning.publish(process, users["admin"], "checklist required", definition=doc)
+    db.session.commit()
+
+
+def _stages(node):
+    if isinstance(node, dict):
+        if "key" in node and "type" in node and "reads" in node:
+            yield node
+        for value in node.values():
+            yield from _stages(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _stages(value)
+
+
+def test_a_required_checklist_must_be_ticked_before_completing(app, new_task, users, web_login, client, api_as):
+    _require_the_checklist(users)
+    task, confirm = _to_confirm(app, new_task, client, web_login)
+    page = client.get(f"/queue/tasks/{task.id}").get_data(as_text=True)
+    assert "every item must be ticked before completing" in page
+    r = api_as(users["staff"]).post(f"/api/v1/runs/{confirm.id}/complete", json={})
+    assert r.status_code == 422 and len(r.json["error"]["details"]["checklist"]) == 3, r.json
+    client.post(f"/queue/runs/{confirm.id}/checklist", data={"csrf_token": csrf(client), "done": ["0", "1"]})
+    r = client.post(f"/queue/runs/{confirm.id}/act", data={"csrf_token": csrf(client), "action": "complete"})
+    assert r.status_code == 422 and "is not done" in r.get_data(as_text=True)
+    assert _run(task, "confirm").status != "completed"
+    client.post(f"/queue/runs/{confirm.id}/checklist", data={"csrf_token": csrf(client), "done": ["0", "1", "2"]})
+    r = client.post(f"/queue/runs/{confirm.id}/act", data={"csrf_token": csrf(client), "action": "complete"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:500]
+    assert _run(task, "confirm").status in ("completed", "awaiting_approval")   # confirm then waits for its approver
+
+
 def test_someone_who_may_not_complete_cannot_tick(app, new_task, users, web_login, client):
     task, confirm = _to_confirm(app, new_task, client, web_login)
     client.post("/logout", data={"csrf_token": csrf(client)})
