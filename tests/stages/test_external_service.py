@@ -243,6 +243,46 @@ def test_polling_a_status_address_on_the_timer_machinery(world, partner):
     assert open_timers == []       # finishing a run ends its polling
 
 
+def test_polling_survives_a_killed_worker_and_an_emptied_redis(world, partner):
+    """Polling goes on after faults: once the status address has been looked at, the worker process is
+    SIGKILLed and Redis is emptied (FLUSHALL). A new worker picks the polling up from the database's
+    timer, the run completes once, and the request that started the job was sent exactly once."""
+    from app.infra.queue import redis_conn
+    from app.models import Event
+
+    partner.paths["/jobs"] = [Answer(202, {"id": "j-9"})]
+    partner.paths["/jobs/j-9"] = [Answer(200, {"state": "running"}), Answer(200, {"state": "running"}),
+                                  Answer(200, {"state": "running"}), Answer(200, {"state": "done", "score": 3})]
+    world.process("ok", [service(partner, status_url=partner.url + "/jobs/{{ response.id }}", wait_for="poll",
+                                 poll_every="1s", done_when='body.state == "done"', results={"b": "body.score"},
+                                 body={"name": "{{ name }}"})])
+    tid = world.start("ok", {"name": "n"})
+    first = _worker(world)
+    try:
+        wait_until(lambda: any(s.path == "/jobs/j-9" for s in partner.received), 120, "a first poll",
+                   diagnose=first.log)
+        first.kill()
+        first.wait(30)
+    finally:
+        first.stop()
+    redis_conn().flushall()
+    world.db.session.remove()
+    assert world.run(tid, "call").status == "in_progress"      # killed between two looks
+    second = _worker(world)
+    try:
+        def completed():
+            world.db.session.remove()
+            return world.run(tid, "call").status == "completed"
+        wait_until(completed, 120, "polling resumed by the new worker", diagnose=second.log)
+    finally:
+        second.stop()
+    assert world.task(tid).values["b"] == 3
+    assert [s.method for s in partner.received if s.path == "/jobs"] == ["POST"]     # the job was started once
+    done = world.db.session.scalars(select(Event).where(Event.stage_run_id == world.run(tid, "call").id,
+                                                        Event.to_status == "completed")).all()
+    assert len(done) == 1
+
+
 def test_poll_config_is_checked(world, partner):
     designer = world.api_as(world.admin)
     world.process("v", [st("plain")])
