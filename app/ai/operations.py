@@ -2,8 +2,10 @@
 administrator's connection, check the answer against the Stage's writes, ask again when it is not
 valid, and keep every call (prompt, answer, tokens, time) as a ModelCall row of the Stage Run.
 
-Retries inside one attempt: a 429 waits its Retry-After (up to AI_MAX_RETRY_AFTER seconds; longer
-fails the attempt, and the Stage's own retries with backoff take over), a 5xx, a timeout, an
+A 429 with a Retry-After is not waited out inside the job: the run waits on a poll timer for that
+long (up to AI_MAX_RETRY_AFTER seconds; longer fails the attempt, and the Stage's own retries with
+backoff take over), holding neither the Task's lock nor the worker, then asks again (at most
+RATE_LIMITED_WAITS times). Retries inside one attempt: a 5xx, a timeout, an
 unreachable server or a reply that is not a chat completion is called again (at most 2 more times);
 an answer that is not valid JSON for the writes is asked again with the reason (config `retries`).
 The whole attempt stays within AI_ATTEMPT_SECONDS."""
@@ -23,6 +25,15 @@ from app.stages import Performed, StageContext, StageFailed, mail_templates
 from app.stages.ai import Connection
 
 HTTP_RETRIES = 2
+RATE_LIMITED_WAITS = 5
+
+
+class RateLimited(Exception):
+    """The model server asked to wait this many seconds (a 429's Retry-After)."""
+
+    def __init__(self, seconds: float):
+        super().__init__(seconds)
+        self.seconds = seconds
 SYSTEM = ("You fill in fields of one business record for the process step \"{stage}\". Answer with a single "
           "JSON object and nothing else. Its keys are exactly the properties of the JSON Schema below, each "
           "value of the type the schema gives (null when the record does not tell). The user's message holds "
@@ -67,7 +78,7 @@ class Attempt:
                 if reply.retry_after > self.max_wait:
                     raise self.fail(f"the model server is rate limiting (429) and asks to wait "
                                     f"{reply.retry_after:g} s, more than {self.max_wait:g} s (AI_MAX_RETRY_AFTER)")
-                wait = reply.retry_after
+                raise RateLimited(reply.retry_after)
             if wait >= self.left():
                 raise self.fail(f"{reply.error}; no time left to try again")
             time.sleep(wait)
@@ -104,6 +115,22 @@ def propose(ctx: StageContext, connection: Connection) -> Performed:
     messages = [{"role": "system", "content": system_prompt(ctx.stage, schema)},
                 {"role": "user", "content": mail_templates.render_text(config["prompt"], ctx.values)}]
     attempt = Attempt(ctx, connection, api_key, task)
+    try:
+        return _ask(ctx, attempt, messages, fields, writes, schema)
+    except RateLimited as limited:
+        waits = int((ctx.state or {}).get("rate_limited", 0)) + 1
+        if waits > RATE_LIMITED_WAITS:
+            raise attempt.fail(f"the model server is still rate limiting (429) after {RATE_LIMITED_WAITS} waits") \
+                from None
+        attempt.log.append(f"rate limited (429): asking again in {limited.seconds:g} s")
+        return Performed(complete=False, poll_after=max(limited.seconds, 1.0), state={"rate_limited": waits},
+                         log=tuple(attempt.log))
+
+
+def _ask(ctx: StageContext, attempt: Attempt, messages: list[dict], fields: dict, writes: list,
+         schema: dict) -> Performed:
+    """Ask, and ask again with the reason while the answer is not valid for the writes."""
+    config, connection, api_key = ctx.config, attempt.connection, attempt.key
     reason = ""
     for _ in range(1 + config["retries"]):
         body = client.request_body(connection, messages, schema, temperature=config["temperature"],
@@ -125,5 +152,6 @@ def propose(ctx: StageContext, connection: Connection) -> Performed:
             continue
         held = bool(config.get("review", True))
         attempt.log.append("answer valid: " + ("held for approval" if held else "written") + f" ({', '.join(sorted(values)) or 'no Fields'})")
-        return Performed(writes=values, proposed=held, log=tuple(attempt.log))
+        # state {}: a rate-limit count of earlier waits does not carry over to a later attempt
+        return Performed(writes=values, proposed=held, log=tuple(attempt.log), state={})
     raise attempt.fail(f"the model's answer was not valid after {1 + config['retries']} tries: {reason}")

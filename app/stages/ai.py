@@ -167,6 +167,10 @@ class AIPromptType(StageType):
             raise LookupError(f'no AI connection named "{ctx.config["connection"]}": an administrator must set it up')
         return service().propose(ctx, found)
 
+    def poll(self, ctx: StageContext) -> Performed:
+        """The wait a 429 asked for is over: ask again."""
+        return self.perform(ctx)
+
     def describe(self) -> dict:
         known = connections()
         return {**super().describe(), "available": bool(known),

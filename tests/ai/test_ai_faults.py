@@ -8,6 +8,8 @@ import json
 from sqlalchemy import select
 
 from tests.ai.conftest import ai_stage, connection
+from tests.processes import wait_until
+from tests.runtime_io.test_sla_recovery import _flask_worker
 from tests.ai.model_server import Scripted, answer
 
 GOOD = {"note": "fine", "ok": True}
@@ -28,13 +30,55 @@ def _outcomes(world, tid):
         select(ModelCall).where(ModelCall.task_id == tid).order_by(ModelCall.id))]
 
 
-def test_429_waits_its_retry_after_then_succeeds(world, model):
-    tid, run = _run(world, model, Scripted(status=429, headers={"Retry-After": "1"}, body=b'{"error": "slow down"}'),
-                    answer(GOOD))
-    assert run.status == "completed" and world.task(tid).values["note"] == "fine"
+def test_429_waits_on_a_timer_without_holding_the_task_then_succeeds(world, model):
+    """A real worker process. The 429's Retry-After (4 s) is waited on a poll timer, not inside the job:
+    between the two calls the run shows it is waiting, the Task is not locked (a Field changes at
+    once) and the worker is free; then the model is asked again and its answer written."""
+    from app.tasks import operations as service
+
+    model.then(Scripted(status=429, headers={"Retry-After": "4"}, body=b'{"error": "slow down"}'), answer(GOOD))
+    world.process("lead", [ai_stage(review=False)])
+    tid = world.start("lead", {"name": "Ada", "budget": 10})
+    proc = _flask_worker(world.app, env={"PROCLY_AI_CONNECTIONS": json.dumps({"local": connection(model.url)})})
+    try:
+        def waiting():
+            world.db.session.remove()
+            run = world.run(tid, "ask")
+            return run.status == "in_progress" and "rate limited (429): asking again in 4 s" in (run.data or {}).get("log", [])
+        wait_until(waiting, 120, "the run waiting out the 429", diagnose=proc.log)
+        service.update_values(world.task(tid), {"budget": 20}, None, "system")
+        world.db.session.commit()
+        assert len(model.requests) == 1          # changed while the run waited, not after it
+        wait_until(lambda: world.run(tid, "ask").status == "completed" or world.db.session.remove(), 120,
+                   "the second call answered", diagnose=proc.log)
+    finally:
+        proc.stop()
+    assert world.task(tid).values["note"] == "fine" and world.task(tid).values["budget"] == 20
     assert _outcomes(world, tid) == [("rate_limited", 429), ("ok", 200)]
     first, second = model.requests
-    assert second["at"] - first["at"] >= 0.95     # it waited the second the server asked for
+    assert second["at"] - first["at"] >= 3.95     # it waited what was asked
+
+
+def test_a_server_that_keeps_rate_limiting_fails_the_attempt_after_five_waits(world, model):
+    """Each 429 is a wait on a poll timer (fired here by hand, as the scheduler would when due); the
+    sixth 429 in a row fails the attempt with the reason instead of waiting for ever."""
+    from app import clock
+    from app.models import StageTimer
+    from app.runtime import jobs
+
+    limited = Scripted(status=429, headers={"Retry-After": "1"}, body=b"{}")
+    tid, run = _run(world, model, *[limited] * 6)
+    for _ in range(5):
+        assert run.status == "in_progress", (run.status, run.error)
+        timer = world.db.session.scalars(select(StageTimer).where(StageTimer.stage_run_id == run.id,
+                                                                  StageTimer.fired_at.is_(None))).one()
+        timer.due_at = clock.now()
+        world.db.session.commit()
+        jobs.fire_due_timer(timer.id)
+        run = world.run(tid, "ask")
+    assert run.status == "failed"
+    assert run.error == "AI Prompt: the model server is still rate limiting (429) after 5 waits"
+    assert _outcomes(world, tid) == [("rate_limited", 429)] * 6
 
 
 def test_429_asking_for_longer_than_the_admins_cap_fails_the_attempt_with_the_reason(world, model, app, monkeypatch):
