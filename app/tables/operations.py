@@ -16,12 +16,23 @@ from app import lookups
 get_table = lookups.get_table
 
 
+UNIT_MAX = 16
+
+
 def _check_options(type_: str, options: dict, path: str) -> None:
     if type_ == "choice":
         errors = choice_option_errors(options)
         if errors:
             raise Invalid("A choice field needs a non-empty list of choices.",
                           {f"{path}options.{k}": v for k, v in errors.items()})
+    unit = options.get("unit")
+    if unit is not None and (type_ != "number" or not isinstance(unit, str) or len(unit) > UNIT_MAX):
+        raise Invalid(f"A unit is words of at most {UNIT_MAX} characters, for a number field.",
+                      {f"{path}options.unit": [f"a text of at most {UNIT_MAX} characters, on a number field only"]})
+    multiline = options.get("multiline")
+    if multiline is not None and (type_ != "text" or not isinstance(multiline, bool)):
+        raise Invalid("Several lines is a yes/no option of a text field.",
+                      {f"{path}options.multiline": ["true or false, on a text field only"]})
 
 
 def _strings(x) -> bool:

@@ -63,3 +63,22 @@ def test_timestamps_in_responses_carry_their_utc_offset(world):
         assert datetime.fromisoformat(stamp).utcoffset() == timedelta(0), stamp
     export = world.api.designer.get("/api/v1/processes/intake/export").json
     assert export["versions"][0]["published_at"].endswith("+00:00")
+
+
+def test_a_numbers_unit_and_a_texts_several_lines_are_checked(world):
+    api = world.api.designer
+    api.post("/api/v1/tables", json={"key": "two", "name": "Two", "fields": [
+        {"key": "amount", "name": "Amount", "type": "number"}, {"key": "note", "name": "Note", "type": "text"}]})
+    r = api.patch("/api/v1/tables/two/fields/amount", json={"options": {"unit": "EUR"}})
+    assert r.status_code == 200 and r.json["options"] == {"unit": "EUR"}
+    r = api.patch("/api/v1/tables/two/fields/note", json={"options": {"multiline": True}})
+    assert r.status_code == 200 and r.json["options"] == {"multiline": True}
+    for key, options, path in (("note", {"unit": "kg"}, "options.unit"), ("amount", {"unit": "x" * 17}, "options.unit"),
+                               ("amount", {"unit": 5}, "options.unit"), ("amount", {"multiline": True}, "options.multiline"),
+                               ("note", {"multiline": "yes"}, "options.multiline")):
+        r = api.patch(f"/api/v1/tables/two/fields/{key}", json={"options": options})
+        assert r.status_code == 422 and path in r.json["error"]["details"], (options, r.json)
+    r = api.post("/api/v1/tables/two/fields", json={"key": "c", "name": "C", "type": "date", "options": {"unit": "d"}})
+    assert r.status_code == 422 and "options.unit" in r.json["error"]["details"]
+    fields = {f["key"]: f for f in api.get("/api/v1/tables/two").json["fields"]}
+    assert fields["amount"]["options"] == {"unit": "EUR"} and "c" not in fields

@@ -58,6 +58,14 @@ def test_choice_field_options_are_typed_renamed_reordered_and_retired(demo, desi
     assert field["options"]["labels"]["by_email"] == "E-mail"
     db.session.expire_all()
     assert db.session.get(Task, task.id).values["preferred_contact"] == "in_person"
+    # a number's unit and a text's "several lines", set in the same table editor
+    page.fill('input[aria-label="Unit of Budget"]', "EUR")
+    page.press('input[aria-label="Unit of Budget"]', "Tab")
+    page.wait_for_selector("#table-state:has-text('Saved budget.')")
+    page.check('input[aria-label="Several lines for Name"]')
+    page.wait_for_selector("#table-state:has-text('Saved name.')")
+    fields = {f["key"]: f for f in designer_api.get("/api/v1/tables/clients").get_json()["fields"]}
+    assert fields["budget"]["options"] == {"unit": "EUR"} and fields["name"]["options"] == {"multiline": True}
     # a new value may not be the retired one
     from app.tables.values import ValueError_, coerce
 

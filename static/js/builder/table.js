@@ -37,9 +37,28 @@ function fieldRows(f) {
       try { await api('DELETE', `/api/v1/tables/${KEY}/fields/${f.key}`); status(`Deleted ${f.key}.`); } catch (err) { status(err.message); }
       load();
     } }, 'Delete') : ''));
+  const extra = extraOptions(f);
+  if (extra) return [main, el('tr', { class: 'options-row', dataset: { optionsOf: f.key } }, el('td', {}), el('td', { colspan: 4 }, extra))];
   if (f.type !== 'choice') return [main];
   const editor = choiceEditor(f, { canEdit: CAN_EDIT, tableKey: KEY, save: (options) => patch(f.key, { options }) });
   return [main, el('tr', { class: 'options-row', dataset: { optionsOf: f.key } }, el('td', {}), el('td', { colspan: 4 }, editor))];
+}
+
+// a number's unit (shown after the input: "EUR", "kg") and a text's "several lines" (a text area)
+function extraOptions(f) {
+  const opts = f.options || {};
+  const keep = (changes) => { const o = { ...opts, ...changes }; Object.keys(o).forEach((k) => { if (o[k] === '' || o[k] === false) delete o[k]; }); return o; };
+  if (f.type === 'number') {
+    return el('label', { class: 'inline' }, 'Unit shown after the number ',
+      el('input', { value: opts.unit || '', maxLength: 16, size: 8, disabled: !CAN_EDIT, 'aria-label': `Unit of ${f.name}`,
+        onchange: (e) => patch(f.key, { options: keep({ unit: e.target.value.trim() }) }) }));
+  }
+  if (f.type === 'text') {
+    return el('label', { class: 'inline' }, el('input', { type: 'checkbox', checked: !!opts.multiline, disabled: !CAN_EDIT,
+      'aria-label': `Several lines for ${f.name}`, onchange: (e) => patch(f.key, { options: keep({ multiline: e.target.checked }) }) }),
+    ' Several lines (a larger box for longer text)');
+  }
+  return null;
 }
 
 // focusField: after a change to its options, focus returns to that Field's options editor
