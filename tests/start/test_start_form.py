@@ -82,7 +82,9 @@ def test_new_task_is_offered_wherever_a_process_is_listed_to_those_who_may_start
     web_login("staff@procly.local")
     assert 'id="new-task"' in client.get("/queue").get_data(as_text=True)
     assert 'href="/queue/new/spam-filter"' in client.get("/builder").get_data(as_text=True)
+    assert 'href="/queue/new/intake" id="new-task"' in client.get("/builder/intake").get_data(as_text=True)
     client.post("/logout", data={"csrf_token": csrf(client)})
     web_login("approver@procly.local")      # Compliance starts nothing in the demo
     assert 'id="new-task"' not in client.get("/queue").get_data(as_text=True)
     assert 'href="/queue/new/' not in client.get("/builder").get_data(as_text=True)
+    assert 'href="/queue/new/' not in client.get("/builder/intake").get_data(as_text=True)
