@@ -139,38 +139,47 @@ def seed(links: int, out_path: str) -> None:
 # --- the servers -------------------------------------------------------------------------------------
 
 class Stack:
-    def __init__(self, env: dict, folder: Path, rq_workers: int):
-        self.env, self.folder, self.procs = env, folder, {}
-        self.base_port = int(env["PROCLY_BIND"].rsplit(":", 1)[1])
-        logs = {"web": folder / "web.log", "worker": folder / "worker.log"}
-        self.logs = logs
-        self.procs["web"] = subprocess.Popen([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], env=env,
-                                             cwd=ROOT, stdout=logs["web"].open("wb"), stderr=subprocess.STDOUT)
+    """`instances` gunicorn instances (one port each, as behind nginx's ip_hash: a client stays on one)
+    and, with rq_workers, one `procly worker --count rq_workers` command."""
+
+    def __init__(self, env: dict, folder: Path, rq_workers: int, instances: int = 1):
+        self.env, self.folder, self.procs, self.ports = env, folder, {}, []
+        self.logs = {}
+        for i in range(instances):
+            port = int(env["PROCLY_BIND"].rsplit(":", 1)[1]) if i == 0 else free_port()
+            self.ports.append(port)
+            self.logs[f"web{i}"] = folder / f"web{i}.log"
+            self.procs[f"web{i}"] = subprocess.Popen(
+                [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], env={**env, "PROCLY_BIND": f"127.0.0.1:{port}"},
+                cwd=ROOT, stdout=self.logs[f"web{i}"].open("wb"), stderr=subprocess.STDOUT)
         if rq_workers:
+            self.logs["worker"] = folder / "worker.log"
             self.procs["worker"] = subprocess.Popen([str(BIN / "flask"), "--app", "wsgi", "procly", "worker",
                                                      "--count", str(rq_workers)], env=env, cwd=ROOT,
-                                                    stdout=logs["worker"].open("wb"), stderr=subprocess.STDOUT)
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            try:
-                c = HTTPConnection("127.0.0.1", self.base_port, timeout=5)
-                c.request("GET", "/healthz")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            raise RuntimeError("gunicorn did not answer:\n" + logs["web"].read_text(errors="replace")[-3000:])
+                                                    stdout=self.logs["worker"].open("wb"), stderr=subprocess.STDOUT)
+        for i, port in enumerate(self.ports):
+            deadline = time.time() + 180
+            while time.time() < deadline:
+                try:
+                    c = HTTPConnection("127.0.0.1", port, timeout=5)
+                    c.request("GET", "/healthz")
+                    if c.getresponse().status == 200:
+                        break
+                except OSError:
+                    time.sleep(0.3)
+            else:
+                raise RuntimeError("gunicorn did not answer:\n" + self.logs[f"web{i}"].read_text(errors="replace")[-3000:])
+
+    def port(self, n: int) -> int:
+        return self.ports[n % len(self.ports)]
 
     def children(self, name: str) -> list[int]:
         """The processes under `name`: gunicorn's workers, or the worker supervisor's RQ workers."""
-        root = self.procs.get(name)
-        if root is None:
-            return []
         out = []
-        for line in subprocess.run(["ps", "-o", "pid=", "--ppid", str(root.pid)], capture_output=True,
-                                   text=True).stdout.split():
-            out.append(int(line))
+        for key, root in self.procs.items():
+            if key.rstrip("0123456789") == name:
+                out += [int(x) for x in subprocess.run(["ps", "-o", "pid=", "--ppid", str(root.pid)],
+                                                       capture_output=True, text=True).stdout.split()]
         return out
 
     def stop(self) -> None:
@@ -192,6 +201,27 @@ def rss_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def pg_backends(db_url: str) -> list[int]:
+    from sqlalchemy import create_engine, make_url, text
+
+    u = make_url(db_url)
+    eng = create_engine(u.set(database="postgres"))
+    with eng.connect() as conn:
+        pids = [r[0] for r in conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :d"),
+                                           {"d": u.database})]
+    eng.dispose()
+    return pids
 
 
 # --- the clients -------------------------------------------------------------------------------------
@@ -315,22 +345,25 @@ def summary(rec: Recorder, seconds: float) -> dict:
 
 
 def measure(stack: Stack, mode: str, args, seeded: dict, profile: Path | None) -> dict:
-    port = stack.base_port
     now = time.perf_counter()
     rec = Recorder(now + args.warmup, now + args.warmup + args.duration)
     threads = []
     if mode == "create":
-        threads = [threading.Thread(target=creator, args=(port, seeded["token"], rec, n)) for n in range(args.clients)]
+        per_client = args.rate / args.clients if args.rate else None
+        threads = [threading.Thread(target=creator, args=(stack.port(n), seeded["token"], rec, n, per_client))
+                   for n in range(args.clients)]
     else:
         counter, lock = [0], threading.Lock()
-        threads = [threading.Thread(target=portal_user, args=(port, seeded["links"], rec, n, counter, lock))
+        threads = [threading.Thread(target=portal_user, args=(stack.port(n), seeded["links"], rec, n, counter, lock))
                    for n in range(args.users)]
     for t in threads:
         t.start()
     spies = []
     time.sleep(args.warmup)
     cpu0, load0 = os.times(), os.getloadavg()
-    web_pids = stack.children("web")
+    web_pids, worker_pids, pg_pids = stack.children("web"), stack.children("worker"), pg_backends(args.db)
+    server0 = {name: sum(cpu_s(p) for p in pids) for name, pids in
+               (("web", web_pids), ("worker", worker_pids), ("postgres", pg_pids))}
     if profile is not None:
         profile.mkdir(parents=True, exist_ok=True)
         py_spy = shutil.which("py-spy", path=str(BIN)) or shutil.which("py-spy")
@@ -346,10 +379,16 @@ def measure(stack: Stack, mode: str, args, seeded: dict, profile: Path | None) -
     for t in threads:
         t.join()
     cpu1, load1 = os.times(), os.getloadavg()
+    pg_pids = sorted(set(pg_pids) | set(pg_backends(args.db)))
+    server1 = {name: sum(cpu_s(p) for p in pids) for name, pids in
+               (("web", web_pids), ("worker", worker_pids), ("postgres", pg_pids))}
     for spy in spies:
         spy.wait(60)
     client_cpu = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / args.duration
-    return {"mode": mode, "summary": summary(rec, args.duration), "errors": rec.errors,
+    done = sum(len(xs) for xs in rec.samples.values()) or 1
+    server_cpu = {name: {"cores": round((server1[name] - server0[name]) / args.duration, 2),
+                         "ms_per_request": round(1000 * (server1[name] - server0[name]) / done, 2)} for name in server0}
+    return {"mode": mode, "summary": summary(rec, args.duration), "errors": rec.errors, "server_cpu": server_cpu,
             "client_cpu_cores": round(client_cpu, 2), "load_before": load0, "load_after": load1, "rss_mb": rss_mid}
 
 
@@ -360,7 +399,7 @@ def soak(stack: Stack, args, seeded: dict) -> dict:
     now = time.perf_counter()
     rec = Recorder(now, now + args.soak)
     per_client = args.rate / args.clients
-    threads = [threading.Thread(target=creator, args=(stack.base_port, seeded["token"], rec, n, per_client))
+    threads = [threading.Thread(target=creator, args=(stack.port(n), seeded["token"], rec, n, per_client))
                for n in range(args.clients)]
     for t in threads:
         t.start()
@@ -401,8 +440,10 @@ def main() -> None:
     p.add_argument("--profile", type=Path)
     p.add_argument("--env", action="append", default=[], help="NAME=VALUE for the servers (e.g. PROCLY_WEB_WORKERS=2)")
     p.add_argument("--keep-db", action="store_true")
+    p.add_argument("--instances", type=int, default=1, help="gunicorn instances (ports); clients stick to one")
     p.add_argument("--soak", type=float, default=0, help="seconds of steady creations with RSS sampled (no lock)")
-    p.add_argument("--rate", type=float, default=20, help="creations per second in the soak")
+    p.add_argument("--rate", type=float, default=0,
+                   help="creations per second offered by all clients together (create mode: 0 = back to back; soak: 20)")
     p.add_argument("--sample", type=float, default=10, help="seconds between RSS samples in the soak")
     args = p.parse_args()
     modes = [m for m in args.mode.split(",") if m]
@@ -428,8 +469,9 @@ def main() -> None:
             raise RuntimeError(done.stdout + done.stderr)
         seeded = json.loads((folder / "seed.json").read_text())
         print(f"set-up {time.time() - t0:.0f} s ({links} portal links)", flush=True)
-        stack = Stack(env, folder, args.rq_workers)
+        stack = Stack(env, folder, args.rq_workers, args.instances)
         if args.soak:
+            args.rate = args.rate or 20
             result = soak(stack, args, seeded)
             result.update({"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "clients": args.clients,
                            "rq_workers": args.rq_workers, "server_env": extra,
@@ -442,7 +484,8 @@ def main() -> None:
                 result = measure(stack, mode, args, seeded, args.profile)
                 result.update({"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                "clients": args.clients if mode == "create" else args.users,
-                               "duration_s": args.duration, "rq_workers": args.rq_workers,
+                               "duration_s": args.duration, "rq_workers": args.rq_workers, "instances": args.instances,
+                               "offered_rate": args.rate if mode == "create" else None,
                                "server_env": extra, "database": "PostgreSQL " + args.db.rsplit("@", 1)[-1]})
                 print(json.dumps(result, indent=1), flush=True)
     finally:
