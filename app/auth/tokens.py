@@ -54,10 +54,11 @@ def issue_token(user: User, name: str, *, scope: str = Scope.write, expires_at: 
 
 
 def user_for_token(secret: str) -> tuple[User, ApiToken] | None:
-    """The token's user and the token (one query), or None. `last_used_at` is written at most once a
-    minute (TOUCH_SECONDS), not on every call: a busy client would otherwise update the token's row in
-    every request, and its requests would queue on that row's lock."""
-    token = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
+    """The token's user and the token, or None: token and user in one query, the user's Teams (which
+    every permission check reads) in a second. `last_used_at` is written at most once a minute
+    (TOUCH_SECONDS), not on every call: a busy client would otherwise update the token's row in every
+    request, and all its concurrent requests would queue on that row's lock until each one commits."""
+    token = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user).selectinload(User.teams))
                               .where(ApiToken.token_hash == _digest(secret)))
     if token is None or token.why_inactive is not None or not token.user.active:
         return None
