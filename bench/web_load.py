@@ -353,7 +353,7 @@ def measure(stack: Stack, mode: str, args, seeded: dict, profile: Path | None) -
         threads = [threading.Thread(target=creator, args=(stack.port(n), seeded["token"], rec, n, per_client))
                    for n in range(args.clients)]
     else:
-        counter, lock = [0], threading.Lock()
+        counter, lock = seeded.setdefault("next_link", [0]), threading.Lock()
         threads = [threading.Thread(target=portal_user, args=(stack.port(n), seeded["links"], rec, n, counter, lock))
                    for n in range(args.users)]
     for t in threads:
@@ -427,6 +427,7 @@ def soak(stack: Stack, args, seeded: dict) -> dict:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # a timeout's TERM still stops the servers
     p = argparse.ArgumentParser()
     p.add_argument("--mode", default="create,portal")
     p.add_argument("--clients", type=int, default=20)
@@ -440,7 +441,8 @@ def main() -> None:
     p.add_argument("--profile", type=Path)
     p.add_argument("--env", action="append", default=[], help="NAME=VALUE for the servers (e.g. PROCLY_WEB_WORKERS=2)")
     p.add_argument("--keep-db", action="store_true")
-    p.add_argument("--instances", type=int, default=1, help="gunicorn instances (ports); clients stick to one")
+    p.add_argument("--instances", default="1",
+                   help="gunicorn instances (ports; a client sticks to one), or a list measured in turn: 1,2")
     p.add_argument("--soak", type=float, default=0, help="seconds of steady creations with RSS sampled (no lock)")
     p.add_argument("--rate", type=float, default=0,
                    help="creations per second offered by all clients together (create mode: 0 = back to back; soak: 20)")
@@ -469,25 +471,31 @@ def main() -> None:
             raise RuntimeError(done.stdout + done.stderr)
         seeded = json.loads((folder / "seed.json").read_text())
         print(f"set-up {time.time() - t0:.0f} s ({links} portal links)", flush=True)
-        stack = Stack(env, folder, args.rq_workers, args.instances)
+        counts = [int(x) for x in str(args.instances).split(",")]
         if args.soak:
+            stack = Stack(env, folder, args.rq_workers, counts[0])
             args.rate = args.rate or 20
             result = soak(stack, args, seeded)
             result.update({"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "clients": args.clients,
-                           "rq_workers": args.rq_workers, "server_env": extra,
+                           "rq_workers": args.rq_workers, "server_env": extra, "instances": counts[0],
                            "database": "PostgreSQL " + args.db.rsplit("@", 1)[-1]})
             print(json.dumps(result, indent=1), flush=True)
             return
         with open(args.lock, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            for mode in modes:
-                result = measure(stack, mode, args, seeded, args.profile)
-                result.update({"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                               "clients": args.clients if mode == "create" else args.users,
-                               "duration_s": args.duration, "rq_workers": args.rq_workers, "instances": args.instances,
-                               "offered_rate": args.rate if mode == "create" else None,
-                               "server_env": extra, "database": "PostgreSQL " + args.db.rsplit("@", 1)[-1]})
-                print(json.dumps(result, indent=1), flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)   # one bench measures at a time on this shared machine
+            for count in counts:              # 1,2: one instance, then two, on the same data, one after the other
+                stack = Stack(env, folder, args.rq_workers, count)
+                for mode in modes:
+                    profile = args.profile / f"instances-{count}" if args.profile else None
+                    result = measure(stack, mode, args, seeded, profile)
+                    result.update({"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                   "clients": args.clients if mode == "create" else args.users,
+                                   "duration_s": args.duration, "rq_workers": args.rq_workers, "instances": count,
+                                   "offered_rate": args.rate if mode == "create" else None,
+                                   "server_env": extra, "database": "PostgreSQL " + args.db.rsplit("@", 1)[-1]})
+                    print(json.dumps(result, indent=1), flush=True)
+                stack.stop()
+                stack = None
     finally:
         if stack is not None:
             stack.stop()
