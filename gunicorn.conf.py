@@ -2,7 +2,8 @@
 
 One worker process with threads (Flask-SocketIO's threading mode with simple-websocket: WebSockets
 need no sticky sessions within one process); scale out with more instances behind the proxy, which
-share events through Redis. Settings from the environment (docs/deploy.md):
+share events through Redis — one instance per core on one machine, since a process runs one thread at
+a time (docs/deploy.md, "How many instances"). Settings from the environment (docs/deploy.md):
   PROCLY_BIND (127.0.0.1:8000), PROCLY_THREADS (50), PROCLY_TIMEOUT (120),
   PROCLY_METRICS_ADDR (host:port: serve /metrics there too, without a token; keep it private).
 Logs: gunicorn's error and access logs go through app.infra.logs, in the app's format (JSON in

@@ -3,15 +3,58 @@
 a validation error of that body instead (422 naming the field), raised by the operation that reads it."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.orm.exc import ObjectDeletedError
 
 from app.errors import NotFound
 from app.extensions import db
 from app.models import Process, Split, StageRun, Table, Task, Version
 
+MEMO = "procly_lookups"   # session.info: what this session already looked up, held (strongly) for its life
+
+
+def _memo(kind: str) -> dict:
+    return db.session.info.setdefault(MEMO, {}).setdefault(kind, {})
+
+
+def _still(obj, **attrs) -> bool:
+    """A memoised object is still this session's live row with these attribute values (a refresh
+    that finds the row gone, a deletion or a rollback of its insert all mean: look it up again)."""
+    state = inspect(obj)
+    if not state.persistent:
+        return False
+    try:
+        return all(getattr(obj, name) == value for name, value in attrs.items())
+    except ObjectDeletedError:
+        return False
+
 
 def find_process(key: str | None) -> Process | None:
-    return db.session.scalar(select(Process).where(Process.key == key)) if isinstance(key, str) else None
+    """The Process with this key. A request looks the same Process up several times (the permission
+    check, the start, the answer): one SELECT per session, then the session's own object (like the
+    identity map, which holds objects only weakly, would give)."""
+    if not isinstance(key, str):
+        return None
+    memo = _memo("process")
+    process = memo.get(key)
+    if process is not None and _still(process, key=key):
+        return process
+    process = db.session.scalar(select(Process).where(Process.key == key))
+    if process is not None:
+        memo[key] = process
+    return process
+
+
+def find_version(process_id: int, number: int) -> Version | None:
+    """A Process's Version by number (published Versions never change): one SELECT per session."""
+    memo = _memo("version")
+    version = memo.get((process_id, number))
+    if version is not None and _still(version, process_id=process_id, number=number):
+        return version
+    version = db.session.scalar(select(Version).where(Version.process_id == process_id, Version.number == number))
+    if version is not None:
+        memo[(process_id, number)] = version
+    return version
 
 
 def get_process(key: str) -> Process:
@@ -44,7 +87,7 @@ def get_table(key: str) -> Table:
 
 
 def get_version(process: Process, number: int) -> Version:
-    version = db.session.scalar(select(Version).where(Version.process_id == process.id, Version.number == number))
+    version = find_version(process.id, number)
     if version is None:
         raise NotFound(f'Process "{process.key}" has no Version {number}.', {"version": ["no such version"]})
     return version

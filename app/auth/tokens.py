@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app import clock
 from app.errors import Forbidden, Invalid
@@ -17,6 +18,7 @@ from app.models.accounts import SCOPE_ORDER
 from app import permissions
 
 PREFIX = "prc_"
+TOUCH_SECONDS = 60   # last_used_at's resolution
 
 
 def _digest(secret: str) -> str:
@@ -52,10 +54,17 @@ def issue_token(user: User, name: str, *, scope: str = Scope.write, expires_at: 
 
 
 def user_for_token(secret: str) -> tuple[User, ApiToken] | None:
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    """The token's user and the token, or None: token and user in one query, the user's Teams (which
+    every permission check reads) in a second. `last_used_at` is written at most once a minute
+    (TOUCH_SECONDS), not on every call: a busy client would otherwise update the token's row in every
+    request, and all its concurrent requests would queue on that row's lock until each one commits."""
+    token = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user).selectinload(User.teams))
+                              .where(ApiToken.token_hash == _digest(secret)))
     if token is None or token.why_inactive is not None or not token.user.active:
         return None
-    token.last_used_at = clock.now()
+    now = clock.now()
+    if token.last_used_at is None or not timedelta(0) <= now - token.last_used_at < timedelta(seconds=TOUCH_SECONDS):
+        token.last_used_at = now
     return token.user, token
 
 

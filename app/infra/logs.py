@@ -20,6 +20,7 @@ import uuid
 
 import structlog
 from flask import g, has_request_context
+from sqlalchemy import inspect
 from structlog.contextvars import bind_contextvars, clear_contextvars, get_contextvars
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -42,8 +43,11 @@ def _user(_logger, _name, event_dict: dict) -> dict:
     if "user" not in event_dict:
         if has_request_context():
             user = g.get("_login_user")
-            if user is not None and getattr(user, "is_authenticated", False):
-                event_dict["user"] = getattr(user, "id", None)
+            # is_anonymous, not is_authenticated: that reads `active`, which after the COMMIT of the
+            # request is expired and would be loaded again (a query in the request's last log line)
+            if user is not None and not getattr(user, "is_anonymous", True):
+                state = inspect(user, raiseerr=False)
+                event_dict["user"] = state.identity[0] if state is not None and state.identity else None
     return event_dict
 
 

@@ -18,8 +18,8 @@
 - Tokens: only their owner sees or revokes them."""
 from __future__ import annotations
 
-from sqlalchemy import select
 
+from app import lookups
 from app.extensions import db
 from app.models import ApiToken, Process, Split, Table, Task, Team, Version
 from app.vocab.statuses import OPEN as OPEN_STATUSES
@@ -96,7 +96,7 @@ def _version(process: Process, number: int | None = None) -> Version | None:
     number = number or process.current_version
     if not number:
         return None
-    return db.session.scalar(select(Version).where(Version.process_id == process.id, Version.number == number))
+    return lookups.find_version(process.id, number)
 
 
 def may_start(user, process: Process, version: Version | None = None) -> tuple[bool, list[str], list[str]]:

@@ -58,5 +58,5 @@ def participant_view(link) -> dict:
     """The portal's whole view of a link's Task: status Stages, action Stages, readable values."""
     task = link.task
     stages = participant_stages(link.participant, task)
-    return {"task": task, "stages": stages,
-            "values": filter_values(task.values, participant_fields(link.participant, task))}
+    keys: set[str] = set().union(*(ps.reads for ps in stages))   # participant_fields, from the same runs
+    return {"task": task, "stages": stages, "values": filter_values(task.values, keys)}

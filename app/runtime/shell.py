@@ -13,7 +13,7 @@ from app import clock, stages
 from app.errors import Invalid
 from app.extensions import db
 from app.infra.queue import enqueue_after_commit, publish_after_commit, record_event
-from app.lookups import find_process, find_split
+from app.lookups import find_process, find_split, find_version
 from app.models import Process, StageRun, Task, TaskVisit, Version
 from app.runtime import assignment, engine, loops, signals, states, timers, variants
 from app.runtime.context import definition_of, evaluate, stage_context, stage_of
@@ -356,7 +356,7 @@ def resolve_target(process_key: str | None, split_key: str | None, task_key: str
     number = number or process.current_version
     if not number:
         raise Invalid(f'Process "{process.key}" has no published Version yet.', {"process": ["not published"]})
-    version = db.session.scalar(select(Version).where(Version.process_id == process.id, Version.number == number))
+    version = find_version(process.id, number)
     return process, version, variant_id
 
 

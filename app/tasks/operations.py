@@ -60,9 +60,9 @@ def start_task(data: dict, user: User | None, actor: str, *, prefix: str = "", v
         if existing is not None:
             return existing, False
     now = clock.now()
-    task = Task(key=key, table_id=process.table_id, values=values, process_id=process.id, version_id=version.id,
+    task = Task(key=key, table_id=process.table_id, values=values, process=process, version=version,  # held, not reloaded
                 origin_process_id=process.id, split_id=None, variant_id=variant_id, status=TaskStatus.running,
-                created_by_id=getattr(user, "id", None), created_at=now, updated_at=now)
+                created_by_id=getattr(user, "id", None), created_at=now, updated_at=now, finished_at=None)
     if variant_id is not None:
         task.split_id = db.session.get(SplitVariant, variant_id).split_id
     db.session.add(task)
