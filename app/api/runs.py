@@ -14,7 +14,7 @@ from app.api.idempotency import idempotent
 from app.auth.access import actor, login_required_api, require_login, roles_required
 from app.extensions import db
 from app.models import Role
-from app.tasks import moves
+from app.tasks import moves, recovery
 from app.tasks import operations as service
 from app.inbound.webhooks import caller_scope as webhook_scope
 from app.vocab.statuses import TaskStatus
@@ -142,8 +142,8 @@ def retry_many(data):
     you may see. Each needs your right to retry it (else 403, nothing retried); a listed run that is
     not failed: 409. Up to 5,000 at a time; each gets a new attempt and goes back to its worker."""
     user = require_login()
-    ids = service.failed_runs(user, run_ids=data["run_ids"], process=data["process"], stage=data["stage"])
-    return {"retried": service.retry_runs(ids, user, actor())}
+    ids = recovery.failed_runs(user, run_ids=data["run_ids"], process=data["process"], stage=data["stage"])
+    return {"retried": recovery.retry_runs(ids, user, actor())}
 
 
 @blp.route("/<int:run_id>/claim", methods=["POST"])

@@ -16,6 +16,7 @@ from app.notifications import mail, threads
 from app.conversations import operations as conversations
 from app.participants import links
 from app.tasks import operations as service
+from app.tasks import recovery
 from app.worklist import filters, operations, queries
 
 bp = Blueprint("worklist", __name__, url_prefix="/queue")
@@ -261,7 +262,7 @@ def retry_selected(key):
     tasks = [task_or_404(i) for i in ids]
     runs = [run_id for task in tasks for run_id in queries.failed_runs_of(_user(), task)]
     try:
-        service.retry_runs(runs, _user(), actor())
+        recovery.retry_runs(runs, _user(), actor())
     except APIError as exc:
         return fail(exc, back)
     flash(f"{len(runs)} failed step(s) retried.", "info")
