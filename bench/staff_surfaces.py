@@ -12,7 +12,9 @@ office"'s: the open s3 runs of Referral, ~1/8 of the running work, are the desk'
 Stage Runs).
 
 Server time = the request's time in the app: each page is requested through the Flask test client
-of a signed-in staff user (no network, no browser), p50/p95 over --repeat calls after one warm-up.
+of a signed-in staff user (no network, no browser), p50/p95 over --repeat calls after one warm-up;
+"app CPU" is the Python process's own CPU time per request (load-independent; the database's time is
+not in it).
 The SQL of one call of each page is then EXPLAINed and any sequential scan of a big table listed,
 with the number of statements the page ran (N+1s show there)."""
 from __future__ import annotations
@@ -131,15 +133,16 @@ def signed_in(app, email: str = EMAIL):
 def timed(client, url: str, repeat: int) -> dict:
     r = client.get(url)      # warm
     assert r.status_code == 200, (url, r.status_code)
-    xs = []
+    xs, cpu = [], []
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         r = client.get(url)
         xs.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
         assert r.status_code == 200
     xs.sort()
     return {"p50": round(statistics.median(xs), 1), "p95": round(xs[min(len(xs) - 1, int(0.95 * len(xs)))], 1),
-            "bytes": len(r.data)}
+            "cpu": round(statistics.median(cpu), 1), "bytes": len(r.data)}
 
 
 def explain(db, client, url: str) -> tuple[int, list[str]]:
@@ -209,14 +212,14 @@ def main() -> None:
     if args.only:
         pages = {k: v for k, v in pages.items() if k in args.only.split("|")}
     print(f"database: {counts}; load average before: {os.getloadavg()}")
-    print("\n| page | URL | p50 ms | p95 ms | statements | HTML kB |\n|---|---|---:|---:|---:|---:|")
+    print("\n| page | URL | p50 ms | p95 ms | app CPU ms (p50) | statements | HTML kB |\n|---|---|---:|---:|---:|---:|---:|")
     scans = {}
     with app.app_context():
         for name, (who, u) in pages.items():
             r = timed(who, u, args.repeat)
             n, found = explain(db, who, u)
             scans[name] = found
-            print(f"| {name} | `{u}` | {r['p50']} | {r['p95']} | {n} | {r['bytes'] // 1024} |", flush=True)
+            print(f"| {name} | `{u}` | {r['p50']} | {r['p95']} | {r['cpu']} | {n} | {r['bytes'] // 1024} |", flush=True)
     print(f"\nload average after: {os.getloadavg()}")
     print("\nSequential scans of big tables (EXPLAIN):")
     for name, found in scans.items():
