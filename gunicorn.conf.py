@@ -5,7 +5,8 @@ need no sticky sessions within one process); scale out with more instances behin
 share events through Redis — one instance per core on one machine, since a process runs one thread at
 a time (docs/deploy.md, "How many instances"). Settings from the environment (docs/deploy.md):
   PROCLY_BIND (127.0.0.1:8000), PROCLY_THREADS (50), PROCLY_TIMEOUT (120),
-  PROCLY_METRICS_ADDR (host:port: serve /metrics there too, without a token; keep it private).
+  PROCLY_METRICS_ADDR (host:port: serve /metrics there too, without a token; keep it private),
+  PROCLY_PREWARM (1: compute the default dashboard views before serving, app.metrics.warm).
 Logs: gunicorn's error and access logs go through app.infra.logs, in the app's format (JSON in
 production), each access line with the request's id (the X-Request-ID response header)."""
 import os
@@ -16,6 +17,7 @@ from prometheus_client import start_http_server
 
 from app.config import ConfigError, check_production
 from app.infra import logs
+from app.metrics import warm
 
 bind = os.environ.get("PROCLY_BIND", "127.0.0.1:8000")
 workers = 1
@@ -72,6 +74,11 @@ def on_starting(server):
 
 
 def post_worker_init(worker):
+    """Before the worker accepts requests: warm the dashboards (app.metrics.warm; PROCLY_PREWARM=0 skips
+    it) and serve /metrics on its own port when asked."""
+    if os.environ.get("PROCLY_PREWARM", "1") != "0":
+        done = warm.prewarm(worker.wsgi)
+        worker.log.info("dashboards pre-warmed: %d views in %d ms", len(done["views"]), done["ms"])
     addr = os.environ.get("PROCLY_METRICS_ADDR", "")
     if addr:
         host, _, port = addr.rpartition(":")

@@ -9,7 +9,9 @@ days across 6 Processes x 2 Versions and a 2-variant Split, with INSERT ... SELE
 builds the metric rollups (app.metrics.rollup.rebuild, timed; then one incremental refresh), then
 times every query of the default dashboard views (p50/p95 over --repeat runs; the dashboard calls
 read the rollup, "exact" rows the raw tables) and EXPLAINs each statement to list any sequential
-scans of the big tables."""
+scans of the big tables. --fresh N then starts N fresh processes (app created as wsgi.py does,
+pre-warmed as gunicorn's post_worker_init does, app.metrics.warm) and times the default view's first
+call in each, and N more without the pre-warm."""
 from __future__ import annotations
 
 import argparse
@@ -230,8 +232,63 @@ def explain_all(db, fn) -> list[str]:
     return found
 
 
+def first_call(url: str, prewarm: bool) -> None:
+    """In this fresh process: create the app (as wsgi.py does), pre-warm it as gunicorn's post_worker_init
+    does (unless --no-prewarm), then time the default view's first and second calls; prints one JSON line."""
+    import json
+
+    from app.factory import create_app
+    from app.extensions import db
+    from app.metrics import report, warm
+    from app.metrics import queries as q
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REALTIME_DISABLED": True,
+                      "PROCLY_INSTANCE": os.environ.get("PROCLY_INSTANCE", "/tmp/procly-bench")})
+    out = {"prewarm": warm.prewarm(app) if prewarm else None}
+    with app.app_context():
+        pid = db.session.execute(text("SELECT id FROM processes WHERE key = 'intake'")).scalar()
+        db.session.remove()
+    for name in ("first", "second"):
+        with app.app_context():       # a request: its own app context and session
+            t = time.perf_counter()
+            report.dashboard(q.Filters.default(process_id=pid))
+            db.session.rollback()
+            out[name] = round((time.perf_counter() - t) * 1000, 1)
+            db.session.remove()
+    print(json.dumps(out), flush=True)
+
+
+def fresh_processes(n: int) -> None:
+    """The first call of n fresh processes, with and without the pre-warm (p50/p95 of each)."""
+    import json
+    import subprocess
+
+    for prewarm in (True, False):
+        firsts, seconds, warm_ms = [], [], []
+        for _ in range(n):
+            cmd = [sys.executable, "-m", "bench.metrics_bench", "--first-call"] + ([] if prewarm else ["--no-prewarm"])
+            line = subprocess.run(cmd, capture_output=True, text=True, check=True,
+                                  cwd=Path(__file__).resolve().parent.parent).stdout.strip().splitlines()[-1]
+            r = json.loads(line)
+            firsts.append(r["first"])
+            seconds.append(r["second"])
+            if r["prewarm"]:
+                warm_ms.append(r["prewarm"]["ms"])
+        firsts.sort()
+        seconds.sort()
+        p95 = min(n - 1, int(0.95 * n))
+        print(f"| fresh process, {'pre-warmed' if prewarm else 'no pre-warm'} ({n} processes) | "
+              f"first call {statistics.median(firsts):.1f} / {firsts[p95]:.1f} | second call "
+              f"{statistics.median(seconds):.1f} / {seconds[p95]:.1f} | pre-warm "
+              f"{statistics.median(warm_ms) if warm_ms else 0:.0f} ms |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--first-call", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--no-prewarm", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--fresh", type=int, default=0,
+                    help="also time the default view's first call in this many fresh processes (pre-warmed or not)")
     ap.add_argument("--tasks", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--skip-load", action="store_true", help="reuse the data already in the database")
@@ -241,6 +298,9 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgresql"):
         sys.exit("set DATABASE_URL to a PostgreSQL database (postgresql+psycopg://...)")
+    if args.first_call:
+        return first_call(url, not args.no_prewarm)
+    print(f"load average: {os.getloadavg()}", flush=True)
     from flask_migrate import upgrade
 
     from app import clock
@@ -309,6 +369,10 @@ def main() -> None:
         print("\nSequential scans of big tables (EXPLAIN):")
         for vname, found in scans.items():
             print(f"- {vname}: {'none' if not found else '; '.join(sorted(set(found)))}")
+    if args.fresh:
+        print("\n| view | p50 / p95 ms | | |\n|---|---|---|---|")
+        fresh_processes(args.fresh)
+    print(f"load average: {os.getloadavg()}", flush=True)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,23 @@ from app.errors import NotFound
 from app.metrics import queries as q
 from app.metrics import stats
 from app.lookups import find_split
+from app.metrics import rollup_read
+from app.metrics.stage_runs import pct_from
+
+
+def rolled(acc: rollup_read.Acc) -> tuple[dict, dict, dict]:
+    """Per variant from the rollup (app.metrics.rollup_read, kind 'variant'): the outcome counts (exact),
+    the lead-time percentiles (from the log histogram, within its 4.4 % bound) and that histogram
+    (the Mann-Whitney ranks: one bucket = one group of ties)."""
+    outcomes, leads, hists = {}, {}, {}
+    for (vid,), c in acc.counts.items():
+        outcomes[vid] = {"finished": int(c["completed"]) + int(c["moved"]), "completed": int(c["completed"]),
+                         "started": int(c["started"])}
+        hist = acc.hist.get((vid,), {})
+        hists[vid] = hist.get("lead", {})
+        if c["lead_n"]:
+            leads[vid] = pct_from(c, hist, "lead")
+    return outcomes, leads, hists
 
 
 def compare(split_key: str, f: q.Filters, stage_key: str | None = None) -> dict:
@@ -16,8 +33,17 @@ def compare(split_key: str, f: q.Filters, stage_key: str | None = None) -> dict:
     variants = list(split.variants)
     ids = [v.id for v in variants]
     f = replace(f, variant_id=None, process_id=None, version_id=None, stage_key=None)
-    outcomes = q.variant_outcomes(f, ids)
-    leads = q.variant_lead_times(f, ids)
+    acc = rollup_read.figures(f, "variant", ids)
+    if acc is None:     # no rollup for the period (or exact=True): the raw visits
+        outcomes, leads = q.variant_outcomes(f, ids), q.variant_lead_times(f, ids)
+
+        def ranks(a: int, b: int) -> dict | None:
+            return q.rank_sums(f, a, b)
+    else:
+        outcomes, leads, hists = rolled(acc)
+
+        def ranks(a: int, b: int) -> dict | None:
+            return stats.rank_sums_from_hist(hists.get(a, {}), hists.get(b, {}))
     empty_lead = {"p50": None, "p90": None, "p95": None, "avg": None, "n": 0}
     rows = []
     for v in variants:
@@ -39,7 +65,7 @@ def compare(split_key: str, f: q.Filters, stage_key: str | None = None) -> dict:
     if rows:
         base = rows[0]
         for other in rows[1:]:
-            rs = q.rank_sums(f, base["variant_id"], other["variant_id"])
+            rs = ranks(base["variant_id"], other["variant_id"])
             mw = stats.mann_whitney(rs["n1"], rs["n2"], rs["rank_sum1"], rs["tie_term"]) if rs else None
             v = stats.verdict(base["process_name"], other["process_name"],
                               {"completed": base["completed"], "finished": base["finished"],

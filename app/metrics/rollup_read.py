@@ -51,10 +51,15 @@ def plan(start: datetime, end: datetime, st: MetricRollupState) -> dict | None:
             "core": (s_h, end if to_now else e_h)}
 
 
+def _base(kind: str) -> str:
+    """'variant' (A/B: visits keyed by Split variant) reads the visit rows."""
+    return "visit" if kind == "variant" else kind
+
+
 def _filter_where(t, shape: tuple, kind: str) -> list:
     """Rollup rows of `kind` under the filters' shape (values as bind parameters, see _params)."""
     has_process, has_version, has_variant, has_stage = shape
-    w = []
+    w = [t.c.variant_id.in_(bindparam("variant_ids", expanding=True))] if kind == "variant" else []
     if has_process:
         w.append(t.c.process_id == bindparam("process_id"))
     if has_version:
@@ -64,8 +69,8 @@ def _filter_where(t, shape: tuple, kind: str) -> list:
     if kind == "run" and has_stage:
         w.append(t.c.stage_key == bindparam("stage_key"))
     if t is MH:     # the measure tells visit rows from run rows (and keeps ix_metric_rollup_hist_read usable)
-        w.append(t.c.measure.in_(KINDS[kind][2]))
-    elif kind == "visit":
+        w.append(t.c.measure.in_(KINDS[_base(kind)][2]))
+    elif kind != "run":
         w.append(t.c.stage_key == "")
     elif not has_stage:
         w.append(t.c.stage_key != "")
@@ -80,8 +85,8 @@ def _shape(f) -> tuple:
 def _raw_where(kind: str, shape: tuple, span: str) -> list:
     """Rows of `kind` ready/entered in [lo_<span>, hi_<span>) under the filters' shape, as bind
     parameters (values from _params): the statement is built and compiled once per shape."""
-    t = V if kind == "visit" else R
-    col = V.c.entered_at if kind == "visit" else R.c.ready_at
+    t = R if kind == "run" else V
+    col = R.c.ready_at if kind == "run" else V.c.entered_at
     has_process, has_version, has_variant, has_stage = shape
     w = [col >= bindparam(f"lo_{span}", type_=DateTime()), col < bindparam(f"hi_{span}", type_=DateTime())]
     # every Process, listed: the (process_id, entered_at / ready_at) indexes serve the period
@@ -91,16 +96,17 @@ def _raw_where(kind: str, shape: tuple, span: str) -> list:
         w.append(t.c.version_id == bindparam("version_id"))
     if has_variant:
         w.append(V.c.variant_id == bindparam("variant_id"))
+    if kind == "variant":
+        w.append(V.c.variant_id.in_(bindparam("variant_ids", expanding=True)))
     if kind == "run" and has_stage:
         w.append(R.c.stage_key == bindparam("stage_key"))
     return w
 
 
-def _params(f, p: dict, st: MetricRollupState) -> dict:
-
+def _params(f, p: dict, st: MetricRollupState, variant_ids: tuple = ()) -> dict:
     params = {"now": f.now, "watermark": st.watermark, "lo_core": p["core"][0], "hi_core": p["core"][1],
               "process_id": f.process_id, "version_id": f.version_id, "variant_id": f.variant_id,
-              "stage_key": f.stage_key}
+              "stage_key": f.stage_key, "variant_ids": list(variant_ids) or [0]}
     for i, (lo, hi) in enumerate(p["raw"]):
         params[f"lo_raw{i}"], params[f"hi_raw{i}"] = lo, hi
     if f.process_id is None:
@@ -113,8 +119,8 @@ def _raw_statement(kind: str, shape: tuple, n_raw: int, dialect: str):   # diale
     """Counts and histograms of the raw edges and the live rows in ONE statement: the rows are computed
     once (a CTE read twice, which PostgreSQL materializes) and both aggregations come back as one
     UNION ALL, the histogram rows with `measure` set. Live = open, or closed at/after the watermark."""
-    rows, aggs, measures = KINDS[kind]
-    closed = V.c.left_at if kind == "visit" else R.c.finished_at
+    rows, aggs, measures = KINDS[_base(kind)]
+    closed = R.c.finished_at if kind == "run" else V.c.left_at
     core = _raw_where(kind, shape, "core")
     where = [_raw_where(kind, shape, f"raw{i}") for i in range(n_raw)]
     where += [[*core, closed.is_(None)], [*core, closed >= bindparam("watermark", type_=DateTime())]]
@@ -123,7 +129,7 @@ def _raw_statement(kind: str, shape: tuple, n_raw: int, dialect: str):   # diale
     s = union_all(*[rows(w, now, **kw) for w in where]).cte(f"raw_{kind}")
     g = _key_cols(s, kind)
     cols = aggs(s)
-    if kind == "visit":
+    if kind != "run":
         cols.append(func.count(case((s.c.left_at.is_(None), 1))).label("running"))
     counts = select(*g, *cols, *[null().label(c) for c in ("measure", "bucket", "n")]).group_by(*g)
     h = histogram(s, measures, lambda src: _key_cols(src, kind)).subquery()
@@ -131,16 +137,16 @@ def _raw_statement(kind: str, shape: tuple, n_raw: int, dialect: str):   # diale
     return union_all(counts, hist)
 
 
-def _read_raw(acc: Acc, f, kind: str, p: dict, st: MetricRollupState) -> None:
+def _read_raw(acc: Acc, f, kind: str, p: dict, st: MetricRollupState, variant_ids: tuple = ()) -> None:
     stmt = _raw_statement(kind, _shape(f), len(p["raw"]), db.session.get_bind().dialect.name)
     n_key = len(KEY_COLS[kind])
-    for row in sql(stmt, _params(f, p, st)):
+    for row in sql(stmt, _params(f, p, st, variant_ids)):
         key, r = tuple(row[:n_key]), row._mapping
         if r["measure"] is not None:
             acc.add_hist(key, r["measure"], r["bucket"], r["n"])
             continue
         acc.add_counts(key, r)
-        if kind == "visit":
+        if kind != "run":
             acc.running += int(r["running"])
 
 
@@ -170,12 +176,13 @@ class Acc:
         h[int(bucket)] = h.get(int(bucket), 0) + int(n)
 
 
-KEY_COLS = {"visit": ("process_id", "version_id"), "run": ("stage_key",)}
+KEY_COLS = {"visit": ("process_id", "version_id"), "run": ("stage_key",), "variant": ("variant_id",)}
 
 
 def _key_cols(t, kind: str) -> list:
     """What an Acc is keyed by: visits per (Process, Version) (lead time per Version), Stage Runs per
-    Stage key only (the Stage figures merge Processes and Versions): SQL merges the rest."""
+    Stage key only (the Stage figures merge Processes and Versions), A/B visits per Split variant:
+    SQL merges the rest."""
     return [t.c[c] for c in KEY_COLS[kind]]
 
 
@@ -184,7 +191,7 @@ def _rollup_statements(kind: str, shape: tuple, dialect: str) -> tuple:   # dial
     """The rollup reads of one grain: counts per period in [:lo, :hi); histograms of the listed
     :periods, merged (by key) or per period."""
     g = _key_cols(MR, kind)
-    cols = VISIT_COLS if kind == "visit" else RUN_COLS
+    cols = RUN_COLS if kind == "run" else VISIT_COLS
     counts = (select(MR.c.period_start, *g, *[func.sum(MR.c[c]).label(c) for c in cols])
               .where(MR.c.grain == bindparam("grain"), MR.c.period_start >= bindparam("lo", type_=DateTime()),
                      MR.c.period_start < bindparam("hi", type_=DateTime()), *_filter_where(MR, shape, kind))
@@ -211,19 +218,21 @@ def shared():
         _shared.reset(token)
 
 
-def figures(f, kind: str) -> Acc | None:
-    """Merged counts and histograms of visits ('visit') or Stage Runs ('run') for the filters, or
-    None when the period cannot use the rollup (no rollup yet, shorter than an hour, before `since`)."""
+def figures(f, kind: str, variant_ids=()) -> Acc | None:
+    """Merged counts and histograms of visits ('visit'), Stage Runs ('run') or the visits of the listed
+    Split variants, per variant ('variant', the A/B panel) for the filters, or None when the period
+    cannot use the rollup (no rollup yet, shorter than an hour, before `since`)."""
+    variant_ids = tuple(variant_ids)
     cache = _shared.get()
     if cache is None:
-        return _figures(f, kind)
-    key = (kind, f.process_id, f.version_id, f.variant_id, f.stage_key, f.start, f.end, f.now, f.exact)
+        return _figures(f, kind, variant_ids)
+    key = (kind, f.process_id, f.version_id, f.variant_id, f.stage_key, f.start, f.end, f.now, f.exact, variant_ids)
     if key not in cache:
-        cache[key] = _figures(f, kind)
+        cache[key] = _figures(f, kind, variant_ids)
     return cache[key]
 
 
-def _figures(f, kind: str) -> Acc | None:
+def _figures(f, kind: str, variant_ids: tuple = ()) -> Acc | None:
     if getattr(f, "exact", False) or f.start is None or f.end is None:
         return None
     cache = _shared.get()
@@ -238,8 +247,8 @@ def _figures(f, kind: str) -> Acc | None:
     p = plan(f.start, f.end, st)
     if p is None:
         return None
-    acc = _rolled(f, kind, p)
-    _read_raw(acc, f, kind, p, st)
+    acc = _rolled(f, kind, p, variant_ids)
+    _read_raw(acc, f, kind, p, st, variant_ids)
     return acc
 
 
@@ -273,7 +282,7 @@ _STABLE = _LRU(64)         # (kind, filters, the older periods with their counts
 _RECENT = _LRU(256)        # (kind, filters, grain, period, its counts rows) -> {key: [(measure, bucket, n)]}
 
 
-def _rolled(f, kind: str, p: dict) -> Acc:
+def _rolled(f, kind: str, p: dict, variant_ids: tuple = ()) -> Acc:
     """The rollup rows' part of a figure (day and hour spans), as a fresh Acc to add the live rows to.
     The counts of each period (day or hour) are read every time (one small statement a grain); they
     change whenever a visit/run of the period closes, so they identify its histogram, which is kept in
@@ -282,10 +291,10 @@ def _rolled(f, kind: str, p: dict) -> Acc:
     counts_stmt, merged_stmt, per_period_stmt = _rollup_statements(kind, _shape(f),
                                                                    db.session.get_bind().dialect.name)
     filters = {"process_id": f.process_id, "version_id": f.version_id, "variant_id": f.variant_id,
-               "stage_key": f.stage_key}
+               "stage_key": f.stage_key, "variant_ids": variant_ids or (0,)}
     fvals = tuple(filters.values())
     n_key = len(KEY_COLS[kind])
-    names = VISIT_COLS if kind == "visit" else RUN_COLS
+    names = RUN_COLS if kind == "run" else VISIT_COLS
     periods: dict[tuple, tuple] = {}     # (grain, period_start) -> its counts rows
     for grain in ("day", "hour"):
         for lo, hi in p[f"{grain}s"]:

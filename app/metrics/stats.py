@@ -88,6 +88,21 @@ def mann_whitney_samples(a: list[float], b: list[float]) -> dict | None:
     return mann_whitney(len(a), len(b), r1, tie_term)
 
 
+def rank_sums_from_hist(a: dict[int, int], b: dict[int, int]) -> dict:
+    """Mann-Whitney inputs (as variants.rank_sums gives them) from two histograms over the same buckets
+    (the rollup's log buckets): each bucket is one group of tied values."""
+    r1 = ties = 0.0
+    below = 0
+    for k in sorted(set(a) | set(b)):
+        x, y = a.get(k, 0), b.get(k, 0)
+        t = x + y
+        if t:
+            r1 += x * (below + (t + 1) / 2)
+            ties += t ** 3 - t
+            below += t
+    return {"n1": sum(a.values()), "n2": sum(b.values()), "rank_sum1": r1, "tie_term": ties}
+
+
 def sample_size_per_group(p1: float, p2: float, z_alpha: float = Z95, z_beta: float = Z80) -> int | None:
     """Tasks needed per variant to detect p1 vs p2 (two-sided alpha 5 %, power 80 %)."""
     if p1 == p2:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, Index, Integer, PrimaryKeyConstraint, String, UniqueConstraint
+from sqlalchemy import Float, Index, Integer, PrimaryKeyConstraint, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -60,6 +60,9 @@ class MetricRollup(db.Model):
         UniqueConstraint("grain", "period_start", "process_id", "version_id", "variant_id", "stage_key",
                          name="uq_metric_rollups_key"),
         Index("ix_metric_rollups_process", "process_id", "grain", "period_start"),
+        # the A/B panel: a Split's variants across Processes, per day
+        Index("ix_metric_rollups_variant", "variant_id", "grain", "period_start",
+              postgresql_where=text("variant_id <> 0"), sqlite_where=text("variant_id <> 0")),
     )
 
 
@@ -81,6 +84,8 @@ class MetricRollupHist(db.Model):
                              "measure", "bucket", name="pk_metric_rollup_hist"),
         # measure before period: a read wants the visit ('lead') or the Stage Run measures, never both
         Index("ix_metric_rollup_hist_read", "process_id", "grain", "measure", "period_start"),
+        Index("ix_metric_rollup_hist_variant", "variant_id", "grain", "measure", "period_start",
+              postgresql_where=text("variant_id <> 0"), sqlite_where=text("variant_id <> 0")),
     )
 
 

@@ -43,21 +43,25 @@ def my_work(user, *, process: str = "", stage: str = "", status: str = "") -> li
     now = clock.now()
     items = []
     processes = {p.id: p for p in db.session.scalars(select(Process))}
+    readable: dict[tuple[int, int], set[str]] = {}     # what `user` reads depends on (Process, Version) only
     for run, task in db.session.execute(q).all():
         why = permissions.queue_roles(user, run)
         if not why:  # cannot happen (the SQL condition is the same rule); never show an unexplained row
             continue
         st = permissions.stage_for(run)
+        keys = readable.get((task.process_id, task.version_id))
+        if keys is None:
+            keys = readable[(task.process_id, task.version_id)] = permissions.visible_fields(user, task)
         items.append({"run": run, "task": task, "stage": st, "process": processes[run.process_id], "why": why,
                       "overdue": bool(run.due_at and run.due_at < now),
-                      "title": title(user, task)})
+                      "title": title(user, task, keys)})
     items.sort(key=lambda i: (not i["overdue"], i["run"].due_at is None, i["run"].due_at or datetime.max,
                               i["run"].ready_at))
     return items
 
 
-def title(user, task: Task) -> str:
-    keys = permissions.visible_fields(user, task)
+def title(user, task: Task, keys: set[str] | None = None) -> str:
+    keys = permissions.visible_fields(user, task) if keys is None else keys
     vals = task.values or {}
     return str(vals["name"]) if "name" in keys and vals.get("name") else f"Task {task.id}"
 
@@ -135,38 +139,74 @@ def cell(v):
     return v if isinstance(v, (int, float)) and not isinstance(v, bool) else display(v)
 
 
-def table_view(user, tbl: Table, args) -> dict:
-    """The Table view: rows of Tasks `user` may see, only their readable values, filtered and sorted."""
-    q = select(Task).where(Task.table_id == tbl.id)
+TABLE_LIMIT = 5000     # the newest Tasks the Table view filters and sorts
+PAGE_SIZE = 100        # rows of them on one page (the CSV export has them all)
+
+
+def table_view(user, tbl: Table, args, *, paged: bool = True) -> dict:
+    """The Table view: rows of Tasks `user` may see, only their readable values, filtered and sorted;
+    one page of them (`page`, PAGE_SIZE rows) unless paged=False (the CSV export).
+    The Tasks are read as plain rows and the readable Fields decided once per (Process, Version): what
+    a user reads on a Task depends on nothing else (permissions.visible_fields)."""
+    processes = {p.id: p for p in db.session.scalars(select(Process))}   # held: team_of hits the identity map
+    cols = [Task.id, Task.process_id, Task.version_id, Task.status, Task.needs_attention, Task.table_id]
+    where = [Task.table_id == tbl.id]
     versions = permissions.visible_version_ids(user)
     if versions is not None:
-        q = q.where(Task.version_id.in_(versions or [-1]))
+        where.append(Task.version_id.in_(versions or [-1]))
     status = args.get("status", "")
     if status:
-        q = q.where(Task.status == status)
-    tasks = db.session.scalars(q.order_by(Task.id.desc()).limit(5000)).all()
+        where.append(Task.status == status)
+
+    def newest(*extra):
+        return db.session.execute(select(*cols, *extra).where(*where).order_by(Task.id.desc()).limit(TABLE_LIMIT)).all()
+
+    tasks = newest()
     fields = db.session.scalars(select(Field).where(Field.table_id == tbl.id).order_by(Field.position)).all()
-    rows = []
-    readable_any: set[str] = set()
+    readable: dict[tuple[int, int], set[str]] = {}
     for t in tasks:
-        keys = permissions.visible_fields(user, t)
-        readable_any |= keys
-        rows.append({"task": t, "values": permissions.filter_values(t.values, keys)})
+        if (t.process_id, t.version_id) not in readable:
+            readable[(t.process_id, t.version_id)] = permissions.visible_fields(user, t)
+    readable_any = set().union(*readable.values()) if readable else set()
     columns = [f for f in fields if f.key in readable_any]
     filters = {f.key: args.get(f"f_{f.key}", "").strip() for f in columns if args.get(f"f_{f.key}")}
+    sort = args.get("sort", "")
+    sort = sort if sort in {f.key for f in columns} else ""
+    # the values are read for every row only when they filter or sort; else for the shown page only
+    whole = bool(filters or sort) or not paged
+    if whole:
+        tasks = newest(Task.values)
+    rows = [{"task": t, "values": (permissions.filter_values(t.values, readable[(t.process_id, t.version_id)])
+                                   if whole else None)} for t in tasks]
     for k, v in filters.items():
         rows = [r for r in rows if v.lower() in display(r["values"].get(k)).lower()]
-    sort = args.get("sort", "")
-    if sort in {f.key for f in columns}:
+    if sort:
         rows.sort(key=lambda r: (r["values"].get(sort) is None, display(r["values"].get(sort)).lower()),
                   reverse=args.get("dir") == "desc")
-    processes = {p.id: p for p in db.session.scalars(select(Process))}
-    running = [r["task"] for r in rows if r["task"].status == TaskStatus.running]
+    total = len(rows)
+    pages = max(1, -(-total // PAGE_SIZE))
+    try:
+        page = min(max(1, int(args.get("page") or 1)), pages)
+    except ValueError:
+        page = 1
+    if paged:
+        rows = rows[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+    if not whole and rows:
+        values = dict(db.session.execute(select(Task.id, Task.values).where(Task.id.in_([r["task"].id for r in rows]))).all())
+        for r in rows:
+            t = r["task"]
+            r["values"] = permissions.filter_values(values.get(t.id), readable[(t.process_id, t.version_id)])
+    # the bulk actions: checked on the shown rows only, on the Tasks themselves
+    running_ids = [r["task"].id for r in rows if r["task"].status == TaskStatus.running]
+    running = db.session.scalars(select(Task).where(Task.id.in_(running_ids))).all() if running_ids else []
     cancellable = {t.id for t in running if permissions.allowed(user, "task.cancel", t)}
     retryable = {t.id for t in running if t.needs_attention and failed_runs_of(user, t)}
     return dict(table=tbl, columns=columns, rows=rows, processes=processes, sort=sort, dir=args.get("dir", ""),
                 filters=filters, status=status, cancellable=cancellable, retryable=retryable,
-                selectable=cancellable | retryable)
+                selectable=cancellable | retryable,
+                pager={"page": page, "pages": pages, "total": total, "size": PAGE_SIZE,
+                       "first": (page - 1) * PAGE_SIZE + 1 if total else 0,
+                       "last": min(total, page * PAGE_SIZE), "limited": len(tasks) == TABLE_LIMIT})
 
 
 def failed_runs_of(user, task: Task) -> list[int]:

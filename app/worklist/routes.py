@@ -232,8 +232,9 @@ def table(key):
     tbl = db.session.scalar(select(Table).where(Table.key == key))
     if tbl is None:
         abort(404)
-    view = queries.table_view(_user(), tbl, request.args)
-    if request.args.get("format") == "csv":
+    csv = request.args.get("format") == "csv"
+    view = queries.table_view(_user(), tbl, request.args, paged=not csv)
+    if csv:
         body = exports.to_csv(*filters.split_header(queries.table_csv_rows(view)))
         exports.log_export("table", key, len(view["rows"]), actor())
         return Response(body, mimetype="text/csv",

@@ -338,7 +338,11 @@ def test_lists_and_csv_show_exactly_the_visible_tasks(world, actor):
             break
         page_no += 1
     for t in pw.TEAMS:
-        html = page.get(f"/queue/tables/t_{t}").get_data(as_text=True)
+        html, url = "", f"/queue/tables/t_{t}"
+        while url:      # every page of the Table view (PAGE_SIZE rows each)
+            part = page.get(url).get_data(as_text=True)
+            html += part
+            url = part.split('rel="next" href="')[1].split('"')[0].replace("&amp;", "&") if 'rel="next"' in part else ""
         rows = csv.DictReader(io.StringIO(page.get(f"/queue/tables/t_{t}?format=csv").get_data(as_text=True)))
         in_csv = {int(r["task"]) for r in rows}
         sees = OPS["task.view"][RELATIONS.index(relation(actor, t))] == "Y"
