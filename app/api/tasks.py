@@ -14,7 +14,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import Process, Role, StageRun, Task, Version
 from app.vocab.statuses import OPEN as OPEN_STATUSES
-from app.tasks import history, signals
+from app.tasks import bulk, history, signals
 from app.tasks import operations as service
 
 blp = Blueprint("tasks", __name__, description="Tasks: rows moving through Stages")
@@ -101,7 +101,7 @@ def batch(data):
     `key` was already started in its Process answers with that Task (as POST /tasks does); the status
     is 201 if any Task started, 200 if none did."""
     user = require_login()
-    started = service.start_tasks(data["tasks"], user, actor())
+    started = bulk.start_tasks(data["tasks"], user, actor())
     return [FilteredTask(t, user) for t, _ in started], 201 if any(created for _, created in started) else 200
 
 
