@@ -16,11 +16,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import select, tuple_
 
 from app import clock, permissions, stages
 from app.errors import APIError, Invalid
 from app.extensions import db
+from app.infra.bulk_insert import insert_rows
 from app.infra.queue import enqueue_after_commit, publish_after_commit, record_event
 from app.lookups import find_process, find_split
 from app.models import Process, SplitAssignment, StageRun, Task, TaskVisit, User, Version
@@ -233,7 +234,7 @@ def start(plans: list[Plan], batch: Batch, user: User | None, actor: str, *,
     new = [p for p in plans if p.task_id is None]
     if batch.new_assignments:
         now = clock.now()
-        db.session.connection().execute(insert(SplitAssignment.__table__), [
+        insert_rows(db.session.connection(), SplitAssignment.__table__, [
             {"split_id": s, "task_key": k, "variant_id": v, "assigned_at": now}
             for (s, k), v in batch.new_assignments.items()])
     _write([p for p in new if p.decisions is not None], user, actor)
@@ -248,8 +249,7 @@ def start(plans: list[Plan], batch: Batch, user: User | None, actor: str, *,
 
 
 def _returning(table, rows: list[dict]) -> list[int]:
-    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(db.session.connection().execute(stmt, rows).scalars())
+    return insert_rows(db.session.connection(), table, rows, ids=True)
 
 
 def _write(plans: list[Plan], user: User | None, actor: str) -> None:
