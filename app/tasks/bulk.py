@@ -229,7 +229,7 @@ def start(plans: list[Plan], batch: Batch, user: User | None, actor: str, *,
           one_by_one: Callable[[Plan], int] | None = None) -> None:
     """Write the Plans' Tasks (setting `task_id`, `created`). The batch's new sticky assignments
     are recorded for the items that start. `one_by_one(plan) -> task id` starts a Plan the single
-    way (default: `start_task`, whose errors abort the batch)."""
+    way (default: `start_task`, whose errors abort the batch; None: it did not start)."""
     _existing(plans)
     new = [p for p in plans if p.task_id is None]
     if batch.new_assignments:
@@ -241,7 +241,7 @@ def start(plans: list[Plan], batch: Batch, user: User | None, actor: str, *,
     for p in new:
         if p.decisions is None:
             p.task_id = one_by_one(p) if one_by_one else start_task(p.data, user, actor)[0].id
-            p.created = True
+            p.created = p.task_id is not None
     by_index = {p.index: p for p in plans}
     for p in plans:
         if p.task_id is not None and p.task_id < 0:
