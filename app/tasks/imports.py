@@ -178,6 +178,10 @@ def run_import(import_id: int) -> str:
     if imp is None or imp.state in ("done", "failed"):
         return "nothing to do"
     user, process = db.session.get(User, imp.created_by_id), db.session.get(Process, imp.process_id)
+    if user is None:   # never the system's rights (None): an import runs as its uploader or not at all
+        imp.state, imp.error, imp.finished_at, imp.content = "failed", "its uploader no longer exists", clock.now(), None
+        db.session.commit()
+        return "failed"
     imp.state = "running"
     db.session.commit()
     names = {f.key: f.name for f in db.session.scalars(select(Field).where(Field.table_id == process.table_id))}

@@ -29,7 +29,8 @@ function render(imp) {
   const bar = $('#import-bar');
   bar.max = Math.max(imp.total, 1);
   bar.value = imp.processed;
-  const state = imp.state === 'done' ? 'Finished' : imp.state === 'queued' ? 'Waiting for a worker' : 'Importing';
+  const state = { done: 'Finished', queued: 'Waiting for a worker', failed: 'Stopped' }[imp.state] || 'Importing';
+  if (imp.state === 'failed') showError(`The import stopped: ${imp.error}.`);
   $('#import-status').textContent = `${state}: ${imp.processed.toLocaleString()} of ${imp.total.toLocaleString()} rows `
     + `read, ${imp.started.toLocaleString()} Tasks started, ${imp.failed.toLocaleString()} rows refused.`;
   const table = $('#import-errors');
@@ -43,7 +44,7 @@ function render(imp) {
 async function follow(id) {
   const imp = await api('GET', `/api/v1/imports/${id}?per_page=100`);
   render(imp);
-  if (imp.state !== 'done') setTimeout(() => follow(id).catch((e) => showError(e.message)), POLL_MS);
+  if (imp.state !== 'done' && imp.state !== 'failed') setTimeout(() => follow(id).catch((e) => showError(e.message)), POLL_MS);
 }
 
 $('#import-form').addEventListener('submit', async (event) => {
