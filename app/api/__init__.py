@@ -6,7 +6,7 @@ from flask_smorest import Api
 from app.api.schemas import ApiErrorSchema
 from app.errors import handle_http_exception
 from app.api import limits
-from app.api import ai, alerts, bookings, callbacks, conversations, files, metrics, processes, runs, secrets, splits, tables, tasks, tokens, users
+from app.api import ai, alerts, bookings, callbacks, conversations, files, imports, metrics, processes, runs, secrets, splits, tables, tasks, tokens, users
 
 
 # documented on every operation where they can happen (flask-smorest adds 422 for arguments itself)
@@ -65,7 +65,7 @@ def init_app(app) -> None:
     api.spec.components.security_scheme("sessionCookie", {"type": "apiKey", "in": "cookie", "name": "session"})
 
     for module in (tables, processes, splits, tasks, tokens, runs, bookings, metrics, alerts, secrets, conversations, users, ai,
-                   callbacks):
+                   callbacks, imports):
         for bp in getattr(module, "blueprints", (module.blp,)):
             api.register_blueprint(bp, url_prefix=getattr(bp, "api_prefix", f"/api/v1/{bp.name}"))
     api.register_blueprint(files.blp, url_prefix="/api/v1/files")

@@ -14,7 +14,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import Process, Role, StageRun, Task, Version
 from app.vocab.statuses import OPEN as OPEN_STATUSES
-from app.tasks import history, signals
+from app.tasks import bulk, history, signals
 from app.tasks import operations as service
 
 blp = Blueprint("tasks", __name__, description="Tasks: rows moving through Stages")
@@ -32,9 +32,10 @@ class FilteredTask:
     """A Task as one caller may see it: Field values limited to what they may read, Stage Runs
     limited to the Stages they may see."""
 
-    def __init__(self, task: Task, user):
+    def __init__(self, task: Task, user, readable: set[str] | None = None):
         self._task = task
-        self.values = permissions.filter_values(task.values, permissions.visible_fields(user, task))
+        keys = readable if readable is not None else permissions.visible_fields(user, task)
+        self.values = permissions.filter_values(task.values, keys)
         self._user = user
 
     @property
@@ -101,8 +102,13 @@ def batch(data):
     `key` was already started in its Process answers with that Task (as POST /tasks does); the status
     is 201 if any Task started, 200 if none did."""
     user = require_login()
-    started = service.start_tasks(data["tasks"], user, actor())
-    return [FilteredTask(t, user) for t, _ in started], 201 if any(created for _, created in started) else 200
+    started = bulk.start_tasks(data["tasks"], user, actor())
+    readable: dict[int, set[str]] = {}   # what a caller reads depends on the Task's Version only
+    for t, _ in started:
+        if t.version_id not in readable:
+            readable[t.version_id] = permissions.visible_fields(user, t)
+    return [FilteredTask(t, user, readable[t.version_id]) for t, _ in started], \
+        201 if any(created for _, created in started) else 200
 
 
 @blp.route("/<int:task_id>")

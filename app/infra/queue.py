@@ -12,10 +12,11 @@ from flask import current_app
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
-from sqlalchemy import event, insert
+from sqlalchemy import event
 
 from app.extensions import db
 from app.infra import realtime
+from app.infra.bulk_insert import insert_rows
 from app.infra import logs, redaction, telemetry
 from app.infra.redaction import known, redact
 from app.infra.redis import connection
@@ -86,7 +87,7 @@ def _write_events(session, *_args) -> None:
     if rows:
         rows = [{**row, "data": redact(row.get("data"))} for row in rows] if known() else rows
 
-        session.connection().execute(insert(Event.__table__), rows)  # executemany (insertmanyvalues)
+        insert_rows(session.connection(), Event.__table__, rows)  # executemany; COPY for many on PostgreSQL
 
 
 # after-commit sends that failed (Redis down): counted and logged, never raised. The commit stands and

@@ -17,6 +17,7 @@ from app.models.conversations import MailMessage
 from app.models.files import StoredFile
 from app.models.bookings import Booking
 from app.models.ai import ModelCall
+from app.models.imports import TaskImport, TaskImportError
 
 __all__ = [
     "NO_PASSWORD", "ApiToken", "PasswordLink", "Role", "Scope", "Team", "User", "team_members",
@@ -25,5 +26,5 @@ __all__ = [
     "Comment", "Event", "StageRun", "StageRunStatus", "StageTimer", "Task", "TaskStatus", "TaskVisit", "Thread",
     "VisitOutcome", "MetricRollup", "MetricRollupHist", "MetricRollupState", "PeriodicLease", "IdempotencyKey",
     "AlertRule", "Notification", "Outbox", "MagicLink", "Participant", "Webhook", "TaskSignal", "Secret", "MailMessage", "StoredFile", "Booking",
-    "ModelCall",
+    "ModelCall", "TaskImport", "TaskImportError",
 ]

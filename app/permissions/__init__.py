@@ -15,7 +15,7 @@ Stage Runs, Fields, Processes, Tables, Splits, webhooks and tokens they may read
   webhooks, tokens; participants.py: what a magic link shows.
 
 docs/security.md ("Authorization") lists every control with the test that attacks it."""
-from app.permissions import accounts as _accounts, ai as _ai, bookings as _bookings, files as _files, objects as _objects, runs as _runs  # noqa: F401  (register the rules)
+from app.permissions import accounts as _accounts, ai as _ai, bookings as _bookings, files as _files, imports as _imports, objects as _objects, runs as _runs  # noqa: F401  (register the rules)
 from app.permissions.bookings import BookingGrant
 from app.permissions.decisions import RULES, Decision, allowed, check, decide
 from app.permissions.objects import may_start

@@ -119,13 +119,7 @@ class Transition:
     def new_run(self, key: str, status: str) -> StageRun:
         """INSERT the run with Core (one statement, its id back) instead of add + flush: a flush would
         also write every pending change of the transaction and costs ~4x the statement itself."""
-        now = clock.now()
-        type_ = stages.get(stage_of(self.definition, key)["type"])
-        row = dict(task_id=self.task.id, visit_id=self.visit.id, process_id=self.task.process_id,
-                   version_id=self.task.version_id, stage_key=key, status=status, attempt=1,
-                   automated=bool(type_ and type_.automated), ready_at=now, run_after=None, started_at=None, finished_at=now if status == "skipped" else None, due_at=None,
-                   claimed_by_id=None, claimed_at=None, paused_at=None, active_seconds=0.0,
-                   approval_status=None, decided_by_id=None, decided_at=None, error=None, data={})
+        row = run_row(self.task, self.visit.id, stage_of(self.definition, key), status, clock.now())
         result = db.session.connection().execute(_INSERT_RUN, row)  # no autoflush, a cached statement
         run = StageRun(id=result.inserted_primary_key[0], **row)
         make_transient_to_detached(run)  # every column is set: persistent, nothing to re-load
@@ -295,6 +289,16 @@ class Transition:
 _INSERT_RUN = insert(StageRun.__table__)
 
 
+def run_row(task, visit_id: int, stage: dict, status: str, now) -> dict:
+    """The columns of a new Stage Run of `task` (anything with id, process_id, version_id) in `stage`."""
+    type_ = stages.get(stage["type"])
+    return dict(task_id=task.id, visit_id=visit_id, process_id=task.process_id, version_id=task.version_id,
+                stage_key=stage["key"], status=status, attempt=1, automated=bool(type_ and type_.automated),
+                ready_at=now, run_after=None, started_at=None, finished_at=now if status == "skipped" else None,
+                due_at=None, claimed_by_id=None, claimed_at=None, paused_at=None, active_seconds=0.0,
+                approval_status=None, decided_by_id=None, decided_at=None, error=None, data={})
+
+
 def retry(t: Transition, run: StageRun, **data) -> None:
     """A failed run gets a new attempt: ready (pending) again, its error cleared, its job queued."""
     t.set_status(run, "pending", manual_retry=True, **data)
@@ -351,13 +355,18 @@ def resolve_target(process_key: str | None, split_key: str | None, task_key: str
         if process is None:
             raise Invalid(f'No process "{process_key}".', {"process": ["no such process"]})
         number = None
+    return process, startable_version(process, number), variant_id
+
+
+def startable_version(process: Process, number: int | None) -> Version:
+    """The Version a new Task starts on in `process` (`number`, else the current one); 422 when the
+    Process is archived or has none published."""
     if process.archived_at is not None:
         raise Invalid(f'Process "{process.key}" is archived.', {"process": ["archived"]})
     number = number or process.current_version
     if not number:
         raise Invalid(f'Process "{process.key}" has no published Version yet.', {"process": ["not published"]})
-    version = find_version(process.id, number)
-    return process, version, variant_id
+    return find_version(process.id, number)
 
 
 def move(t: Transition, *, process_key: str | None, split_key: str | None, stage_key: str | None, reason: str,

@@ -91,3 +91,13 @@ def intake_switch(key):
     flash("The public intake form is " + ("on: anyone with the link can start a Task." if process.intake_enabled
                                           else "off."), "info")
     return redirect(url_for("worklist.start_form", key=key))
+
+
+@bp.get("/new/<key>/import")
+@login_required
+def import_page(key):
+    """Import Tasks from a CSV file: the upload, then its progress bar and refused rows (the browser
+    uploads to, and polls, /api/v1/imports)."""
+    process = _startable_process(key)
+    return render_template("worklist/import.html", process=process, fields=starting.start_fields(process),
+                           import_id=request.args.get("import", type=int))

@@ -22,6 +22,7 @@ RULES = {
         "/api/v1/metrics/lead-times", "/api/v1/metrics/options", "/api/v1/metrics/routes",
         "/api/v1/metrics/stages", "/api/v1/metrics/summary", "/api/v1/metrics/throughput",
         "/api/v1/migrations", "/api/v1/moves",
+        "/api/v1/imports", "/api/v1/imports/<int:import_id>", "/api/v1/imports/<int:import_id>/errors.csv",
         "/api/v1/processes", "/api/v1/processes/<key>", "/api/v1/processes/<key>/archive",
         "/api/v1/processes/<key>/diff", "/api/v1/processes/<key>/draft", "/api/v1/processes/<key>/duplicate",
         "/api/v1/processes/<key>/export", "/api/v1/processes/<key>/publish", "/api/v1/processes/<key>/rollback",

@@ -44,6 +44,7 @@ PAGES: dict[str, tuple[tuple[str, ...], str, str | None]] = {
     "/portal/intake/<key>": (("anonymous",), "/portal/intake/intake", None),
     "/queue/new": (STAFF, "/queue/new", None),
     "/queue/new/<key>": (("admin", "staff"), "/queue/new/intake", None),
+    "/queue/new/<key>/import": (("admin", "staff"), "/queue/new/intake/import", None),
     "/admin/users": (("admin",), "/admin/users", None),
     "/dev/mail": (("admin",), "/dev/mail", None),
     "/password/forgot": (("anonymous",), "/password/forgot", None),

@@ -58,6 +58,8 @@ OPS: dict[str, str] = {               # admin, designer, designer_x, staff, staf
     "split.create":             "YYFFFFF",
     "split.weights":            "YYFFFYF",
     "split.start":              "YYFYFYF",
+    "import.start":             "YYFYFYF",   # a CSV import of Tasks: whoever may start them (process.start)
+    "import.view":              "YYNNNYN",   # an import by worker_<t>: its uploader, admins, the Team's designers and managers
     "webhook.create":           "YYFFFFF",
     "table.view":               "YYYYYYY",
     "table.create":             "YYFFFFF",
@@ -114,6 +116,21 @@ def _act(op, stage, state="open", **form):
 def _run_api(action, op, stage, state="open", body=None):
     return R(f"{RUN}/{action}", "POST", op, lambda c: c.post(f"/api/v1/runs/{c.run(stage, state)}/{action}",
                                                               json=body), fresh=True)
+
+
+def _import(c) -> int:
+    """A CSV import into p_<t> uploaded by worker_<t> (a staff member of that Team)."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Process, TaskImport
+
+    imp = TaskImport(process_id=db.session.scalar(select(Process.id).where(Process.key == f"p_{c.t}")),
+                     created_by_id=c.user(f"worker_{c.t}").id, filename="t.csv", state="done", columns=["name"],
+                     total_rows=1, processed_rows=1, failed_rows=1)
+    db.session.add(imp)
+    db.session.commit()
+    return imp.id
 
 
 def _inactive_person(c) -> int:
@@ -249,8 +266,15 @@ ROUTES: list[Route] = [
         "split": f"s_{c.t}", "values": {"name": "new"}})),
     R("/api/v1/tasks/batch", "POST", "process.start", lambda c: c.post("/api/v1/tasks/batch", json={
         "tasks": [{"process": f"p_{c.t}", "values": {"name": "one"}}]})),
+    R("/api/v1/imports", "POST", "import.start", lambda c: c.send(
+        "post", f"/api/v1/imports?process=p_{c.t}&name=t.csv", data=b"name\nnew\n", content_type="text/csv")),
+    R("/api/v1/imports/<int:import_id>", "GET", "import.view", lambda c: c.get(f"/api/v1/imports/{_import(c)}")),
+    R("/api/v1/imports/<int:import_id>/errors.csv", "GET", "import.view",
+      lambda c: c.get(f"/api/v1/imports/{_import(c)}/errors.csv")),
     R("/queue/new", "GET", "signed_in", lambda c: c.get("/queue/new"), kind="page", teams=(None,)),
     R("/queue/new/<key>", "GET", "process.start", lambda c: c.get(f"/queue/new/p_{c.t}"), kind="page"),
+    R("/queue/new/<key>/import", "GET", "process.start", lambda c: c.get(f"/queue/new/p_{c.t}/import"),
+      kind="page"),
     R("/queue/new/<key>", "POST", "process.start", lambda c: c.form(f"/queue/new/p_{c.t}", {"f_name": "new"}),
       kind="page"),
     R("/queue/new/<key>", "POST", "process.start.outside", kind="page",
