@@ -12,12 +12,11 @@ from flask.cli import AppGroup
 
 from app.vocab.refs import ROLE_NAMES
 from app.demo import PASSWORD, load_demo
-from app.auth.passwords import hash_password, password_problem
+from app.auth.passwords import hash_password, password_problem, set_password
 from app.extensions import db
 from app.models import User
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
-from app.auth.passwords import password_problem, set_password
 from app.runtime.worker import run_workers
 from app.notifications.jobs import deliver_due
 from app.metrics import rollup

@@ -18,7 +18,6 @@ from app import clock
 from app.tasks.operations import act, create_task
 from app.models import StageRun, Task
 from app import stages
-from app.models import StageRun
 from app.runtime import jobs
 from app.runtime.context import definition, stage_of
 from app.scheduling import operations as scheduling
