@@ -260,7 +260,7 @@ def _write(plans: list[Plan], user: User | None, actor: str) -> None:
     now = clock.now()
     task_rows = [dict(key=p.key, origin_process_id=p.process.id, table_id=p.process.table_id, values=p.values,
                       process_id=p.process.id, version_id=p.version.id, split_id=p.split_id,
-                      variant_id=p.variant_id, status=TaskStatus.running, needs_attention=False, lock_version=3,
+                      variant_id=p.variant_id, status=TaskStatus.running, needs_attention=False, lock_version=2,
                       created_by_id=getattr(user, "id", None), created_at=now, updated_at=now, finished_at=None,
                       archived_at=None) for p in plans]
     for p, task_id in zip(plans, _returning(Task.__table__, task_rows)):
