@@ -277,10 +277,13 @@ class Transition:
             self.event("task.attention_cleared", reason="the Task ended" if ended else "the failed step is done")
 
     # --- after applying ----------------------------------------------------------------------------
-    def queue_automated(self) -> None:
-        """Enqueue (after commit) a job for each automated run that became ready."""
+    def queue_automated(self, *, at_front: bool = False) -> None:
+        """Enqueue (after commit) a job for each automated run that became ready; `at_front`: before the
+        jobs already waiting (a worker handing back parallel work of a Task under way, which should not
+        wait behind every Task started since)."""
         for run in self.automated:
-            enqueue_after_commit("app.runtime.jobs.run_stage", run.id, run.attempt, job_id=run_job_id(run))
+            enqueue_after_commit("app.runtime.jobs.run_stage", run.id, run.attempt, job_id=run_job_id(run),
+                                 at_front=at_front)
         self.automated = []
 
     def finish(self) -> None:
