@@ -196,10 +196,8 @@ def _route_for(definition: dict, trigger: str, stage_key: str) -> FireRoute | No
 # --- lane order -------------------------------------------------------------------------------
 
 def predecessors(definition: dict) -> dict[str, tuple[str, ...]]:
-    """Stage key -> keys it waits for: `after` if given, else every stage of the nearest earlier column.
-
-    Pure; computed once per definition (app.runtime.plan).
-    """
+    """Stage key -> keys it waits for: `after` if given, else every stage of the nearest earlier column
+    (computed once per definition: app.runtime.plan)."""
     return dict(plan(definition).preds)
 
 
