@@ -2,6 +2,7 @@
 200 and 500 automated Stages, and through a column of 50 parallel Stages (and their join).
 
     python -m bench.engine_cost [--transitions 5000] [--sizes 5,50,200,500] [--parallel 50] [--worker]
+                                [--worker-transitions 1000] [--no-pure]
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5433/procly_bench_x python -m bench.engine_cost --worker
 
 (pure)   the engine's decisions only (`engine.complete` on the Task's view, as a worker asks it, with the
@@ -25,6 +26,7 @@ import tempfile
 import time
 
 FIELDS = "abc"
+ROUNDS = 5
 
 
 def lane_doc(size: int, parallel: bool = False) -> dict:
@@ -116,9 +118,15 @@ def run_pure(args) -> None:
     app = create_app({"RATELIMIT_ENABLED": False})
     rows = []
     with app.app_context():
-        for label, size, parallel in shapes(args.sizes, args.parallel):
-            definition = normalize(lane_doc(size, parallel))
-            samples, steps = pure(definition, args.transitions, evaluate)
+        lanes = [(label, normalize(lane_doc(size, parallel))) for label, size, parallel in shapes(args.sizes, args.parallel)]
+        got = {label: ([], []) for label, _ in lanes}
+        for _ in range(ROUNDS):   # the shapes take turns, so a change of load on a shared box hits them alike
+            for label, definition in lanes:
+                samples, steps = pure(definition, args.transitions // ROUNDS, evaluate)
+                got[label][0].extend(samples)
+                got[label][1].extend(steps)
+        for label, _ in lanes:
+            samples, steps = got[label]
             rows.append((label, len(samples), statistics.fmean(samples) / 1e6, statistics.median(samples) / 1e6,
                          _pct(samples, 0.95) / 1e6, statistics.fmean(steps) / 1e6 if steps else 0.0))
     base, base_step = rows[0][2], rows[0][5]
@@ -218,7 +226,7 @@ def run_worker(args) -> None:
     rows = []
     for n, (label, size, parallel) in enumerate(shapes(args.sizes, args.parallel)):
         per_task = size + 1 if parallel else size
-        tasks = max(2, args.transitions // per_task)
+        tasks = max(2, args.worker_transitions // per_task)
         worker_shape(app, f"warm{n}", lane_doc(size, parallel), 1)  # caches, first statements
         r = worker_shape(app, f"lane{n}", lane_doc(size, parallel), tasks)
         rows.append((label, r))
@@ -241,6 +249,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="5,50,200,500")
     parser.add_argument("--parallel", type=int, default=50)
     parser.add_argument("--worker", action="store_true", help="also measure the whole worker transition")
+    parser.add_argument("--worker-transitions", type=int, default=1000)
     parser.add_argument("--no-pure", action="store_true")
     args = parser.parse_args()
     args.sizes = [int(x) for x in args.sizes.split(",")]
