@@ -273,6 +273,7 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=300)
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--no-queued", action="store_true", help="skip (c), the queued path")
+    parser.add_argument("--only-queued", action="store_true", help="only (c), the queued path")
     args = parser.parse_args()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     tmp = tempfile.mkdtemp(prefix="procly-bench-")
@@ -292,19 +293,25 @@ def main() -> None:
     env = _env(db_url, redis_url, tmp)
     steps = args.tasks * 5
     worker_counts = [int(x) for x in args.workers.split(",")]
-    print("bare RQ chain…", file=sys.stderr, flush=True)
-    bare = bare_rq(redis_url, steps)
+    if args.only_queued:
+        worker_counts_lane: list[int] = []
+        bare = 1.0
+    else:
+        worker_counts_lane = worker_counts
+        print("bare RQ chain…", file=sys.stderr, flush=True)
+        bare = bare_rq(redis_url, steps)
     chains = {}
-    for w in worker_counts:
+    for w in worker_counts_lane:
         print(f"bare RQ, {args.tasks} concurrent chains, {w} worker(s)…", file=sys.stderr, flush=True)
         chains[w] = bare_rq_chains(redis_url, args.tasks, 5, w)
     print(f"machine: {platform.machine()} {os.cpu_count()} cpu, {platform.python_implementation()} "
           f"{platform.python_version()}, {platform.platform()}")
     print(f"started {started}; database: {db_url.split('@')[-1] if '@' in db_url else db_url.split(':')[0]}")
-    print(f"(a) bare RQ chain (SimpleWorker, 1 process): {steps} steps, {bare:.0f} steps/s")
-    for w in worker_counts:
+    if worker_counts_lane:
+        print(f"(a) bare RQ chain (SimpleWorker, 1 process): {steps} steps, {bare:.0f} steps/s")
+    for w in worker_counts_lane:
         print(f"(a') bare RQ, {args.tasks} concurrent 5-step chains, {w} SimpleWorker(s): {chains[w]:.0f} steps/s")
-    for w in worker_counts:
+    for w in worker_counts_lane:
         print(f"Procly, {w} worker(s)…", file=sys.stderr, flush=True)
         r = procly_run(app, args.tasks, w, env)
         print(f"(b) Procly 5-stage compute lane, {w} worker(s): {r['transitions']} transitions in "
