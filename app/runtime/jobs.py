@@ -91,12 +91,12 @@ def _run_stage(run_id: int, attempt: int) -> str:
         # eager execution: take the next automated run ourselves; parallel siblings go to the queue
         queue_.extend(t.automated)
         t.automated = []
-        if len(queue_) > 1:
+        if len(queue_) > 1:   # ahead of Tasks not started yet: this one is under way
             t.automated = queue_[1:]
-            t.queue_automated()
+            t.queue_automated(at_front=True)
             queue_ = queue_[:1]
     t.automated = queue_
-    t.queue_automated()
+    t.queue_automated(at_front=True)
     t.finish()
     return f"performed {performed}"
 

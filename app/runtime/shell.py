@@ -17,6 +17,8 @@ from app.lookups import find_process, find_split, find_version
 from app.models import Process, StageRun, Task, TaskVisit, Version
 from app.runtime import assignment, engine, loops, signals, states, timers, variants
 from app.runtime.context import definition_of, evaluate, stage_context, stage_of
+from app.runtime.plan import plan
+from app.runtime.views import RunViews
 from app.vocab import refs
 from app.vocab.statuses import TaskStatus
 
@@ -49,6 +51,7 @@ class Transition:
     automated: list[StageRun] = field(default_factory=list)
     changed: bool = False
     resolved: bool = False   # a run whose failure flagged the Task got done, or the Task ended
+    views: "RunViews | None" = field(default=None, repr=False)
 
     def __post_init__(self):
         self.visit = self.visit or open_visit(self.task)
@@ -63,10 +66,12 @@ class Transition:
         return definition_of(self.task)
 
     def view(self) -> engine.TaskView:
-        """The Task as the engine sees it: runs a rework loop sent back (`superseded`) no longer count."""
-        return engine.TaskView(dict(self.task.values or {}), tuple(
-            engine.RunView(r.id, r.stage_key, r.status, r.attempt, r.approval_status) for r in self.runs.values()
-            if not (r.data or {}).get("superseded")))
+        """The Task as the engine sees it: runs a rework loop sent back (`superseded`) no longer count.
+        Its run index is kept up to date run by run (RunViews), not rebuilt per transition."""
+        views = self.views
+        if views is None or not views.fresh(self.runs):
+            views = self.views = RunViews(self.runs)
+        return engine.TaskView.of_index(dict(self.task.values or {}), views.index)
 
     # --- events ---------------------------------------------------------------------------------
     def event(self, type_: str, run: StageRun | None = None, before: str | None = None,
@@ -108,8 +113,8 @@ class Transition:
             stage = stage_of(self.definition, run.stage_key)
         except StopIteration:
             return True
-        return bool(stage.get("sla") or (stage.get("approval") or {}).get("sla")) or any(
-            r["trigger"]["type"] == "timeout" and r["stage"] == run.stage_key for r in self.definition["routes"])
+        return bool(stage.get("sla") or (stage.get("approval") or {}).get("sla")
+                    or plan(self.definition).timeouts.get(run.stage_key))
 
     # --- applying decisions ------------------------------------------------------------------------
     def apply(self, decisions: list) -> None:
@@ -138,8 +143,7 @@ class Transition:
         stage = stage_of(self.definition, run.stage_key)
         run.ready_at = clock.now()
         timers.schedule(run, stage.get("sla"), "stage")
-        timers.schedule_timeouts(run, [r["trigger"]["after"] for r in self.definition["routes"]
-                                       if r["trigger"]["type"] == "timeout" and r["stage"] == run.stage_key])
+        timers.schedule_timeouts(run, list(plan(self.definition).timeouts.get(run.stage_key, ())))
         if refs.dynamic_refs(stage) and run.claimed_by_id is None:
             self.assign(run, stage)
         type_ = stages.get(stage["type"])
@@ -267,10 +271,13 @@ class Transition:
             self.event("task.attention_cleared", reason="the Task ended" if ended else "the failed step is done")
 
     # --- after applying ----------------------------------------------------------------------------
-    def queue_automated(self) -> None:
-        """Enqueue (after commit) a job for each automated run that became ready."""
+    def queue_automated(self, *, at_front: bool = False) -> None:
+        """Enqueue (after commit) a job for each automated run that became ready; `at_front`: before the
+        jobs already waiting (a worker handing back parallel work of a Task under way, which should not
+        wait behind every Task started since)."""
         for run in self.automated:
-            enqueue_after_commit("app.runtime.jobs.run_stage", run.id, run.attempt, job_id=run_job_id(run))
+            enqueue_after_commit("app.runtime.jobs.run_stage", run.id, run.attempt, job_id=run_job_id(run),
+                                 at_front=at_front)
         self.automated = []
 
     def finish(self) -> None:
