@@ -13,11 +13,11 @@ from app import clock, stages
 from app.errors import Invalid
 from app.extensions import db
 from app.infra.queue import enqueue_after_commit, publish_after_commit, record_event
-from app.lookups import find_process, find_split, find_version
 from app.models import Process, StageRun, Task, TaskVisit, Version
-from app.runtime import assignment, engine, loops, signals, states, timers, variants
+from app.runtime import assignment, engine, loops, signals, states, timers
 from app.runtime.context import definition_of, evaluate, stage_context, stage_of
 from app.runtime.plan import plan
+from app.runtime.targets import resolve_target
 from app.runtime.views import RunViews
 from app.vocab import refs
 from app.vocab.statuses import TaskStatus
@@ -346,35 +346,7 @@ def start_at(t: Transition, stage_key: str) -> None:
     t.apply(engine.advance(t.definition, t.view(), evaluate=evaluate))
 
 
-# --- Routes: moving a Task to another Process -----------------------------------------------------
-
-def resolve_target(process_key: str | None, split_key: str | None, task_key: str):
-    """(Process, Version, variant_id) for a target: a Process's current Version or a Split's variant."""
-    variant_id = None
-    if split_key:
-        split = find_split(split_key)
-        if split is None:
-            raise Invalid(f'No split "{split_key}".', {"split": ["no such split"]})
-        variant = variants.assign(split, task_key)
-        process, number, variant_id = variant.process, variant.version, variant.id
-    else:
-        process = find_process(process_key)
-        if process is None:
-            raise Invalid(f'No process "{process_key}".', {"process": ["no such process"]})
-        number = None
-    return process, startable_version(process, number), variant_id
-
-
-def startable_version(process: Process, number: int | None) -> Version:
-    """The Version a new Task starts on in `process` (`number`, else the current one); 422 when the
-    Process is archived or has none published."""
-    if process.archived_at is not None:
-        raise Invalid(f'Process "{process.key}" is archived.', {"process": ["archived"]})
-    number = number or process.current_version
-    if not number:
-        raise Invalid(f'Process "{process.key}" has no published Version yet.', {"process": ["not published"]})
-    return find_version(process.id, number)
-
+# --- Routes: moving a Task to another Process (its target: app.runtime.targets) -------------------
 
 def move(t: Transition, *, process_key: str | None, split_key: str | None, stage_key: str | None, reason: str,
          route_key: str | None = None) -> None:

@@ -28,7 +28,8 @@ from app.models import Process, SplitAssignment, StageRun, Task, TaskVisit, User
 from app.runtime import engine
 from app.runtime.context import definition, evaluate, stage_of
 from app.runtime.planning import choose_variant
-from app.runtime.shell import run_row, startable_version
+from app.runtime.shell import run_row
+from app.runtime.targets import startable_version
 from app.runtime import signals
 from app.stages import StageType
 from app.tables.values import validate_values

@@ -15,7 +15,8 @@ from app.extensions import db
 from app.models import StageRun, Task, User
 from app.runtime import engine, states
 from app.runtime.context import evaluate, stage_context, stage_of
-from app.runtime.shell import Transition, enter_process, lock_task, resolve_target, retry
+from app.runtime.shell import Transition, enter_process, lock_task, retry
+from app.runtime.targets import resolve_target
 from app.lookups import find_process, find_split
 from app.models import Field, SplitVariant
 from app.tables.values import validate_values

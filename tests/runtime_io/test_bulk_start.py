@@ -81,8 +81,8 @@ def _snapshot(world, items, results, jobs) -> list:
                        for e in s.scalars(select(Event).where(Event.task_id == task.id).order_by(Event.id))],
             "assignment": [(a.variant_id) for a in s.scalars(select(SplitAssignment).where(
                 SplitAssignment.task_key == task.key))],
-            "jobs": sorted((f, name[args[0]], args[1], jid == f"run-{args[0]}-{args[1]}", at is None, q)
-                           for f, args, jid, at, q in jobs if f.endswith("run_stage") and args[0] in name),
+            "jobs": sorted((f, name[args[0]], args[1], jid == f"run-{args[0]}-{args[1]}", at is None, q, front)
+                           for f, args, jid, at, q, front in jobs if f.endswith("run_stage") and args[0] in name),
         })
     return out
 
