@@ -28,6 +28,8 @@ import sys
 import tempfile
 import time
 
+from bench.common import bench_admin, fresh_app
+
 FIELDS = [("name", "text", {}), ("amount", "number", {}), ("email", "email", {}),
           ("tier", "choice", {"choices": ["gold", "silver", "bronze"]}), ("due", "date", {})]
 
@@ -38,35 +40,14 @@ def item(n: int) -> dict:
 
 
 def setup_app(db_url: str, redis_url: str, instance: str):
-    os.environ.update({"DATABASE_URL": db_url, "REDIS_URL": redis_url, "PROCLY_INSTANCE": instance,
-                       "SECRET_KEY": "bench", "RATELIMIT_ENABLED": "0"})
-    from flask_migrate import upgrade
-
-    from app.extensions import db
-    from app.factory import create_app
-
-    app = create_app({"RATELIMIT_ENABLED": False})
-    with app.app_context():
-        if db_url.startswith("postgresql"):
-            from sqlalchemy import text
-
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        upgrade()
-        _world()
-    return app
+    return fresh_app(db_url, redis_url, instance, _world)
 
 
 def _world() -> None:
-    from app.auth.passwords import hash_password
-    from app.extensions import db
-    from app.models import Team, User
     from app.processes import operations, versioning
     from app.tables.operations import create_table
 
-    admin = User(email="bench@x.test", name="Bench", role="admin", password_hash=hash_password("bench-pass-1"),
-                 teams=[Team(name="Bench")])
-    db.session.add(admin)
+    admin = bench_admin()
     create_table({"key": "clients", "name": "Clients", "fields": [
         {"key": k, "name": k.title(), "type": t, "required": False, "options": o} for k, t, o in FIELDS]}, "bench")
     process = operations.create_process({"key": "intake", "name": "Intake", "description": "", "table": "clients",
@@ -78,7 +59,6 @@ def _world() -> None:
               {"key": "close", "name": "Close", "type": "basic", "reads": keys, "writes": []}]
     versioning.publish(process, admin, "bench", definition={"stages": stages, "routes": [],
                                                             "start": {"writes": keys}})
-    db.session.commit()
 
 
 def _admin():

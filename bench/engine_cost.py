@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 
+from bench.common import bench_admin, fresh_app
+
 FIELDS = "abc"
 ROUNDS = 5
 
@@ -140,31 +142,14 @@ def run_pure(args) -> None:
 # --- whole worker transition ---------------------------------------------------------------------
 
 def setup_world(db_url: str, redis_url: str, tmp: str):
-    os.environ.update({"DATABASE_URL": db_url, "REDIS_URL": redis_url, "PROCLY_INSTANCE": tmp,
-                       "SECRET_KEY": "bench", "RATELIMIT_ENABLED": "0"})
-    from flask_migrate import upgrade
-    from sqlalchemy import text
+    def world():
+        from app.tables.operations import create_table
 
-    from app.auth.passwords import hash_password
-    from app.extensions import db
-    from app.factory import create_app
-    from app.models import Team, User
-    from app.tables.operations import create_table
-
-    app = create_app({"RATELIMIT_ENABLED": False})
-    with app.app_context():
-        if db_url.startswith("postgresql"):
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        upgrade()
-        admin = User(email="bench@x.test", name="Bench", role="admin", password_hash=hash_password("bench-pass-1"),
-                     teams=[Team(name="Bench")])
-        db.session.add(admin)
+        bench_admin()
         create_table({"key": "t", "name": "T", "fields": [
             {"key": k, "name": k.upper(), "type": "number", "required": False, "options": {}} for k in FIELDS]},
             "bench")
-        db.session.commit()
-    return app
+    return fresh_app(db_url, redis_url, tmp, world)
 
 
 def worker_shape(app, key: str, doc: dict, tasks: int) -> dict:

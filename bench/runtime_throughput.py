@@ -32,6 +32,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench.common import bench_admin, fresh_app
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_QUEUE = "bench-chain"
 
@@ -158,34 +160,14 @@ def procly_worker() -> None:
 
 
 def setup_app(db_url: str, redis_url: str, instance: str):
-    os.environ.update(_env(db_url, redis_url, instance))
-    from flask_migrate import upgrade
-
-    from app.factory import create_app
-    from app.extensions import db
-
-    app = create_app({"RATELIMIT_ENABLED": False})
-    with app.app_context():
-        if db_url.startswith("postgresql"):
-            from sqlalchemy import text
-
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        upgrade()
-        _world()
-    return app
+    return fresh_app(db_url, redis_url, instance, _world)
 
 
 def _world() -> None:
-    from app.auth.passwords import hash_password
     from app.processes import operations, versioning
-    from app.extensions import db
-    from app.models import Team, User
     from app.tables.operations import create_table
 
-    admin = User(email="bench@x.test", name="Bench", role="admin", password_hash=hash_password("bench-pass-1"),
-                 teams=[Team(name="Bench")])
-    db.session.add(admin)
+    admin = bench_admin()
     create_table({"key": "t", "name": "T", "fields": [
         {"key": k, "name": k.upper(), "type": "number", "required": False, "options": {}} for k in "abcde"]}, "bench")
     process = operations.create_process({"key": "lane", "name": "Lane", "description": "", "table": "t",
@@ -199,7 +181,6 @@ def _world() -> None:
     versioning.publish(fan, admin, "bench", definition={"stages": [
         {"key": k, "name": k.upper(), "type": "compute", "column": col, "reads": list("abcde"), "writes": [f],
          "config": {"assignments": {f: "1"}}} for k, col, f in shape], "routes": []})
-    db.session.commit()
 
 
 def procly_run(app, tasks: int, workers: int, env: dict, process: str = "lane") -> dict:
