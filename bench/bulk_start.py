@@ -23,12 +23,10 @@ import argparse
 import cProfile
 import os
 import platform
-import socket
 import sys
-import tempfile
 import time
 
-from bench.common import bench_admin, fresh_app
+from bench.common import bench_admin, bench_servers, fresh_app
 
 FIELDS = [("name", "text", {}), ("amount", "number", {}), ("email", "email", {}),
           ("tier", "choice", {"choices": ["gold", "silver", "bronze"]}), ("due", "date", {})]
@@ -188,16 +186,7 @@ def main() -> None:
     parser.add_argument("--paths", default="old,bulk,http,csv")
     parser.add_argument("--profile", default=None)
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp(prefix="procly-bench-")
-    db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        from app.redis_server import ensure_embedded
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        redis_url = ensure_embedded(tmp, port=port)
+    db_url, redis_url, tmp = bench_servers()
     print("setting up…", file=sys.stderr, flush=True)
     app = setup_app(db_url, redis_url, tmp)
     paths = args.paths.split(",")

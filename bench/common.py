@@ -6,6 +6,25 @@ from __future__ import annotations
 import os
 
 
+def bench_servers(prefix: str = "procly-bench-") -> tuple[str, str, str]:
+    """(database URL, Redis URL, instance folder): DATABASE_URL and REDIS_URL when set, else a SQLite
+    file and a private embedded Redis on a free port (nobody else flushes it) in a new folder."""
+    import socket
+    import tempfile
+
+    from app.redis_server import ensure_embedded
+
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        redis_url = ensure_embedded(tmp, port=port)
+    return db_url, redis_url, tmp
+
+
 def fresh_app(db_url: str, redis_url: str, instance: str, world=None):
     """The app on `db_url`, emptied (PostgreSQL: the public schema dropped) and migrated to the head;
     `world()` then builds the bench's data (committed). Rate limits off: a bench is one client."""

@@ -22,10 +22,9 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 
-from bench.common import bench_admin, fresh_app
+from bench.common import bench_admin, bench_servers, fresh_app
 
 FIELDS = "abc"
 ROUNDS = 5
@@ -195,18 +194,7 @@ def worker_shape(app, key: str, doc: dict, tasks: int) -> dict:
 
 
 def run_worker(args) -> None:
-    tmp = tempfile.mkdtemp(prefix="procly-engine-cost-")
-    db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        import socket
-
-        from app.redis_server import ensure_embedded
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        redis_url = ensure_embedded(tmp, port=port)
+    db_url, redis_url, tmp = bench_servers("procly-engine-cost-")
     app = setup_world(db_url, redis_url, tmp)
     rows = []
     for n, (label, size, parallel) in enumerate(shapes(args.sizes, args.parallel)):

@@ -27,12 +27,11 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.common import bench_admin, fresh_app
+from bench.common import bench_admin, bench_servers, fresh_app
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_QUEUE = "bench-chain"
@@ -257,18 +256,7 @@ def main() -> None:
     parser.add_argument("--only-queued", action="store_true", help="only (c), the queued path")
     args = parser.parse_args()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    tmp = tempfile.mkdtemp(prefix="procly-bench-")
-    db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        from app.redis_server import ensure_embedded
-
-        import socket
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        redis_url = ensure_embedded(tmp, port=port)  # a private server: nobody else flushes it
+    db_url, redis_url, tmp = bench_servers()
     print("setting up…", file=sys.stderr, flush=True)
     app = setup_app(db_url, redis_url, tmp)
     env = _env(db_url, redis_url, tmp)
