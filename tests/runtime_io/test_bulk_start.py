@@ -155,9 +155,11 @@ def test_bulk_start_refuses_what_single_creates_refuse(world, items, who):
 
 def test_batch_api_tasks_run_to_the_end_in_a_worker_process(world, app):
     """300 Tasks through POST /api/v1/tasks/batch (the set-based path, COPY on PostgreSQL), then a real
-    `procly worker` process performs their automated Stages: every Task completes."""
+    `procly worker` process performs their automated Stages: every Task completes. The batch's 300
+    jobs leave the request as one fan-out job on the system queue, which the worker turns into them."""
     from sqlalchemy import func
 
+    from app.infra.queue import QUEUE, SYSTEM_QUEUE, queue
     from app.models import Task
     from tests.processes import flask_worker, wait_until, worker_env
 
@@ -168,6 +170,10 @@ def test_batch_api_tasks_run_to_the_end_in_a_worker_process(world, app):
                                                         for i in range(300)]})
     assert r.status_code == 201, r.json
     assert len(r.json) == 300 and {t["status"] for t in r.json} == {"running"}
+    with app.app_context():
+        fan_out = queue(SYSTEM_QUEUE).jobs
+        assert [j.func_name for j in fan_out] == ["app.infra.queue.fan_out"] and queue(QUEUE).count == 0
+        assert len(fan_out[0].args[1]) == 300
     env = worker_env(app.config["SQLALCHEMY_DATABASE_URI"], app.config["REDIS_URL"], app.config["PROCLY_INSTANCE"])
     proc = flask_worker(env)
     s = world.db.session
