@@ -40,6 +40,7 @@ class PeriodicJob:
 
 JOBS = (
     PeriodicJob("sweep", "app.runtime.recovery.sweep", "SWEEP_INTERVAL", 15),      # timers, lost jobs
+    PeriodicJob("imports", "app.tasks.imports.sweep", "SWEEP_INTERVAL", 60),     # lost or given-up CSV imports
     PeriodicJob("outbox", "app.notifications.jobs.deliver_due", "OUTBOX_INTERVAL", 180),  # mail, webhooks
     PeriodicJob("rollup", "app.metrics.jobs.rollup", "ROLLUP_INTERVAL", 900),      # dashboard rollups
     # expired records: Idempotency-Keys, and finished Tasks past their Process's retention

@@ -61,7 +61,7 @@ def sweep() -> dict:
         if _run_job_id(run) not in alive:
             enqueue_after_commit("app.runtime.jobs.run_stage", run.id, run.attempt, job_id=_run_job_id(run))
             requeued += 1
-    _forget_stranded(lost)
+    forget_stranded(lost)
     db.session.commit()
     fired = sum(jobs.fire_due_timer(timer_id) == "fired" for timer_id in due_ids)
     if fired or rescheduled or requeued:
@@ -111,7 +111,7 @@ def live_jobs(job_ids: list[str]) -> set[str]:
     return alive
 
 
-def _forget_stranded(job_ids: list[str]) -> None:
+def forget_stranded(job_ids: list[str]) -> None:
     """A lost job's id may still sit in the intermediate list of the worker that died holding it:
     take it out, so that the job enqueued again under that id counts as alive."""
     if job_ids:

@@ -3,7 +3,14 @@ Fields of the Process that a start may set) becomes a TaskImport record; a job i
 of CHUNK rows, each chunk its own short transaction through the set-based start (app.tasks.bulk):
 the same validation and permissions as a single create, per row. Good rows start; a bad row is
 reported (row number, Field, message) and writes nothing. A job interrupted mid-file goes on after
-the last committed chunk (the chunk's Tasks and its progress commit together)."""
+the last committed chunk (the chunk's Tasks and its progress commit together). Each chunk is claimed
+by moving the import's progress from what its job read (a conditional UPDATE), so two runs of one
+import — a job the sweep gave back while a slow one still ran — never start a row twice.
+
+`sweep()` (a periodic job, app.runtime.periodic) finds imports whose job will not run: lost with
+Redis, or held by a worker that was SIGKILLed, it enqueues again (the import goes on where it
+stopped); one that RQ gave up on after its retries it marks failed, keeping the rows imported so
+far, so that nobody waits on an import that stays "running" forever."""
 from __future__ import annotations
 
 import csv
@@ -11,15 +18,19 @@ import io
 import itertools
 
 from flask import current_app
-from sqlalchemy import func, select
+from datetime import timedelta
+
+from rq.job import Job
+from sqlalchemy import func, select, update
 
 from app import clock, permissions
 from app.errors import APIError, Invalid
 from app.extensions import db
 from app.infra.bulk_insert import insert_rows
-from app.infra.queue import enqueue_after_commit
+from app.infra.queue import enqueue_after_commit, redis_conn
 from app.lookups import get_process
 from app.models import Field, Process, TaskImport, TaskImportError, User
+from app.runtime.recovery import GRACE, forget_stranded, live_jobs
 from app.tasks import bulk
 from app.tasks.operations import start_task
 
@@ -85,8 +96,12 @@ def create_import(process_key: str | None, filename: str | None, body: bytes, us
                      columns=columns, content=text, total_rows=total)
     db.session.add(imp)
     db.session.flush()
-    enqueue_after_commit(JOB, imp.id)
+    enqueue_after_commit(JOB, imp.id, job_id=job_id(imp.id))
     return imp
+
+
+def job_id(import_id: int) -> str:
+    return f"import-{import_id}"
 
 
 def get_import(import_id: int, user) -> TaskImport:
@@ -138,8 +153,15 @@ def _rows(imp: TaskImport):
             yield reader.line_num, cells
 
 
+def _claim(imp: TaskImport, seen: int, rows: int) -> bool:
+    """Move the import's progress from `seen` to `seen + rows` in this transaction, if no other run of
+    it has: the row stays locked until COMMIT, so a second run waits and then finds it moved."""
+    return db.session.execute(update(TaskImport).where(TaskImport.id == imp.id, TaskImport.processed_rows == seen)
+                              .values(processed_rows=seen + rows)).rowcount == 1
+
+
 def _chunk(imp: TaskImport, process: Process, user: User, rows: list, names: dict) -> None:
-    """One chunk in the caller's transaction: start the good rows, record the bad ones."""
+    """One chunk in the caller's transaction (claimed): start the good rows, record the bad ones."""
     items, bad = [], []
     for line, cells in rows:
         if len(cells) != len(imp.columns):
@@ -167,7 +189,6 @@ def _chunk(imp: TaskImport, process: Process, user: User, rows: list, names: dic
                 [{"import_id": imp.id, "row": line, "field": field[:128], "message": message}
                  for line, field, message in bad])
     failed = len({line for line, _, _ in bad})
-    imp.processed_rows += len(rows)
     imp.failed_rows += failed
     imp.started_rows += len(rows) - failed
 
@@ -185,14 +206,44 @@ def run_import(import_id: int) -> str:
     imp.state = "running"
     db.session.commit()
     names = {f.key: f.name for f in db.session.scalars(select(Field).where(Field.table_id == process.table_id))}
-    rows = itertools.islice(_rows(imp), imp.processed_rows, None)
+    seen = imp.processed_rows
+    rows = itertools.islice(_rows(imp), seen, None)
     while chunk := list(itertools.islice(rows, CHUNK)):
         try:
+            if not _claim(imp, seen, len(chunk)):
+                db.session.rollback()
+                return "another run of this import went on with it"
             _chunk(imp, process, user, chunk, names)
             db.session.commit()
+            seen += len(chunk)
         except Exception:
             db.session.rollback()
             raise
     imp.state, imp.finished_at, imp.content = "done", clock.now(), None
     db.session.commit()
     return f"{imp.started_rows} started, {imp.failed_rows} refused"
+
+
+def sweep() -> dict:
+    """The periodic pass over unfinished imports whose job will not run (see the module's doc)."""
+    stale = list(db.session.scalars(select(TaskImport).where(
+        TaskImport.state.in_(("queued", "running")), TaskImport.created_at < clock.now() - timedelta(seconds=GRACE))
+        .order_by(TaskImport.id).limit(100)))
+    alive = live_jobs([job_id(imp.id) for imp in stale])
+    forget_stranded([job_id(imp.id) for imp in stale if job_id(imp.id) not in alive])
+    requeued = failed = 0
+    for imp in stale:
+        if job_id(imp.id) in alive:
+            continue
+        job = Job.fetch(job_id(imp.id), connection=redis_conn()) if redis_conn().exists(f"rq:job:{job_id(imp.id)}") \
+            else None
+        if job is not None and job.get_status(refresh=False) == "failed":
+            imp.state, imp.finished_at, imp.content = "failed", clock.now(), None
+            imp.error = (f"a worker could not finish it after repeated errors; {imp.processed_rows:,} of "
+                         f"{imp.total_rows:,} rows were read and the Tasks they started stay")
+            failed += 1
+        else:
+            enqueue_after_commit(JOB, imp.id, job_id=job_id(imp.id))
+            requeued += 1
+    db.session.commit()
+    return {"requeued": requeued, "failed": failed}

@@ -3,6 +3,11 @@ another Team's user), row-level errors without losing good rows or half-writing 
 5,000-row file imported by a real worker process."""
 from __future__ import annotations
 
+import os
+import signal
+import time
+
+import pytest
 from sqlalchemy import select
 
 from tests.runtime_io.conftest import compute, st
@@ -136,3 +141,104 @@ def test_a_worker_process_imports_5000_rows_with_bad_ones(world, app):
     assert {e["field"] for e in got["errors"]} == {"Budget"}
     assert world.count(Task) == 4900 and world.count(StageRun, stage_key="review", status="pending") == 4900
     assert world.count(Event, type="task.created") == 4900
+
+
+@pytest.mark.slow
+def test_an_import_survives_a_killed_worker_and_a_flushed_redis(world, app):
+    """A 30,000-row import in a real `procly worker --count 2`: part-way through, the worker inside
+    the import is SIGKILLed and Redis is emptied (the job is lost). The periodic import sweep
+    enqueues it again; the import goes on after its last committed chunk and ends with every row
+    started or refused exactly once."""
+    from sqlalchemy import func
+
+    from app.infra.queue import redis_conn
+    from app.models import Task, TaskImport, TaskImportError
+    from tests.processes import flask_worker, wait_until, worker_env
+    from tests.runtime_io.test_sla_recovery import _busy_worker_pid
+
+    total = 30_000
+    world.process("leads", [st("review")], start={"roles": ["team:Ops"], "writes": ["name", "budget", "ok"]})
+    api = world.api_as(world.staff)
+    lines = [f"Client {i},{'x' if i % 100 == 0 else i},yes" for i in range(total)]
+    r = upload(api, HEADER + "\n".join(lines) + "\n")
+    assert r.status_code == 202, r.json
+    env = worker_env(app.config["SQLALCHEMY_DATABASE_URI"], app.config["REDIS_URL"], app.config["PROCLY_INSTANCE"])
+    proc = flask_worker(env, "--count", "2")
+    s = world.db.session
+
+    def progress() -> tuple[str, int]:
+        s.remove()
+        imp = s.get(TaskImport, r.json["id"])
+        return imp.state, imp.processed_rows
+
+    try:
+        wait_until(lambda: progress()[1] >= 1000, 240, "a first chunk committed", every=0.05,
+                   diagnose=lambda: proc.log()[-3000:])
+        victim = _busy_worker_pid(redis_conn(), time.time() + 30)
+        os.kill(victim, signal.SIGKILL)
+        redis_conn().flushall()
+        killed_at = progress()[1]
+        wait_until(lambda: progress()[0] == "done", 300, "the import done after the kill", every=0.5,
+                   diagnose=lambda: f"{progress()}\n{proc.log()[-3000:]}")
+    finally:
+        proc.stop()
+    assert killed_at < total, "the worker should be killed part-way"
+    got = api.get(f"/api/v1/imports/{r.json['id']}").json
+    assert (got["processed"], got["started"], got["failed"]) == (total, total - 300, 300)
+    assert world.count(Task) == total - 300
+    assert s.scalar(select(func.count(func.distinct(Task.values["name"].as_string())))) == total - 300
+    assert s.scalar(select(func.count()).select_from(TaskImportError)) == 300
+
+
+def test_an_import_rq_gave_up_on_is_marked_failed_and_a_lost_one_goes_on(world):
+    """The import sweep: a job RQ failed for good (its retries spent) marks its import failed with a
+    plain reason, the rows done kept; a job Redis lost is enqueued again and the import finishes."""
+    from datetime import timedelta
+
+    from rq.job import JobStatus
+
+    from app import clock
+    from app.infra.queue import SYSTEM_QUEUE, QUEUE, queue, redis_conn
+    from app.models import Task, TaskImport
+    from app.runtime import periodic
+    from app.tasks import imports
+
+    _process(world)
+    api = world.api_as(world.staff)
+    given_up = upload(api, HEADER + "Ann,10,yes\nBob,20,no\n").json["id"]
+    lost = upload(api, HEADER + "Cid,30,yes\n").json["id"]
+    for imp in world.db.session.scalars(select(TaskImport)):
+        imp.created_at = clock.now() - timedelta(minutes=1)
+    world.db.session.commit()
+    job = queue(QUEUE).fetch_job(imports.job_id(given_up))
+    queue(QUEUE).remove(job)
+    job.set_status(JobStatus.FAILED)             # as RQ leaves a job whose retries are spent
+    redis_conn().delete(f"rq:job:{imports.job_id(lost)}")
+    queue(QUEUE).remove(imports.job_id(lost))    # as a flushed Redis leaves the other
+    assert periodic.run("imports") == {"requeued": 1, "failed": 1}
+    world.drain()
+    failed, done = api.get(f"/api/v1/imports/{given_up}").json, api.get(f"/api/v1/imports/{lost}").json
+    assert failed["state"] == "failed" and "could not finish it after repeated errors" in failed["error"], failed
+    assert (done["state"], done["started"]) == ("done", 1)
+    assert [t.values["name"] for t in world.db.session.scalars(select(Task))] == ["Cid"]
+    assert queue(SYSTEM_QUEUE).count == 0
+    assert periodic.run("imports") in ({"requeued": 0, "failed": 0}, {"skipped": "another worker ran it recently or is running it"})
+
+
+def test_two_runs_of_one_import_never_start_a_chunk_twice(world):
+    """A second run of an import that read the progress before the first committed its chunk finds
+    the chunk claimed and stops: the Tasks are started once."""
+    from app.models import Task, TaskImport
+    from app.tasks import imports
+
+    _process(world)
+    api = world.api_as(world.staff)
+    iid = upload(api, HEADER + "Ann,10,yes\nBob,20,no\n").json["id"]
+    stale = world.db.session.get(TaskImport, iid)
+    seen = stale.processed_rows
+    world.db.session.expunge(stale)
+    assert imports.run_import(iid).startswith("2 started")
+    world.db.session.remove()
+    assert not imports._claim(stale, seen, 2)     # the stale run's claim of the same first chunk
+    world.db.session.rollback()
+    assert world.count(Task) == 2
