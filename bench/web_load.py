@@ -18,6 +18,9 @@ create: --clients threads, each with a keep-alive connection, POST /api/v1/tasks
 portal: --users threads; one iteration = a participant opening a fresh magic link (a new client
 address in X-Forwarded-For: the portal's rate limits are per address), reading their page, submitting
 the "Collect basic information" form, and reading the confirmation page: each request's latency.
+--think S: a participant pauses 0.5–1.5 × S seconds (uniform) before each next request, as a person
+reads a page and fills in a form; 0 (the default) makes each of the --users a client sending back to
+back, which measures the server's capacity rather than 50 people's experience.
 --soak S: instead, creations at --rate per second for S s with RSS sampled every 10 s (bench.memory).
 --profile DIR: py-spy records the web worker(s) (--gil: where the CPU went) during the measurement.
 """
@@ -278,10 +281,15 @@ FORM_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
 SUBMIT = re.compile(r'action="/portal/runs/(\d+)/submit"')
 
 
-def portal_user(port: int, links: list[str], rec: Recorder, n: int, counter: list[int], lock: threading.Lock) -> None:
-    conn = HTTPConnection("127.0.0.1", port, timeout=30)
+def portal_user(port: int, links: list[str], rec: Recorder, n: int, counter: list[int], lock: threading.Lock,
+                think: float = 0) -> None:
+    import random
+
+    conn, pauses = HTTPConnection("127.0.0.1", port, timeout=30), random.Random(n)
 
     def call(kind, method, path, cookie, ip, body=None, expect=(200,)):
+        if think:
+            time.sleep(think * pauses.uniform(0.5, 1.5))    # the person reading and typing
         headers = {**PROXY, "X-Forwarded-For": ip}
         if cookie:
             headers["Cookie"] = cookie
@@ -353,8 +361,8 @@ def measure(stack: Stack, mode: str, args, seeded: dict, profile: Path | None) -
                    for n in range(args.clients)]
     else:
         counter, lock = seeded.setdefault("next_link", [0]), threading.Lock()
-        threads = [threading.Thread(target=portal_user, args=(stack.port(n), seeded["links"], rec, n, counter, lock))
-                   for n in range(args.users)]
+        threads = [threading.Thread(target=portal_user, args=(stack.port(n), seeded["links"], rec, n, counter, lock,
+                                                              args.think)) for n in range(args.users)]
     for t in threads:
         t.start()
     spies = []
@@ -434,6 +442,8 @@ def main() -> None:
     p.add_argument("--duration", type=float, default=60)
     p.add_argument("--warmup", type=float, default=10)
     p.add_argument("--links", type=int, default=4000)
+    p.add_argument("--think", type=float, default=0,
+                   help="portal: seconds a participant pauses before each request (0.5-1.5x, uniform)")
     p.add_argument("--rq-workers", type=int, default=0)
     p.add_argument("--db", default=os.environ.get("DATABASE_URL", DEFAULT_DB))
     p.add_argument("--lock", default="/work/bench.lock")
@@ -491,6 +501,7 @@ def main() -> None:
                                    "clients": args.clients if mode == "create" else args.users,
                                    "duration_s": args.duration, "rq_workers": args.rq_workers, "instances": count,
                                    "offered_rate": args.rate if mode == "create" else None,
+                                   "think_s": args.think if mode == "portal" else None,
                                    "server_env": extra, "database": "PostgreSQL " + args.db.rsplit("@", 1)[-1]})
                     print(json.dumps(result, indent=1), flush=True)
                 stack.stop()
