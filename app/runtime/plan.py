@@ -97,12 +97,14 @@ def plan(definition: dict) -> Plan:
 
 class Layered(Mapping):
     """A read-only mapping changed by layering: `with_item` costs O(1) amortized (a small top layer,
-    folded into a new base every LAYER changes), not a copy of every run of a long lane."""
-    __slots__ = ("base", "top")
+    folded into a new base every LAYER changes), not a copy of every run of a long lane. Its length
+    is kept, not counted: a view asks it on every transition."""
+    __slots__ = ("base", "top", "size")
     LAYER = 32
 
-    def __init__(self, base: dict, top: dict | None = None):
+    def __init__(self, base: dict, top: dict | None = None, size: int | None = None):
         self.base, self.top = base, top or {}
+        self.size = size if size is not None else len(base) + sum(1 for k in self.top if k not in base)
 
     def __getitem__(self, key):
         top = self.top
@@ -120,11 +122,12 @@ class Layered(Mapping):
         yield from (k for k in self.top if k not in self.base)
 
     def __len__(self) -> int:
-        return len(self.base) + sum(1 for k in self.top if k not in self.base)
+        return self.size
 
     def with_item(self, key, value) -> "Layered":
+        size = self.size if key in self else self.size + 1
         top = {**self.top, key: value}
-        return Layered({**self.base, **top}) if len(top) > self.LAYER else Layered(self.base, top)
+        return Layered({**self.base, **top}, None, size) if len(top) > self.LAYER else Layered(self.base, top, size)
 
 
 class IndexedRuns(Sequence):
