@@ -62,27 +62,44 @@ def _retrying(fn, *args):
 
 
 def run_stage(run_id: int, attempt: int) -> str:
-    return _retrying(_run_stage_no_autoflush, run_id, attempt)
+    """Perform the run, then the Task's automated runs that follow it (eagerly, same transaction).
+    Parallel siblings are handed back to the queue (their jobs enqueued after the commit, at the
+    front), and then this job takes them itself at once, each in a transaction of its own: the
+    sibling's own job, when a worker reaches it, finds the run done and is a no-op (the run's
+    status and attempt under the Task lock decide, as for any duplicate delivery). Killed before or
+    during a sibling, nothing of that sibling is committed and its queued job performs it. One job
+    performs at most EAGER_LIMIT runs in all, as a lane performed eagerly does."""
+    message, performed, handed = _retrying(_run_stage_no_autoflush, run_id, attempt, EAGER_LIMIT)
+    taken = 0
+    while handed and performed < EAGER_LIMIT:
+        sibling_id, sibling_attempt = handed.pop(0)
+        _, done, more = _retrying(_run_stage_no_autoflush, sibling_id, sibling_attempt, EAGER_LIMIT - performed)
+        performed += done
+        taken += 1 if done else 0
+        handed.extend(more)
+    return message + (f", then {taken} sibling(s) handed back" if taken else "")
 
 
-def _run_stage_no_autoflush(run_id: int, attempt: int) -> str:
+def _run_stage_no_autoflush(run_id: int, attempt: int, limit: int) -> tuple[str, int, list]:
     # every row the job reads is loaded up front; what it writes goes out in one flush at the end
     with db.session.no_autoflush:
-        return _run_stage(run_id, attempt)
+        return _run_stage(run_id, attempt, limit)
 
 
-def _run_stage(run_id: int, attempt: int) -> str:
+def _run_stage(run_id: int, attempt: int, limit: int) -> tuple[str, int, list]:
+    """(what happened, runs performed, the (id, attempt) of the parallel siblings handed back)."""
     run = db.session.get(StageRun, run_id)
     if run is None or run.status != "pending" or run.attempt != attempt:
-        return "skipped: already handled"
+        return "skipped: already handled", 0, []
     logs.bind(task_id=run.task_id)   # on the job's log lines from here on (app.infra.logs)
     t = Transition(lock_task(run.task_id), actor="system")
     run = t.runs.get(run_id)
     if run is None or run.status != "pending" or run.attempt != attempt:
-        return "skipped: already handled"
+        return "skipped: already handled", 0, []
     performed = 0
+    handed: list[tuple[int, int]] = []
     queue_: list[StageRun] = [run]
-    while queue_ and performed < EAGER_LIMIT:
+    while queue_ and performed < limit:
         current = queue_.pop(0)
         if current.status != "pending" or t.task.status != TaskStatus.running or current.id not in t.runs:
             continue
@@ -93,12 +110,13 @@ def _run_stage(run_id: int, attempt: int) -> str:
         t.automated = []
         if len(queue_) > 1:   # ahead of Tasks not started yet: this one is under way
             t.automated = queue_[1:]
+            handed.extend((r.id, r.attempt) for r in t.automated)
             t.queue_automated(at_front=True)
             queue_ = queue_[:1]
     t.automated = queue_
     t.queue_automated(at_front=True)
     t.finish()
-    return f"performed {performed}"
+    return f"performed {performed}", performed, handed
 
 
 def _perform(t: Transition, run: StageRun) -> None:

@@ -279,3 +279,24 @@ def test_a_stale_copy_of_the_run_in_the_session_does_not_perform_it_twice(world,
     assert jobs.run_stage(run.id, 1) == "skipped: already handled"
     assert [(r.stage_key, r.status) for r in world.runs(tid)] == [("x", "completed"), ("y", "pending")]
     assert len([e for e in world.events(tid, "stage.status") if e.to_status == "completed"]) == 1
+
+
+def test_a_job_takes_the_parallel_siblings_it_handed_back_and_their_queued_jobs_are_noops(world):
+    """s0 -> p1 | p2 -> j: the job of s0 performs s0 and p1 eagerly, hands p2 back to the queue, then
+    performs p2 (and j after it) itself in a transaction of its own; p2's queued job finds it done."""
+    from app.infra.queue import queue
+    from app.runtime import jobs
+
+    world.process("fan", [compute("s0", {"a": "1"}, column=0), compute("p1", {"b": "1"}, column=1),
+                          compute("p2", {"c": "1"}, column=1), compute("j", {"d": "1"}, column=2)])
+    tid = world.start("fan")
+    s0 = world.run(tid, "s0")
+    assert jobs.run_stage(s0.id, 1) == "performed 2, then 1 sibling(s) handed back"
+    assert world.task(tid).status == "completed"
+    assert world.statuses(tid) == {"s0": "completed", "p1": "completed", "p2": "completed", "j": "completed"}
+    p2 = world.run(tid, "p2")
+    assert f"run-{p2.id}-1" in queue().job_ids   # handed back before it was taken: a kill would not lose it
+    assert jobs.run_stage(p2.id, 1) == "skipped: already handled"
+    world.drain()   # every queued job of the Task is a no-op now
+    assert len([e for e in world.events(tid, "stage.status") if e.to_status == "completed"]) == 4
+    assert [e.type for e in world.events(tid)].count("task.completed") == 1
