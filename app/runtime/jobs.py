@@ -77,7 +77,9 @@ def run_stage(run_id: int, attempt: int) -> str:
         performed += done
         taken += 1 if done else 0
         handed.extend(more)
-    return message + (f", then {taken} sibling(s) handed back" if taken else "")
+    if not taken:
+        return message
+    return f"performed {performed} ({taken} parallel sibling(s) handed back, then taken by this job)"
 
 
 def _run_stage_no_autoflush(run_id: int, attempt: int, limit: int) -> tuple[str, int, list]:

@@ -291,7 +291,7 @@ def test_a_job_takes_the_parallel_siblings_it_handed_back_and_their_queued_jobs_
                           compute("p2", {"c": "1"}, column=1), compute("j", {"d": "1"}, column=2)])
     tid = world.start("fan")
     s0 = world.run(tid, "s0")
-    assert jobs.run_stage(s0.id, 1) == "performed 2, then 1 sibling(s) handed back"
+    assert jobs.run_stage(s0.id, 1) == "performed 4 (1 parallel sibling(s) handed back, then taken by this job)"
     assert world.task(tid).status == "completed"
     assert world.statuses(tid) == {"s0": "completed", "p1": "completed", "p2": "completed", "j": "completed"}
     p2 = world.run(tid, "p2")
