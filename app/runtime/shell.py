@@ -17,6 +17,7 @@ from app.models import Process, StageRun, Task, TaskVisit, Version
 from app.runtime import assignment, engine, loops, signals, states, timers
 from app.runtime.context import definition_of, evaluate, stage_context, stage_of
 from app.runtime.plan import plan
+from app.runtime.run_writes import write_runs
 from app.runtime.targets import resolve_target
 from app.runtime.views import RunViews
 from app.vocab import refs
@@ -289,7 +290,8 @@ class Transition:
             return
         self._clear_attention()
         self.task.updated_at = clock.now()
-        db.session.flush()  # writes the buffered Events too (before_flush hook)
+        write_runs(self.runs.values())   # the runs' changes by Core UPDATEs (app.runtime.run_writes)
+        db.session.flush()  # the Task (lock_version), the visit, and the buffered Events (before_flush hook)
         publish_after_commit("task.changed", {"task": self.task.id, "process": self.task.process_id,
                                               "status": self.task.status}, room=f"process:{self.task.process_id}")
         publish_after_commit("task.changed", {"task": self.task.id, "status": self.task.status},

@@ -300,3 +300,34 @@ def test_a_job_takes_the_parallel_siblings_it_handed_back_and_their_queued_jobs_
     world.drain()   # every queued job of the Task is a no-op now
     assert len([e for e in world.events(tid, "stage.status") if e.to_status == "completed"]) == 4
     assert [e.type for e in world.events(tid)].count("task.completed") == 1
+
+
+def test_a_lane_performed_eagerly_writes_its_runs_in_one_update_per_set_of_changed_columns(world, _app):
+    """The runs' changes go out as Core UPDATEs grouped by changed columns (app.runtime.run_writes), not
+    one ORM UPDATE a run; the Task still goes through the ORM (its lock_version). s0 existed before the
+    job (status, started_at, finished_at change); s1-s4 were inserted by it (ready_at too)."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+    from app.runtime import jobs
+
+    world.process("five", [compute(f"s{i}", {"a": f"{i}"}) for i in range(5)])
+    tid = world.start("five")
+    run = world.run(tid, "s0")
+    seen = []
+
+    def statement(_conn, _cursor, sql, params, _context, executemany):
+        if sql.lstrip().upper().startswith("UPDATE"):
+            seen.append((sql.split()[1], executemany, len(params) if executemany else 1))
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        assert jobs.run_stage(run.id, 1) == "performed 5"
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    assert [s for s in seen if s[0] == "stage_runs"] == [("stage_runs", False, 1), ("stage_runs", True, 4)], seen
+    assert [s[0] for s in seen if s[0] != "stage_runs"].count("tasks") == 1
+    assert world.task(tid).status == "completed" and world.task(tid).values["a"] == 4
+    assert [r.status for r in world.runs(tid)] == ["completed"] * 5
+    assert all(r.started_at and r.finished_at for r in world.runs(tid))
