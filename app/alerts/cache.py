@@ -14,6 +14,7 @@ import time
 
 from redis.exceptions import RedisError
 from sqlalchemy import event, select
+from sqlalchemy.orm import object_session
 
 from app.extensions import db
 from app.infra.redis import connection
@@ -51,8 +52,8 @@ def _query(process_id: int, type_: str) -> bool:
         AlertRule.event_type.in_([type_, "*"])).limit(1)) is not None
 
 
-def _changed(_mapper, _connection, _rule) -> None:
-    db.session.info[_CHANGED] = True
+def _changed(_mapper, _connection, rule) -> None:
+    (object_session(rule) or db.session()).info[_CHANGED] = True   # the session that writes it
     _copy["rules"] = None
 
 
