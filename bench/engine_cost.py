@@ -2,7 +2,7 @@
 200 and 500 automated Stages, and through a column of 50 parallel Stages (and their join).
 
     python -m bench.engine_cost [--transitions 5000] [--sizes 5,50,200,500] [--parallel 50] [--worker]
-                                [--worker-transitions 1000] [--no-pure]
+                                [--worker-transitions 1000] [--no-pure] [--profile PREFIX]
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5433/procly_bench_x python -m bench.engine_cost --worker
 
 (pure)   the engine's decisions only (`engine.complete` on the Task's view, as a worker asks it, with the
@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import statistics
 import sys
@@ -184,7 +185,7 @@ def worker_shape(app, key: str, doc: dict, tasks: int) -> dict:
                 result = jobs.run_stage(run_id, attempt)
                 db.session.remove()
                 c, w = time.process_time_ns() - c0, time.perf_counter_ns() - w0
-                performed = int(result.split()[-1]) if result.startswith("performed") else 0
+                performed = int(result.split()[1]) if result.startswith("performed") else 0
                 if performed:
                     transitions += performed
                     cpu, wall = cpu + c, wall + w
@@ -201,7 +202,15 @@ def run_worker(args) -> None:
         per_task = size + 1 if parallel else size
         tasks = max(2, args.worker_transitions // per_task)
         worker_shape(app, f"warm{n}", lane_doc(size, parallel), 1)  # caches, first statements
+        profiler = cProfile.Profile(time.process_time) if args.profile else None   # CPU clock
+        if profiler:
+            profiler.enable()
         r = worker_shape(app, f"lane{n}", lane_doc(size, parallel), tasks)
+        if profiler:
+            profiler.disable()
+            path = f"{args.profile}.{size}{'p' if parallel else ''}"
+            profiler.dump_stats(path)
+            print(f"  profile of {label}: {path} (python -m pstats {path}; sort tottime / cumulative)")
         rows.append((label, r))
         from app.infra.queue import redis_conn
 
@@ -224,6 +233,8 @@ def main() -> None:
     parser.add_argument("--worker", action="store_true", help="also measure the whole worker transition")
     parser.add_argument("--worker-transitions", type=int, default=1000)
     parser.add_argument("--no-pure", action="store_true")
+    parser.add_argument("--profile", metavar="PREFIX", help="with --worker: cProfile (CPU clock) of each shape's "
+                        "measured jobs into PREFIX.<size>")
     args = parser.parse_args()
     args.sizes = [int(x) for x in args.sizes.split(",")]
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())

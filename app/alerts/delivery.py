@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app import clock, notifications, permissions
+from app.alerts import cache
 from app.extensions import db
 from app.infra.queue import publish_after_commit
 from app.models import AlertRule, Event, Process, StageRun, Task, User
@@ -85,10 +86,7 @@ def on_event(event) -> bool:
         return False
     run_id = _get(event, "stage_run_id")
     with db.session.no_autoflush:
-        has_rule = db.session.scalar(select(AlertRule.id).where(
-            AlertRule.process_id == process_id, AlertRule.active.is_(True),
-            AlertRule.event_type.in_([type_, "*"])).limit(1))
-        if has_rule is None:
+        if not cache.has_rule(process_id, type_):   # a version-stamped copy of the rules, not a SELECT
             return False
         task = db.session.get(Task, task_id)
         run = db.session.get(StageRun, run_id) if run_id else None
@@ -175,3 +173,4 @@ def init_app(app) -> None:
     """Listen to the engine (app.runtime.signals): its alerts, and every Event it records."""
     signals.alert.connect(_on_alert)
     signals.event_recorded.connect(_on_event_recorded)
+    cache.init_app(app)

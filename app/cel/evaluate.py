@@ -76,8 +76,23 @@ def _program(expr: str) -> tuple[Any, frozenset[str], Any]:
     tree = parse_tree(expr)
     names = frozenset(str(node.children[0]) for node in tree.iter_subtrees()
                       if node.data in ("ident", "dot_ident") and node.children)
-    program = ENV.program(tree, functions=_OVERRIDES)
+    program = ENV.program(_pruned(tree), functions=_OVERRIDES)
     return program, names, program.new_activation()
+
+
+# grammar rules whose node, with a single child, only hands its child's value up (cel-python's
+# Evaluator: `if len(tree.children) == 1: return self.visit_children(tree)[0]`)
+_PASS_THROUGH = frozenset({"expr", "conditionalor", "conditionaland", "relation", "addition", "multiplication",
+                           "unary"})
+
+
+def _pruned(tree: lark.Tree) -> lark.Tree:
+    """The tree without those single-child links: `a > 1005` walks 8 nodes instead of 18 (each visit also
+    checks the CPU budget). Same values and errors: only nodes that return their child's value go."""
+    while tree.data in _PASS_THROUGH and len(tree.children) == 1 and isinstance(tree.children[0], lark.Tree):
+        tree = tree.children[0]
+    children = [_pruned(c) if isinstance(c, lark.Tree) else c for c in tree.children]
+    return lark.Tree(tree.data, children, getattr(tree, "_meta", None))
 
 
 def _to_cel(value: Any) -> Any:

@@ -12,10 +12,12 @@ import time
 import uuid
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import stages
+from app.errors import Invalid
 from app.extensions import db
 from app.models import StageRun
 from app.runtime import engine
@@ -62,27 +64,57 @@ def _retrying(fn, *args):
 
 
 def run_stage(run_id: int, attempt: int) -> str:
-    return _retrying(_run_stage_no_autoflush, run_id, attempt)
+    """Perform the run, then the Task's automated runs that follow it (eagerly, same transaction).
+    Parallel siblings are handed back to the queue (their jobs enqueued after the commit, at the
+    front), and then this job takes them itself at once, each in a transaction of its own: the
+    sibling's own job, when a worker reaches it, finds the run done and is a no-op (the run's
+    status and attempt under the Task lock decide, as for any duplicate delivery). Killed before or
+    during a sibling, nothing of that sibling is committed and its queued job performs it. One job
+    performs at most EAGER_LIMIT runs in all, as a lane performed eagerly does."""
+    message, performed, handed = _retrying(_run_stage_no_autoflush, run_id, attempt, EAGER_LIMIT)
+    taken = 0
+    while handed and performed < EAGER_LIMIT:
+        sibling_id, sibling_attempt, task_id = handed.pop(0)
+        try:
+            _, done, more = _retrying(_run_stage_no_autoflush, sibling_id, sibling_attempt,
+                                      EAGER_LIMIT - performed, task_id)
+        except Invalid:   # the Task is gone since (deleted): nothing left to do for its sibling
+            db.session.rollback()
+            continue
+        performed += done
+        taken += 1 if done else 0
+        handed.extend(more)
+    if not taken:
+        return message
+    return f"performed {performed} ({taken} parallel sibling(s) handed back, then taken by this job)"
 
 
-def _run_stage_no_autoflush(run_id: int, attempt: int) -> str:
+def _run_stage_no_autoflush(run_id: int, attempt: int, limit: int,
+                            task_id: int | None = None) -> tuple[str, int, list]:
     # every row the job reads is loaded up front; what it writes goes out in one flush at the end
     with db.session.no_autoflush:
-        return _run_stage(run_id, attempt)
+        return _run_stage(run_id, attempt, limit, task_id)
 
 
-def _run_stage(run_id: int, attempt: int) -> str:
-    run = db.session.get(StageRun, run_id)
-    if run is None or run.status != "pending" or run.attempt != attempt:
-        return "skipped: already handled"
-    logs.bind(task_id=run.task_id)   # on the job's log lines from here on (app.infra.logs)
-    t = Transition(lock_task(run.task_id), actor="system")
+def _run_stage(run_id: int, attempt: int, limit: int, task_id: int | None) -> tuple[str, int, list]:
+    """(what happened, runs performed, the (id, attempt, Task id) of the parallel siblings handed back).
+    A first look at the run before the Task lock spares a duplicate delivery the lock; a sibling this
+    job handed back itself (`task_id` known) goes straight to the lock."""
+    if task_id is None:   # three columns, not an ORM object: the runs load below builds it anyway
+        first = db.session.execute(select(StageRun.task_id, StageRun.status, StageRun.attempt)
+                                   .where(StageRun.id == run_id)).first()
+        if first is None or first.status != "pending" or first.attempt != attempt:
+            return "skipped: already handled", 0, []
+        task_id = first.task_id
+    logs.bind(task_id=task_id)   # on the job's log lines from here on (app.infra.logs)
+    t = Transition(lock_task(task_id), actor="system")
     run = t.runs.get(run_id)
     if run is None or run.status != "pending" or run.attempt != attempt:
-        return "skipped: already handled"
+        return "skipped: already handled", 0, []
     performed = 0
+    handed: list[tuple[int, int, int]] = []
     queue_: list[StageRun] = [run]
-    while queue_ and performed < EAGER_LIMIT:
+    while queue_ and performed < limit:
         current = queue_.pop(0)
         if current.status != "pending" or t.task.status != TaskStatus.running or current.id not in t.runs:
             continue
@@ -93,12 +125,13 @@ def _run_stage(run_id: int, attempt: int) -> str:
         t.automated = []
         if len(queue_) > 1:   # ahead of Tasks not started yet: this one is under way
             t.automated = queue_[1:]
+            handed.extend((r.id, r.attempt, r.task_id) for r in t.automated)
             t.queue_automated(at_front=True)
             queue_ = queue_[:1]
     t.automated = queue_
     t.queue_automated(at_front=True)
     t.finish()
-    return f"performed {performed}"
+    return f"performed {performed}", performed, handed
 
 
 def _perform(t: Transition, run: StageRun) -> None:

@@ -17,6 +17,7 @@ from app.models import Process, StageRun, Task, TaskVisit, Version
 from app.runtime import assignment, engine, loops, signals, states, timers
 from app.runtime.context import definition_of, evaluate, stage_context, stage_of
 from app.runtime.plan import plan
+from app.runtime.run_writes import write_runs
 from app.runtime.targets import resolve_target
 from app.runtime.views import RunViews
 from app.vocab import refs
@@ -126,8 +127,11 @@ class Transition:
         also write every pending change of the transaction and costs ~4x the statement itself."""
         row = run_row(self.task, self.visit.id, stage_of(self.definition, key), status, clock.now())
         result = db.session.connection().execute(_INSERT_RUN, row)  # no autoflush, a cached statement
-        run = StageRun(id=result.inserted_primary_key[0], **row)
-        make_transient_to_detached(run)  # every column is set: persistent, nothing to re-load
+        # the object as a load would build it (no constructor: its ~25 attribute events cost more than the
+        # INSERT's Python), then persistent with every column set: nothing to re-load
+        run = _NEW_RUN()
+        run.__dict__.update(row, id=result.inserted_primary_key[0])
+        make_transient_to_detached(run)
         db.session.add(run)
         self.runs[run.id] = run
         self.event("stage.status", run, None, status, stage=key)
@@ -286,7 +290,8 @@ class Transition:
             return
         self._clear_attention()
         self.task.updated_at = clock.now()
-        db.session.flush()  # writes the buffered Events too (before_flush hook)
+        write_runs(self.runs.values())   # the runs' changes by Core UPDATEs (app.runtime.run_writes)
+        db.session.flush()  # the Task (lock_version), the visit, and the buffered Events (before_flush hook)
         publish_after_commit("task.changed", {"task": self.task.id, "process": self.task.process_id,
                                               "status": self.task.status}, room=f"process:{self.task.process_id}")
         publish_after_commit("task.changed", {"task": self.task.id, "status": self.task.status},
@@ -294,6 +299,7 @@ class Transition:
 
 
 _INSERT_RUN = insert(StageRun.__table__)
+_NEW_RUN = StageRun.__mapper__.class_manager.new_instance
 
 
 def run_row(task, visit_id: int, stage: dict, status: str, now) -> dict:

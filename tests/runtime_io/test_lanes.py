@@ -279,3 +279,55 @@ def test_a_stale_copy_of_the_run_in_the_session_does_not_perform_it_twice(world,
     assert jobs.run_stage(run.id, 1) == "skipped: already handled"
     assert [(r.stage_key, r.status) for r in world.runs(tid)] == [("x", "completed"), ("y", "pending")]
     assert len([e for e in world.events(tid, "stage.status") if e.to_status == "completed"]) == 1
+
+
+def test_a_job_takes_the_parallel_siblings_it_handed_back_and_their_queued_jobs_are_noops(world):
+    """s0 -> p1 | p2 -> j: the job of s0 performs s0 and p1 eagerly, hands p2 back to the queue, then
+    performs p2 (and j after it) itself in a transaction of its own; p2's queued job finds it done."""
+    from app.infra.queue import queue
+    from app.runtime import jobs
+
+    world.process("fan", [compute("s0", {"a": "1"}, column=0), compute("p1", {"b": "1"}, column=1),
+                          compute("p2", {"c": "1"}, column=1), compute("j", {"d": "1"}, column=2)])
+    tid = world.start("fan")
+    s0 = world.run(tid, "s0")
+    assert jobs.run_stage(s0.id, 1) == "performed 4 (1 parallel sibling(s) handed back, then taken by this job)"
+    assert world.task(tid).status == "completed"
+    assert world.statuses(tid) == {"s0": "completed", "p1": "completed", "p2": "completed", "j": "completed"}
+    p2 = world.run(tid, "p2")
+    assert f"run-{p2.id}-1" in queue().job_ids   # handed back before it was taken: a kill would not lose it
+    assert jobs.run_stage(p2.id, 1) == "skipped: already handled"
+    world.drain()   # every queued job of the Task is a no-op now
+    assert len([e for e in world.events(tid, "stage.status") if e.to_status == "completed"]) == 4
+    assert [e.type for e in world.events(tid)].count("task.completed") == 1
+
+
+def test_a_lane_performed_eagerly_writes_its_runs_in_one_update_per_set_of_changed_columns(world, _app):
+    """The runs' changes go out as Core UPDATEs grouped by changed columns (app.runtime.run_writes), not
+    one ORM UPDATE a run; the Task still goes through the ORM (its lock_version). s0 existed before the
+    job (status, started_at, finished_at change); s1-s4 were inserted by it (ready_at too)."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+    from app.runtime import jobs
+
+    world.process("five", [compute(f"s{i}", {"a": f"{i}"}) for i in range(5)])
+    tid = world.start("five")
+    run = world.run(tid, "s0")
+    seen = []
+
+    def statement(_conn, _cursor, sql, params, _context, executemany):
+        if sql.lstrip().upper().startswith("UPDATE"):
+            seen.append((sql.split()[1], executemany, len(params) if executemany else 1))
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        assert jobs.run_stage(run.id, 1) == "performed 5"
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    assert [s for s in seen if s[0] == "stage_runs"] == [("stage_runs", False, 1), ("stage_runs", True, 4)], seen
+    assert [s[0] for s in seen if s[0] != "stage_runs"].count("tasks") == 1
+    assert world.task(tid).status == "completed" and world.task(tid).values["a"] == 4
+    assert [r.status for r in world.runs(tid)] == ["completed"] * 5
+    assert all(r.started_at and r.finished_at for r in world.runs(tid))
