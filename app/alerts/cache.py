@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 STAMP_KEY = "procly:alert-rules:stamp"
 MAX_AGE = 10.0   # seconds a process trusts its copy without a bumped stamp
 _CHANGED = "procly_alert_rules_changed"
-_copy: dict = {"stamp": None, "at": 0.0, "rules": None}   # rules: {process_id: frozenset of event types}
+# rules: {process_id: frozenset of event types}, of the database `engine` (one process may serve several apps)
+_copy: dict = {"stamp": None, "at": 0.0, "rules": None, "engine": None}
 
 
 def has_rule(process_id: int, type_: str) -> bool:
@@ -35,13 +36,14 @@ def has_rule(process_id: int, type_: str) -> bool:
         stamp = connection().get(STAMP_KEY)
     except RedisError:
         return _query(process_id, type_)
-    now = time.monotonic()
-    if _copy["rules"] is None or _copy["stamp"] != stamp or now - _copy["at"] > MAX_AGE:
+    now, engine = time.monotonic(), db.engine
+    if _copy["rules"] is None or _copy["stamp"] != stamp or now - _copy["at"] > MAX_AGE or _copy["engine"] is not engine:
         rules: dict = {}
         for pid, event_type in db.session.execute(select(AlertRule.process_id, AlertRule.event_type)
                                                   .where(AlertRule.active.is_(True))):
             rules.setdefault(pid, set()).add(event_type)
-        _copy.update(stamp=stamp, at=now, rules={pid: frozenset(types) for pid, types in rules.items()})
+        _copy.update(stamp=stamp, at=now, engine=engine,
+                     rules={pid: frozenset(types) for pid, types in rules.items()})
     types = _copy["rules"].get(process_id, ())
     return type_ in types or "*" in types
 
