@@ -9,20 +9,31 @@ from __future__ import annotations
 from enum import Enum
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import JSON, Connection, Table, insert, text
+from sqlalchemy import JSON, Connection, String, Table, insert, text
 
 COPY_MIN = 50    # below this a plain executemany is as cheap
 
 
+def _jsonb(v):
+    return None if v is None else Jsonb(v)
+
+
+def _plain(v):
+    return v.value if isinstance(v, Enum) else v
+
+
 def _copy(conn: Connection, table: Table, rows: list[dict]) -> None:
     cols = list(rows[0])
-    json_cols = {c for c in cols if isinstance(table.c[c].type, JSON)}
+    # per column, how a value goes to COPY: JSON wrapped, a text one as is or a vocabulary StrEnum's
+    # value (psycopg would dump an Enum by its name), any other as is
+    convert = [_jsonb if isinstance(table.c[c].type, JSON) else _plain if isinstance(table.c[c].type, String) else None
+               for c in cols]
+    pairs = list(zip(cols, convert))
     quote = conn.dialect.identifier_preparer.quote
     sql = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in cols)}) FROM STDIN"
     with conn.connection.driver_connection.cursor() as cur, cur.copy(sql) as copy:
         for row in rows:
-            copy.write_row([Jsonb(v) if c in json_cols and v is not None else
-                            (v.value if isinstance(v, Enum) else v) for c, v in ((c, row[c]) for c in cols)])
+            copy.write_row([row[c] if f is None else f(row[c]) for c, f in pairs])
 
 
 def insert_rows(conn: Connection, table: Table, rows: list[dict], *, ids: bool = False) -> list[int] | None:
