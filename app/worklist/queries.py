@@ -2,9 +2,7 @@
 alert-rule page. Reads only; who sees what is decided by app.permissions."""
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from app import clock, permissions, stages
 from app.ai import queries as ai_queries
@@ -27,10 +25,13 @@ ACTIONS = {
 }
 
 
-def my_work(user, *, process: str = "", stage: str = "", status: str = "") -> list[dict]:
-    """Open Stage Runs of running Tasks waiting for `user`, overdue first, then by due date. Who
-    matches is decided in SQL (permissions.queue_condition); Python only labels why."""
-    q = (select(StageRun, Task).join(Task, Task.id == StageRun.task_id)
+WORK_PAGE = 100       # rows of My work on one page (the counts badges count them all)
+
+
+def _queue(user, process: str, stage: str, status: str):
+    """The WHERE of `user`'s queue with the page's filters: who matches is decided in SQL
+    (permissions.queue_condition)."""
+    q = (select(StageRun.id).join(Task, Task.id == StageRun.task_id)
          .join(TaskVisit, TaskVisit.id == StageRun.visit_id)
          .where(StageRun.status.in_(QUEUE_STATUSES), Task.status == TaskStatus.running, TaskVisit.left_at.is_(None),
                 permissions.queue_condition(user)))
@@ -40,6 +41,26 @@ def my_work(user, *, process: str = "", stage: str = "", status: str = "") -> li
         q = q.where(StageRun.stage_key == stage)
     if status:
         q = q.where(StageRun.status == status)
+    return q
+
+
+def my_work_counts(user, *, process: str = "", stage: str = "", status: str = "") -> tuple[int, int]:
+    """(open, overdue) of `user`'s queue, counted in SQL."""
+    base = _queue(user, process, stage, status).add_columns(StageRun.due_at).subquery()
+    total, overdue = db.session.execute(select(func.count(), func.coalesce(func.sum(
+        case((base.c.due_at < clock.now(), 1), else_=0)), 0)).select_from(base)).one()
+    return int(total), int(overdue)
+
+
+def my_work(user, *, process: str = "", stage: str = "", status: str = "", offset: int = 0,
+            limit: int | None = None) -> list[dict]:
+    """Open Stage Runs of running Tasks waiting for `user`, overdue first, then by due date (a run is
+    overdue when its due date is past, so "due date, none last" is that order); `limit` rows from
+    `offset`, ordered and cut in SQL. Python only labels why."""
+    ids = _queue(user, process, stage, status).subquery()
+    q = (select(StageRun, Task).join(Task, Task.id == StageRun.task_id).where(StageRun.id.in_(select(ids.c.id)))
+         .order_by(StageRun.due_at.is_(None), StageRun.due_at, StageRun.ready_at, StageRun.id)
+         .offset(offset).limit(limit))
     now = clock.now()
     items = []
     processes = {p.id: p for p in db.session.scalars(select(Process))}
@@ -55,9 +76,18 @@ def my_work(user, *, process: str = "", stage: str = "", status: str = "") -> li
         items.append({"run": run, "task": task, "stage": st, "process": processes[run.process_id], "why": why,
                       "overdue": bool(run.due_at and run.due_at < now),
                       "title": title(user, task, keys)})
-    items.sort(key=lambda i: (not i["overdue"], i["run"].due_at is None, i["run"].due_at or datetime.max,
-                              i["run"].ready_at))
     return items
+
+
+def my_work_page(user, filters: dict, page: int) -> dict:
+    """One page of My work (WORK_PAGE rows; a page past the end shows the last) and its pager."""
+    total, overdue = my_work_counts(user, **filters)
+    pages = max(1, -(-total // WORK_PAGE))
+    page = min(max(page, 1), pages)
+    items = my_work(user, **filters, offset=(page - 1) * WORK_PAGE, limit=WORK_PAGE)
+    return {"items": items, "pager": {"page": page, "pages": pages, "total": total, "overdue": overdue,
+                                      "first": (page - 1) * WORK_PAGE + 1 if total else 0,
+                                      "last": min(total, page * WORK_PAGE)}}
 
 
 def title(user, task: Task, keys: set[str] | None = None) -> str:
