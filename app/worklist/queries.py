@@ -2,7 +2,7 @@
 alert-rule page. Reads only; who sees what is decided by app.permissions."""
 from __future__ import annotations
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, false, func, null, select, true
 
 from app import clock, permissions, stages
 from app.ai import queries as ai_queries
@@ -14,6 +14,7 @@ from app.vocab import statuses
 from app.notifications import threads
 from app.scheduling import operations as scheduling
 from app.tasks import checklist, history
+from app.worklist import field_sql
 from app.vocab.statuses import OPEN, StageRunStatus, TaskStatus
 
 QUEUE_STATUSES = list(statuses.QUEUE)
@@ -169,63 +170,73 @@ def cell(v):
     return v if isinstance(v, (int, float)) and not isinstance(v, bool) else display(v)
 
 
-TABLE_LIMIT = 5000     # the newest Tasks the Table view filters and sorts
+TABLE_LIMIT = 5000     # the newest Tasks the Table view filters and sorts (see docs/performance.md)
 PAGE_SIZE = 100        # rows of them on one page (the CSV export has them all)
 
 
+def table_readable(user, tbl: Table, processes: dict) -> dict[int, set[str]]:
+    """Version id -> the Field keys `user` reads on a Task of it, for the Versions of the Table's
+    Processes they may see: what a user reads on a Task depends on its Version (and the Process's
+    Team) only (permissions.visible_fields)."""
+    versions = permissions.visible_version_ids(user)
+    pairs = db.session.execute(select(Version.id, Version.process_id).join(Process, Process.id == Version.process_id)
+                               .where(Process.table_id == tbl.id)).all()
+    return {vid: permissions.version_reads(user, vid, processes[pid].team_id, tbl.id)
+            for vid, pid in pairs if versions is None or vid in versions}
+
+
+def _readable_in(readable: dict[int, set[str]], key: str, expr):
+    """`expr` on the Tasks whose Version lets the user read `key`, NULL on the others: a filter or a
+    sort never looks at a value the user may not read (it counts as no value, as on the page)."""
+    vids = sorted(vid for vid, keys in readable.items() if key in keys)
+    return case((Task.version_id.in_(vids), expr), else_=null()) if vids else null()
+
+
 def table_view(user, tbl: Table, args, *, paged: bool = True) -> dict:
-    """The Table view: rows of Tasks `user` may see, only their readable values, filtered and sorted;
-    one page of them (`page`, PAGE_SIZE rows) unless paged=False (the CSV export).
-    The Tasks are read as plain rows and the readable Fields decided once per (Process, Version): what
-    a user reads on a Task depends on nothing else (permissions.visible_fields)."""
+    """The Table view: rows of Tasks `user` may see, only their readable values, filtered (the shown
+    text contains the filter, any case) and sorted (number Fields as numbers) in SQL among the newest
+    TABLE_LIMIT Tasks; one page of them (`page`, PAGE_SIZE rows) unless paged=False (the CSV export)."""
+    dialect = db.session.get_bind().dialect.name
     processes = {p.id: p for p in db.session.scalars(select(Process))}   # held: team_of hits the identity map
-    cols = [Task.id, Task.process_id, Task.version_id, Task.status, Task.needs_attention, Task.table_id]
+    fields = db.session.scalars(select(Field).where(Field.table_id == tbl.id).order_by(Field.position)).all()
+    readable = table_readable(user, tbl, processes)
     where = [Task.table_id == tbl.id]
     versions = permissions.visible_version_ids(user)
     if versions is not None:
-        where.append(Task.version_id.in_(versions or [-1]))
+        where.append(Task.version_id.in_(sorted(versions) or [-1]))
     status = args.get("status", "")
     if status:
         where.append(Task.status == status)
-
-    def newest(*extra):
-        return db.session.execute(select(*cols, *extra).where(*where).order_by(Task.id.desc()).limit(TABLE_LIMIT)).all()
-
-    tasks = newest()
-    fields = db.session.scalars(select(Field).where(Field.table_id == tbl.id).order_by(Field.position)).all()
-    readable: dict[tuple[int, int], set[str]] = {}
-    for t in tasks:
-        if (t.process_id, t.version_id) not in readable:
-            readable[(t.process_id, t.version_id)] = permissions.visible_fields(user, t)
-    readable_any = set().union(*readable.values()) if readable else set()
+    newest = select(Task.id, Task.version_id).where(*where).order_by(Task.id.desc()).limit(TABLE_LIMIT).subquery()
+    # the columns: the Fields readable on one of these Tasks at least
+    present = db.session.scalars(select(newest.c.version_id).distinct()).all()
+    readable_any = set().union(*(readable.get(vid, set()) for vid in present))
     columns = [f for f in fields if f.key in readable_any]
-    filters = {f.key: args.get(f"f_{f.key}", "").strip() for f in columns if args.get(f"f_{f.key}")}
+    types = {f.key: f.type for f in columns}
+    filters = {f.key: args.get(f"f_{f.key}", "").strip() for f in columns if args.get(f"f_{f.key}", "").strip()}
+    conds = [func.coalesce(_readable_in(readable, k, field_sql.contains(field_sql.text(k, types[k], dialect), v)),
+                           false()) for k, v in filters.items()]
+    matched = and_(*conds) if conds else true()
+    among, total = db.session.execute(select(func.count(), func.coalesce(func.sum(case((matched, 1), else_=0)), 0))
+                                      .select_from(Task).join(newest, newest.c.id == Task.id)).one()
+    total = int(total)
     sort = args.get("sort", "")
-    sort = sort if sort in {f.key for f in columns} else ""
-    # the values are read for every row only when they filter or sort; else for the shown page only
-    whole = bool(filters or sort) or not paged
-    if whole:
-        tasks = newest(Task.values)
-    rows = [{"task": t, "values": (permissions.filter_values(t.values, readable[(t.process_id, t.version_id)])
-                                   if whole else None)} for t in tasks]
-    for k, v in filters.items():
-        rows = [r for r in rows if v.lower() in display(r["values"].get(k)).lower()]
+    sort = sort if sort in types else ""
+    order = [Task.id.desc()]
     if sort:
-        rows.sort(key=lambda r: (r["values"].get(sort) is None, display(r["values"].get(sort)).lower()),
-                  reverse=args.get("dir") == "desc")
-    total = len(rows)
+        expr = (field_sql.number(sort, dialect) if types[sort] == "number"
+                else func.lower(field_sql.text(sort, types[sort], dialect)))
+        key = _readable_in(readable, sort, expr)
+        order = ([key.is_(None).desc(), key.desc()] if args.get("dir") == "desc" else [key.is_(None), key]) + order
     pages = max(1, -(-total // PAGE_SIZE))
-    try:
-        page = min(max(1, int(args.get("page") or 1)), pages)
-    except ValueError:
-        page = 1
+    page = args.get("page") or "1"
+    page = min(int(page) if page.isdigit() and len(page) < 7 else 1, pages) or 1
+    q = (select(Task.id, Task.process_id, Task.version_id, Task.status, Task.needs_attention, Task.values)
+         .join(newest, newest.c.id == Task.id).where(matched).order_by(*order))
     if paged:
-        rows = rows[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
-    if not whole and rows:
-        values = dict(db.session.execute(select(Task.id, Task.values).where(Task.id.in_([r["task"].id for r in rows]))).all())
-        for r in rows:
-            t = r["task"]
-            r["values"] = permissions.filter_values(values.get(t.id), readable[(t.process_id, t.version_id)])
+        q = q.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    rows = [{"task": t, "values": permissions.filter_values(t.values, readable.get(t.version_id, set()))}
+            for t in db.session.execute(q).all()]
     # the bulk actions: checked on the shown rows only, on the Tasks themselves
     running_ids = [r["task"].id for r in rows if r["task"].status == TaskStatus.running]
     running = db.session.scalars(select(Task).where(Task.id.in_(running_ids))).all() if running_ids else []
@@ -236,7 +247,7 @@ def table_view(user, tbl: Table, args, *, paged: bool = True) -> dict:
                 selectable=cancellable | retryable,
                 pager={"page": page, "pages": pages, "total": total, "size": PAGE_SIZE,
                        "first": (page - 1) * PAGE_SIZE + 1 if total else 0,
-                       "last": min(total, page * PAGE_SIZE), "limited": len(tasks) == TABLE_LIMIT})
+                       "last": min(total, page * PAGE_SIZE), "limited": among == TABLE_LIMIT, "limit": TABLE_LIMIT})
 
 
 def failed_runs_of(user, task: Task) -> list[int]:
