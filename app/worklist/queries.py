@@ -29,10 +29,10 @@ ACTIONS = {
 WORK_PAGE = 100       # rows of My work on one page (the counts badges count them all)
 
 
-def _queue(user, process: str, stage: str, status: str):
-    """The WHERE of `user`'s queue with the page's filters: who matches is decided in SQL
+def _queue(user, process: str, stage: str, status: str, *columns):
+    """`columns` of `user`'s queue with the page's filters: who matches is decided in SQL
     (permissions.queue_condition)."""
-    q = (select(StageRun.id).join(Task, Task.id == StageRun.task_id)
+    q = (select(*columns).select_from(StageRun).join(Task, Task.id == StageRun.task_id)
          .join(TaskVisit, TaskVisit.id == StageRun.visit_id)
          .where(StageRun.status.in_(QUEUE_STATUSES), Task.status == TaskStatus.running, TaskVisit.left_at.is_(None),
                 permissions.queue_condition(user)))
@@ -45,28 +45,37 @@ def _queue(user, process: str, stage: str, status: str):
     return q
 
 
+def _overdue(now):
+    return case((StageRun.due_at < now, 1), else_=0)
+
+
 def my_work_counts(user, *, process: str = "", stage: str = "", status: str = "") -> tuple[int, int]:
     """(open, overdue) of `user`'s queue, counted in SQL."""
-    base = _queue(user, process, stage, status).add_columns(StageRun.due_at).subquery()
-    total, overdue = db.session.execute(select(func.count(), func.coalesce(func.sum(
-        case((base.c.due_at < clock.now(), 1), else_=0)), 0)).select_from(base)).one()
+    total, overdue = db.session.execute(_queue(user, process, stage, status, func.count(),
+                                               func.coalesce(func.sum(_overdue(clock.now())), 0))).one()
     return int(total), int(overdue)
 
 
-def my_work(user, *, process: str = "", stage: str = "", status: str = "", offset: int = 0,
-            limit: int | None = None) -> list[dict]:
-    """Open Stage Runs of running Tasks waiting for `user`, overdue first, then by due date (a run is
-    overdue when its due date is past, so "due date, none last" is that order); `limit` rows from
-    `offset`, ordered and cut in SQL. Python only labels why."""
-    ids = _queue(user, process, stage, status).subquery()
-    q = (select(StageRun, Task).join(Task, Task.id == StageRun.task_id).where(StageRun.id.in_(select(ids.c.id)))
-         .order_by(StageRun.due_at.is_(None), StageRun.due_at, StageRun.ready_at, StageRun.id)
-         .offset(offset).limit(limit))
+def _ordered(user, filters: dict, *extra):
+    """The queue's runs and Tasks, overdue first, then by due date (a run is overdue when its due date
+    is past, so "due date, none last" is that order)."""
+    return (_queue(user, filters.get("process", ""), filters.get("stage", ""), filters.get("status", ""),
+                   StageRun, Task, *extra)
+            .order_by(StageRun.due_at.is_(None), StageRun.due_at, StageRun.ready_at, StageRun.id))
+
+
+def my_work(user, *, process: str = "", stage: str = "", status: str = "") -> list[dict]:
+    """Open Stage Runs of running Tasks waiting for `user`, overdue first, then by due date."""
+    return _items(user, db.session.execute(_ordered(user, dict(process=process, stage=stage, status=status))).all())
+
+
+def _items(user, rows) -> list[dict]:
+    """My work's rows of (StageRun, Task, ...): Python only labels why."""
     now = clock.now()
     items = []
     processes = {p.id: p for p in db.session.scalars(select(Process))}
     readable: dict[tuple[int, int], set[str]] = {}     # what `user` reads depends on (Process, Version) only
-    for run, task in db.session.execute(q).all():
+    for run, task, *_ in rows:
         why = permissions.queue_roles(user, run)
         if not why:  # cannot happen (the SQL condition is the same rule); never show an unexplained row
             continue
@@ -81,14 +90,24 @@ def my_work(user, *, process: str = "", stage: str = "", status: str = "", offse
 
 
 def my_work_page(user, filters: dict, page: int) -> dict:
-    """One page of My work (WORK_PAGE rows; a page past the end shows the last) and its pager."""
-    total, overdue = my_work_counts(user, **filters)
+    """One page of My work (WORK_PAGE rows, ordered and cut in SQL; a page past the end shows the
+    last) and its pager. The counts of the whole queue come with the rows (window functions): the
+    queue's selection runs once."""
+    q = _ordered(user, filters, func.count().over(), func.sum(_overdue(clock.now())).over())
+    page = max(page, 1)
+    rows = db.session.execute(q.offset((page - 1) * WORK_PAGE).limit(WORK_PAGE)).all()
+    if rows:
+        total, overdue = int(rows[0][2]), int(rows[0][3])
+    else:
+        total, overdue = my_work_counts(user, **filters)
+        if total and page > 1:     # past the end: the last page
+            page = -(-total // WORK_PAGE)
+            rows = db.session.execute(q.offset((page - 1) * WORK_PAGE).limit(WORK_PAGE)).all()
     pages = max(1, -(-total // WORK_PAGE))
-    page = min(max(page, 1), pages)
-    items = my_work(user, **filters, offset=(page - 1) * WORK_PAGE, limit=WORK_PAGE)
-    return {"items": items, "pager": {"page": page, "pages": pages, "total": total, "overdue": overdue,
-                                      "first": (page - 1) * WORK_PAGE + 1 if total else 0,
-                                      "last": min(total, page * WORK_PAGE)}}
+    page = min(page, pages)
+    return {"items": _items(user, rows), "pager": {"page": page, "pages": pages, "total": total, "overdue": overdue,
+                                                   "first": (page - 1) * WORK_PAGE + 1 if total else 0,
+                                                   "last": min(total, page * WORK_PAGE)}}
 
 
 def title(user, task: Task, keys: set[str] | None = None) -> str:
