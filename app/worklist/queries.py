@@ -193,11 +193,10 @@ TABLE_LIMIT = 5000     # the newest Tasks the Table view filters and sorts (see 
 PAGE_SIZE = 100        # rows of them on one page (the CSV export has them all)
 
 
-def table_readable(user, tbl: Table, processes: dict) -> dict[int, set[str]]:
+def table_readable(user, tbl: Table, processes: dict, versions: set[int] | None) -> dict[int, set[str]]:
     """Version id -> the Field keys `user` reads on a Task of it, for the Versions of the Table's
-    Processes they may see: what a user reads on a Task depends on its Version (and the Process's
-    Team) only (permissions.visible_fields)."""
-    versions = permissions.visible_version_ids(user)
+    Processes they may see (`versions`, None = all): what a user reads on a Task depends on its
+    Version (and the Process's Team) only (permissions.visible_fields)."""
     pairs = db.session.execute(select(Version.id, Version.process_id).join(Process, Process.id == Version.process_id)
                                .where(Process.table_id == tbl.id)).all()
     return {vid: permissions.version_reads(user, vid, processes[pid].team_id, tbl.id)
@@ -218,9 +217,9 @@ def table_view(user, tbl: Table, args, *, paged: bool = True) -> dict:
     dialect = db.session.get_bind().dialect.name
     processes = {p.id: p for p in db.session.scalars(select(Process))}   # held: team_of hits the identity map
     fields = db.session.scalars(select(Field).where(Field.table_id == tbl.id).order_by(Field.position)).all()
-    readable = table_readable(user, tbl, processes)
-    where = [Task.table_id == tbl.id]
     versions = permissions.visible_version_ids(user)
+    readable = table_readable(user, tbl, processes, versions)
+    where = [Task.table_id == tbl.id]
     if versions is not None:
         where.append(Task.version_id.in_(sorted(versions) or [-1]))
     status = args.get("status", "")
@@ -228,7 +227,7 @@ def table_view(user, tbl: Table, args, *, paged: bool = True) -> dict:
         where.append(Task.status == status)
     newest = select(Task.id, Task.version_id).where(*where).order_by(Task.id.desc()).limit(TABLE_LIMIT).subquery()
     # the columns: the Fields readable on one of these Tasks at least
-    present = db.session.scalars(select(newest.c.version_id).distinct()).all()
+    present = dict(db.session.execute(select(newest.c.version_id, func.count()).group_by(newest.c.version_id)).all())
     readable_any = set().union(*(readable.get(vid, set()) for vid in present))
     columns = [f for f in fields if f.key in readable_any]
     types = {f.key: f.type for f in columns}
@@ -236,9 +235,6 @@ def table_view(user, tbl: Table, args, *, paged: bool = True) -> dict:
     conds = [func.coalesce(_readable_in(readable, k, field_sql.contains(field_sql.text(k, types[k], dialect), v)),
                            false()) for k, v in filters.items()]
     matched = and_(*conds) if conds else true()
-    among, total = db.session.execute(select(func.count(), func.coalesce(func.sum(case((matched, 1), else_=0)), 0))
-                                      .select_from(Task).join(newest, newest.c.id == Task.id)).one()
-    total = int(total)
     sort = args.get("sort", "")
     sort = sort if sort in types else ""
     order = [Task.id.desc()]
@@ -247,15 +243,23 @@ def table_view(user, tbl: Table, args, *, paged: bool = True) -> dict:
                 else func.lower(field_sql.text(sort, types[sort], dialect)))
         key = _readable_in(readable, sort, expr)
         order = ([key.is_(None).desc(), key.desc()] if args.get("dir") == "desc" else [key.is_(None), key]) + order
-    pages = max(1, -(-total // PAGE_SIZE))
     page = args.get("page") or "1"
-    page = min(int(page) if page.isdigit() and len(page) < 7 else 1, pages) or 1
-    q = (select(Task.id, Task.process_id, Task.version_id, Task.status, Task.needs_attention, Task.values)
+    page = max(int(page) if page.isdigit() and len(page) < 7 else 1, 1) if paged else 1
+    # the page's rows, with how many match (a window count: the filter runs once)
+    q = (select(Task.id, Task.process_id, Task.version_id, Task.status, Task.needs_attention, Task.values,
+                func.count().over().label("matched"))
          .join(newest, newest.c.id == Task.id).where(matched).order_by(*order))
-    if paged:
-        q = q.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    found = db.session.execute(q.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE) if paged else q).all()
+    if found or page == 1:
+        total = found[0].matched if found else 0
+    else:       # past the end: the last page
+        total = db.session.scalar(select(func.count()).select_from(Task).join(newest, newest.c.id == Task.id)
+                                  .where(matched))
+        page = max(1, -(-total // PAGE_SIZE))
+        found = db.session.execute(q.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all() if total else []
+    pages = max(1, -(-total // PAGE_SIZE))
     rows = [{"task": t, "values": permissions.filter_values(t.values, readable.get(t.version_id, set()))}
-            for t in db.session.execute(q).all()]
+            for t in found]
     # the bulk actions: checked on the shown rows only, on the Tasks themselves
     running_ids = [r["task"].id for r in rows if r["task"].status == TaskStatus.running]
     running = db.session.scalars(select(Task).where(Task.id.in_(running_ids))).all() if running_ids else []
@@ -266,7 +270,7 @@ def table_view(user, tbl: Table, args, *, paged: bool = True) -> dict:
                 selectable=cancellable | retryable,
                 pager={"page": page, "pages": pages, "total": total, "size": PAGE_SIZE,
                        "first": (page - 1) * PAGE_SIZE + 1 if total else 0,
-                       "last": min(total, page * PAGE_SIZE), "limited": among == TABLE_LIMIT, "limit": TABLE_LIMIT})
+                       "last": min(total, page * PAGE_SIZE), "limited": sum(present.values()) == TABLE_LIMIT, "limit": TABLE_LIMIT})
 
 
 def failed_runs_of(user, task: Task) -> list[int]:
