@@ -203,11 +203,12 @@ def table_readable(user, tbl: Table, processes: dict, versions: set[int] | None)
             for vid, pid in pairs if versions is None or vid in versions}
 
 
-def _readable_in(readable: dict[int, set[str]], key: str, expr):
-    """`expr` on the Tasks whose Version lets the user read `key`, NULL on the others: a filter or a
-    sort never looks at a value the user may not read (it counts as no value, as on the page)."""
+def _readable_in(readable: dict[int, set[str]], key: str, expr, version_id):
+    """`expr` on the Tasks whose Version (column `version_id`) lets the user read `key`, NULL on the
+    others: a filter or a sort never looks at a value the user may not read (it counts as no value,
+    as on the page)."""
     vids = sorted(vid for vid, keys in readable.items() if key in keys)
-    return case((Task.version_id.in_(vids), expr), else_=null()) if vids else null()
+    return case((version_id.in_(vids), expr), else_=null()) if vids else null()
 
 
 def table_view(user, tbl: Table, args, *, paged: bool = True) -> dict:
@@ -225,36 +226,36 @@ def table_view(user, tbl: Table, args, *, paged: bool = True) -> dict:
     status = args.get("status", "")
     if status:
         where.append(Task.status == status)
-    newest = select(Task.id, Task.version_id).where(*where).order_by(Task.id.desc()).limit(TABLE_LIMIT).subquery()
+    # the newest Tasks, with what the page shows of them: filtered, sorted, counted and paged below
+    newest = (select(Task.id, Task.process_id, Task.version_id, Task.status, Task.needs_attention, Task.values)
+              .where(*where).order_by(Task.id.desc()).limit(TABLE_LIMIT).subquery())
+    t = newest.c
     # the columns: the Fields readable on one of these Tasks at least
-    present = dict(db.session.execute(select(newest.c.version_id, func.count()).group_by(newest.c.version_id)).all())
+    present = dict(db.session.execute(select(t.version_id, func.count()).group_by(t.version_id)).all())
     readable_any = set().union(*(readable.get(vid, set()) for vid in present))
     columns = [f for f in fields if f.key in readable_any]
     types = {f.key: f.type for f in columns}
     filters = {f.key: args.get(f"f_{f.key}", "").strip() for f in columns if args.get(f"f_{f.key}", "").strip()}
-    conds = [func.coalesce(_readable_in(readable, k, field_sql.contains(field_sql.text(k, types[k], dialect), v)),
-                           false()) for k, v in filters.items()]
+    conds = [func.coalesce(_readable_in(readable, k, field_sql.contains(
+        field_sql.text(k, types[k], dialect, t["values"]), v), t.version_id), false()) for k, v in filters.items()]
     matched = and_(*conds) if conds else true()
     sort = args.get("sort", "")
     sort = sort if sort in types else ""
-    order = [Task.id.desc()]
+    order = [t.id.desc()]
     if sort:
-        expr = (field_sql.number(sort, dialect) if types[sort] == "number"
-                else func.lower(field_sql.text(sort, types[sort], dialect)))
-        key = _readable_in(readable, sort, expr)
+        expr = (field_sql.number(sort, dialect, t["values"]) if types[sort] == "number"
+                else func.lower(field_sql.text(sort, types[sort], dialect, t["values"])))
+        key = _readable_in(readable, sort, expr, t.version_id)
         order = ([key.is_(None).desc(), key.desc()] if args.get("dir") == "desc" else [key.is_(None), key]) + order
     page = args.get("page") or "1"
     page = max(int(page) if page.isdigit() and len(page) < 7 else 1, 1) if paged else 1
     # the page's rows, with how many match (a window count: the filter runs once)
-    q = (select(Task.id, Task.process_id, Task.version_id, Task.status, Task.needs_attention, Task.values,
-                func.count().over().label("matched"))
-         .join(newest, newest.c.id == Task.id).where(matched).order_by(*order))
+    q = select(*newest.c, func.count().over().label("matched")).where(matched).order_by(*order)
     found = db.session.execute(q.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE) if paged else q).all()
     if found or page == 1:
         total = found[0].matched if found else 0
     else:       # past the end: the last page
-        total = db.session.scalar(select(func.count()).select_from(Task).join(newest, newest.c.id == Task.id)
-                                  .where(matched))
+        total = db.session.scalar(select(func.count()).select_from(newest).where(matched))
         page = max(1, -(-total // PAGE_SIZE))
         found = db.session.execute(q.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all() if total else []
     pages = max(1, -(-total // PAGE_SIZE))
