@@ -202,11 +202,14 @@ def main() -> None:
         "My work (a personal share: 120 claimed runs)": (person, "/queue"),
         "My work (the desk's whole team queue)": (client, "/queue"),
         "My work (team queue), in progress only": (client, "/queue?stage=s3&status=in_progress"),
+        "My work (team queue), page 6": (client, "/queue?page=6"),
+        "My work (team queue), the live refresh of page 2": (client, "/queue?partial=1&page=2"),
         "Table view (default: newest first)": (client, "/queue/tables/clients"),
         "Table view, page 3": (client, "/queue/tables/clients?page=3"),
         "Table view, status + City filter": (client, "/queue/tables/clients?status=running&f_city=lyon"),
         "Table view, Name filter, sorted by Budget desc":
             (client, "/queue/tables/clients?f_name=client+99&sort=budget&dir=desc"),
+        "Table view, sorted by City, page 40": (client, "/queue/tables/clients?sort=city&page=40"),
         "Task page (Task with history)": (client, f"/queue/tasks/{tid}"),
     }
     if args.only:

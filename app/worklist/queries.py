@@ -2,9 +2,7 @@
 alert-rule page. Reads only; who sees what is decided by app.permissions."""
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import select
+from sqlalchemy import and_, case, false, func, null, select, true
 
 from app import clock, permissions, stages
 from app.ai import queries as ai_queries
@@ -16,6 +14,7 @@ from app.vocab import statuses
 from app.notifications import threads
 from app.scheduling import operations as scheduling
 from app.tasks import checklist, history
+from app.worklist import field_sql
 from app.vocab.statuses import OPEN, StageRunStatus, TaskStatus
 
 QUEUE_STATUSES = list(statuses.QUEUE)
@@ -27,10 +26,13 @@ ACTIONS = {
 }
 
 
-def my_work(user, *, process: str = "", stage: str = "", status: str = "") -> list[dict]:
-    """Open Stage Runs of running Tasks waiting for `user`, overdue first, then by due date. Who
-    matches is decided in SQL (permissions.queue_condition); Python only labels why."""
-    q = (select(StageRun, Task).join(Task, Task.id == StageRun.task_id)
+WORK_PAGE = 100       # rows of My work on one page (the counts badges count them all)
+
+
+def _queue(user, process: str, stage: str, status: str, *columns):
+    """`columns` of `user`'s queue with the page's filters: who matches is decided in SQL
+    (permissions.queue_condition)."""
+    q = (select(*columns).select_from(StageRun).join(Task, Task.id == StageRun.task_id)
          .join(TaskVisit, TaskVisit.id == StageRun.visit_id)
          .where(StageRun.status.in_(QUEUE_STATUSES), Task.status == TaskStatus.running, TaskVisit.left_at.is_(None),
                 permissions.queue_condition(user)))
@@ -40,11 +42,40 @@ def my_work(user, *, process: str = "", stage: str = "", status: str = "") -> li
         q = q.where(StageRun.stage_key == stage)
     if status:
         q = q.where(StageRun.status == status)
+    return q
+
+
+def _overdue(now):
+    return case((StageRun.due_at < now, 1), else_=0)
+
+
+def my_work_counts(user, *, process: str = "", stage: str = "", status: str = "") -> tuple[int, int]:
+    """(open, overdue) of `user`'s queue, counted in SQL."""
+    total, overdue = db.session.execute(_queue(user, process, stage, status, func.count(),
+                                               func.coalesce(func.sum(_overdue(clock.now())), 0))).one()
+    return int(total), int(overdue)
+
+
+def _ordered(user, filters: dict, *extra):
+    """The queue's runs and Tasks, overdue first, then by due date (a run is overdue when its due date
+    is past, so "due date, none last" is that order)."""
+    return (_queue(user, filters.get("process", ""), filters.get("stage", ""), filters.get("status", ""),
+                   StageRun, Task, *extra)
+            .order_by(StageRun.due_at.is_(None), StageRun.due_at, StageRun.ready_at, StageRun.id))
+
+
+def my_work(user, *, process: str = "", stage: str = "", status: str = "") -> list[dict]:
+    """Open Stage Runs of running Tasks waiting for `user`, overdue first, then by due date."""
+    return _items(user, db.session.execute(_ordered(user, dict(process=process, stage=stage, status=status))).all())
+
+
+def _items(user, rows) -> list[dict]:
+    """My work's rows of (StageRun, Task, ...): Python only labels why."""
     now = clock.now()
     items = []
     processes = {p.id: p for p in db.session.scalars(select(Process))}
     readable: dict[tuple[int, int], set[str]] = {}     # what `user` reads depends on (Process, Version) only
-    for run, task in db.session.execute(q).all():
+    for run, task, *_ in rows:
         why = permissions.queue_roles(user, run)
         if not why:  # cannot happen (the SQL condition is the same rule); never show an unexplained row
             continue
@@ -55,9 +86,28 @@ def my_work(user, *, process: str = "", stage: str = "", status: str = "") -> li
         items.append({"run": run, "task": task, "stage": st, "process": processes[run.process_id], "why": why,
                       "overdue": bool(run.due_at and run.due_at < now),
                       "title": title(user, task, keys)})
-    items.sort(key=lambda i: (not i["overdue"], i["run"].due_at is None, i["run"].due_at or datetime.max,
-                              i["run"].ready_at))
     return items
+
+
+def my_work_page(user, filters: dict, page: int) -> dict:
+    """One page of My work (WORK_PAGE rows, ordered and cut in SQL; a page past the end shows the
+    last) and its pager. The counts of the whole queue come with the rows (window functions): the
+    queue's selection runs once."""
+    q = _ordered(user, filters, func.count().over(), func.sum(_overdue(clock.now())).over())
+    page = max(page, 1)
+    rows = db.session.execute(q.offset((page - 1) * WORK_PAGE).limit(WORK_PAGE)).all()
+    if rows:
+        total, overdue = int(rows[0][2]), int(rows[0][3])
+    else:
+        total, overdue = my_work_counts(user, **filters)
+        if total and page > 1:     # past the end: the last page
+            page = -(-total // WORK_PAGE)
+            rows = db.session.execute(q.offset((page - 1) * WORK_PAGE).limit(WORK_PAGE)).all()
+    pages = max(1, -(-total // WORK_PAGE))
+    page = min(page, pages)
+    return {"items": _items(user, rows), "pager": {"page": page, "pages": pages, "total": total, "overdue": overdue,
+                                                   "first": (page - 1) * WORK_PAGE + 1 if total else 0,
+                                                   "last": min(total, page * WORK_PAGE)}}
 
 
 def title(user, task: Task, keys: set[str] | None = None) -> str:
@@ -139,63 +189,78 @@ def cell(v):
     return v if isinstance(v, (int, float)) and not isinstance(v, bool) else display(v)
 
 
-TABLE_LIMIT = 5000     # the newest Tasks the Table view filters and sorts
+TABLE_LIMIT = 5000     # the newest Tasks the Table view filters and sorts (see docs/performance.md)
 PAGE_SIZE = 100        # rows of them on one page (the CSV export has them all)
 
 
+def table_readable(user, tbl: Table, processes: dict, versions: set[int] | None) -> dict[int, set[str]]:
+    """Version id -> the Field keys `user` reads on a Task of it, for the Versions of the Table's
+    Processes they may see (`versions`, None = all): what a user reads on a Task depends on its
+    Version (and the Process's Team) only (permissions.visible_fields)."""
+    pairs = db.session.execute(select(Version.id, Version.process_id).join(Process, Process.id == Version.process_id)
+                               .where(Process.table_id == tbl.id)).all()
+    return {vid: permissions.version_reads(user, vid, processes[pid].team_id, tbl.id)
+            for vid, pid in pairs if versions is None or vid in versions}
+
+
+def _readable_in(readable: dict[int, set[str]], key: str, expr, version_id):
+    """`expr` on the Tasks whose Version (column `version_id`) lets the user read `key`, NULL on the
+    others: a filter or a sort never looks at a value the user may not read (it counts as no value,
+    as on the page)."""
+    vids = sorted(vid for vid, keys in readable.items() if key in keys)
+    return case((version_id.in_(vids), expr), else_=null()) if vids else null()
+
+
 def table_view(user, tbl: Table, args, *, paged: bool = True) -> dict:
-    """The Table view: rows of Tasks `user` may see, only their readable values, filtered and sorted;
-    one page of them (`page`, PAGE_SIZE rows) unless paged=False (the CSV export).
-    The Tasks are read as plain rows and the readable Fields decided once per (Process, Version): what
-    a user reads on a Task depends on nothing else (permissions.visible_fields)."""
+    """The Table view: rows of Tasks `user` may see, only their readable values, filtered (the shown
+    text contains the filter, any case) and sorted (number Fields as numbers) in SQL among the newest
+    TABLE_LIMIT Tasks; one page of them (`page`, PAGE_SIZE rows) unless paged=False (the CSV export)."""
+    dialect = db.session.get_bind().dialect.name
     processes = {p.id: p for p in db.session.scalars(select(Process))}   # held: team_of hits the identity map
-    cols = [Task.id, Task.process_id, Task.version_id, Task.status, Task.needs_attention, Task.table_id]
-    where = [Task.table_id == tbl.id]
+    fields = db.session.scalars(select(Field).where(Field.table_id == tbl.id).order_by(Field.position)).all()
     versions = permissions.visible_version_ids(user)
+    readable = table_readable(user, tbl, processes, versions)
+    where = [Task.table_id == tbl.id]
     if versions is not None:
-        where.append(Task.version_id.in_(versions or [-1]))
+        where.append(Task.version_id.in_(sorted(versions) or [-1]))
     status = args.get("status", "")
     if status:
         where.append(Task.status == status)
-
-    def newest(*extra):
-        return db.session.execute(select(*cols, *extra).where(*where).order_by(Task.id.desc()).limit(TABLE_LIMIT)).all()
-
-    tasks = newest()
-    fields = db.session.scalars(select(Field).where(Field.table_id == tbl.id).order_by(Field.position)).all()
-    readable: dict[tuple[int, int], set[str]] = {}
-    for t in tasks:
-        if (t.process_id, t.version_id) not in readable:
-            readable[(t.process_id, t.version_id)] = permissions.visible_fields(user, t)
-    readable_any = set().union(*readable.values()) if readable else set()
+    # the newest Tasks, with what the page shows of them: filtered, sorted, counted and paged below
+    newest = (select(Task.id, Task.process_id, Task.version_id, Task.status, Task.needs_attention, Task.values)
+              .where(*where).order_by(Task.id.desc()).limit(TABLE_LIMIT).subquery())
+    t = newest.c
+    # the columns: the Fields readable on one of these Tasks at least
+    present = dict(db.session.execute(select(t.version_id, func.count()).group_by(t.version_id)).all())
+    readable_any = set().union(*(readable.get(vid, set()) for vid in present))
     columns = [f for f in fields if f.key in readable_any]
-    filters = {f.key: args.get(f"f_{f.key}", "").strip() for f in columns if args.get(f"f_{f.key}")}
+    types = {f.key: f.type for f in columns}
+    filters = {f.key: args.get(f"f_{f.key}", "").strip() for f in columns if args.get(f"f_{f.key}", "").strip()}
+    conds = [func.coalesce(_readable_in(readable, k, field_sql.contains(
+        field_sql.text(k, types[k], dialect, t["values"]), v), t.version_id), false()) for k, v in filters.items()]
+    matched = and_(*conds) if conds else true()
     sort = args.get("sort", "")
-    sort = sort if sort in {f.key for f in columns} else ""
-    # the values are read for every row only when they filter or sort; else for the shown page only
-    whole = bool(filters or sort) or not paged
-    if whole:
-        tasks = newest(Task.values)
-    rows = [{"task": t, "values": (permissions.filter_values(t.values, readable[(t.process_id, t.version_id)])
-                                   if whole else None)} for t in tasks]
-    for k, v in filters.items():
-        rows = [r for r in rows if v.lower() in display(r["values"].get(k)).lower()]
+    sort = sort if sort in types else ""
+    order = [t.id.desc()]
     if sort:
-        rows.sort(key=lambda r: (r["values"].get(sort) is None, display(r["values"].get(sort)).lower()),
-                  reverse=args.get("dir") == "desc")
-    total = len(rows)
+        expr = (field_sql.number(sort, dialect, t["values"]) if types[sort] == "number"
+                else func.lower(field_sql.text(sort, types[sort], dialect, t["values"])))
+        key = _readable_in(readable, sort, expr, t.version_id)
+        order = ([key.is_(None).desc(), key.desc()] if args.get("dir") == "desc" else [key.is_(None), key]) + order
+    page = args.get("page") or "1"
+    page = max(int(page) if page.isdigit() and len(page) < 7 else 1, 1) if paged else 1
+    # the page's rows, with how many match (a window count: the filter runs once)
+    q = select(*newest.c, func.count().over().label("matched")).where(matched).order_by(*order)
+    found = db.session.execute(q.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE) if paged else q).all()
+    if found or page == 1:
+        total = found[0].matched if found else 0
+    else:       # past the end: the last page
+        total = db.session.scalar(select(func.count()).select_from(newest).where(matched))
+        page = max(1, -(-total // PAGE_SIZE))
+        found = db.session.execute(q.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all() if total else []
     pages = max(1, -(-total // PAGE_SIZE))
-    try:
-        page = min(max(1, int(args.get("page") or 1)), pages)
-    except ValueError:
-        page = 1
-    if paged:
-        rows = rows[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
-    if not whole and rows:
-        values = dict(db.session.execute(select(Task.id, Task.values).where(Task.id.in_([r["task"].id for r in rows]))).all())
-        for r in rows:
-            t = r["task"]
-            r["values"] = permissions.filter_values(values.get(t.id), readable[(t.process_id, t.version_id)])
+    rows = [{"task": t, "values": permissions.filter_values(t.values, readable.get(t.version_id, set()))}
+            for t in found]
     # the bulk actions: checked on the shown rows only, on the Tasks themselves
     running_ids = [r["task"].id for r in rows if r["task"].status == TaskStatus.running]
     running = db.session.scalars(select(Task).where(Task.id.in_(running_ids))).all() if running_ids else []
@@ -206,7 +271,7 @@ def table_view(user, tbl: Table, args, *, paged: bool = True) -> dict:
                 selectable=cancellable | retryable,
                 pager={"page": page, "pages": pages, "total": total, "size": PAGE_SIZE,
                        "first": (page - 1) * PAGE_SIZE + 1 if total else 0,
-                       "last": min(total, page * PAGE_SIZE), "limited": len(tasks) == TABLE_LIMIT})
+                       "last": min(total, page * PAGE_SIZE), "limited": sum(present.values()) == TABLE_LIMIT, "limit": TABLE_LIMIT})
 
 
 def failed_runs_of(user, task: Task) -> list[int]:

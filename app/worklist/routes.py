@@ -43,24 +43,29 @@ def fail(exc: APIError, default: str):
 
 # --- My work --------------------------------------------------------------------------------------
 
+def page_number(value: str | None) -> int:
+    """A `page` argument: a positive number, anything else page 1 (a page past the end shows the last)."""
+    value = value or "1"
+    return int(value) if value.isdigit() and len(value) < 7 else 1
+
+
 @bp.get("")
 @login_required
 def index():
     user = _user()
     args = {k: request.args.get(k, "") for k in ("process", "stage", "status")}
-    items = queries.my_work(user, **args)
+    view = queries.my_work_page(user, args, page_number(request.args.get("page")))
     if request.args.get("partial"):
-        return render_template("worklist/_work.html", items=items)
-    return render_template("worklist/index.html", items=items, args=args, unread=notifications.unread_count(user),
-                           **queries.index_choices(user))
+        return render_template("worklist/_work.html", args=args, **view)
+    return render_template("worklist/index.html", args=args, unread=notifications.unread_count(user),
+                           **view, **queries.index_choices(user))
 
 
 @bp.get("/counts")
 @login_required
 def counts():
-    items = queries.my_work(_user())
-    return jsonify({"open": len(items), "overdue": sum(i["overdue"] for i in items),
-                    "unread": notifications.unread_count(_user())})
+    total, overdue = queries.my_work_counts(_user())
+    return jsonify({"open": total, "overdue": overdue, "unread": notifications.unread_count(_user())})
 
 
 def run_or_404(run_id: int) -> StageRun:

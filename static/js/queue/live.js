@@ -9,8 +9,10 @@ function queue(box) {
   const rooms = (box.dataset.rooms || '').split(',').filter(Boolean).map((id) => `process:${id}`);
   const refresh = debounce(async () => {
     box.innerHTML = await getHtml(box.dataset.partial);
-    document.getElementById('count-open').textContent = box.querySelectorAll('tbody tr').length;
-    document.getElementById('count-overdue').textContent = `${box.querySelectorAll('tr.overdue').length} overdue`;
+    // the counts of the whole queue (the list shows one page of it), counted by the server
+    const counts = box.querySelector('#work-counts');
+    document.getElementById('count-open').textContent = counts.dataset.open;
+    document.getElementById('count-overdue').textContent = `${counts.dataset.overdue} overdue`;
   }, 250);
   const conn = live({ rooms });
   if (!conn) return;
