@@ -98,6 +98,8 @@ class Transition:
             run.finished_at = now
             if self._may_have_timers(run):  # skip a needless UPDATE (and autoflush) on the hot path
                 timers.cancel(run)
+        elif run.finished_at is not None:   # a failed run tried again is open again: not finished
+            run.finished_at = None
         working = ("started", "in_progress")
         if run.claimed_at is not None and before in working and to not in working:
             # staff time tracking: claimed_at marks "active since" (reset on resume), pauses excluded

@@ -34,8 +34,8 @@ def _queue(user, process: str, stage: str, status: str, *columns):
     (permissions.queue_condition)."""
     q = (select(*columns).select_from(StageRun).join(Task, Task.id == StageRun.task_id)
          .join(TaskVisit, TaskVisit.id == StageRun.visit_id)
-         .where(StageRun.status.in_(QUEUE_STATUSES), Task.status == TaskStatus.running, TaskVisit.left_at.is_(None),
-                permissions.queue_condition(user)))
+         .where(StageRun.finished_at.is_(None), StageRun.status.in_(QUEUE_STATUSES), Task.status == TaskStatus.running,
+                TaskVisit.left_at.is_(None), permissions.queue_condition(user)))
     if process:
         q = q.join(Process, Process.id == StageRun.process_id).where(Process.key == process)
     if stage:

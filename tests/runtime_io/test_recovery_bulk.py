@@ -115,3 +115,24 @@ def test_escalate_to_takes_role_references_only(world, refs):
                                                                                       "revision": 1})
     paths = [e["path"] for e in r.json.get("errors", [])] if r.status_code == 200 else r.json
     assert any(str(p).startswith("stages[0].escalate_to") for p in paths), paths
+
+
+def test_a_retried_run_is_open_again_in_the_dashboards(world):
+    """A failed run retried is waiting again: no finish time, so the dashboard's work in progress and
+    queue length count it until a worker performs it (they counted it as finished before)."""
+    from app.metrics import queries as q
+
+    pid = _broken(world).process_id
+    tid = world.start("p", {"b": 0})
+    world.drain()
+    assert world.run(tid, "calc").status == "failed" and world.run(tid, "calc").finished_at is not None
+    assert world.api.patch(f"/api/v1/tasks/{tid}", json={"values": {"b": 5}}).status_code == 200
+    r = world.api.post("/api/v1/runs/retry", json={"run_ids": [world.run(tid, "calc").id]})
+    assert r.status_code == 200, r.json
+    run = world.run(tid, "calc")
+    assert (run.status, run.finished_at) == ("pending", None)
+    assert q.wip(q.Filters.default(process_id=pid))["calc"] == {"wip": 1, "queued": 1}
+    world.drain()
+    run = world.run(tid, "calc")
+    assert run.status == "completed" and run.finished_at is not None
+    assert "calc" not in q.wip(q.Filters.default(process_id=pid))
