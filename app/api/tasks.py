@@ -2,6 +2,7 @@
 
 Every read and write goes through app.permissions: a caller sees only the Tasks and Field values
 their Stages allow, and writes only Fields an open Stage Run of theirs may write."""
+from flask import jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
@@ -19,6 +20,18 @@ from app.tasks import operations as service
 
 blp = Blueprint("tasks", __name__, description="Tasks: rows moving through Stages")
 EXISTING = "a Task with this `key` was already started in that Process: that Task (nothing changed)"
+MINIMAL = "return=minimal"
+PREFER = {   # RFC 7240; documented on the batch route
+    "in": "header", "name": "Prefer", "required": False, "schema": {"type": "string", "enum": [MINIMAL]},
+    "description": "`return=minimal`: answer each Task with its `id`, `key`, `process` and `status` only "
+                   "(header `Preference-Applied: return=minimal`), for clients that start many Tasks and "
+                   "need only their ids; the status code is the same.",
+}
+
+
+def prefers_minimal() -> bool:
+    """The request's `Prefer` header asks for `return=minimal` (RFC 7240: comma-separated, `;` params)."""
+    return any(p.split(";", 1)[0].strip().lower() == MINIMAL for p in request.headers.get("Prefer", "").split(","))
 
 
 def get_task(task_id: int, user=None) -> Task:
@@ -97,18 +110,29 @@ class Tasks(MethodView):
 @blp.response(201, s.TaskSchema(many=True))
 @blp.alt_response(200, schema=s.TaskSchema(many=True), success=True,
                   description="every item named a key already started in its Process: those Tasks")
+@blp.doc(parameters=[PREFER])
 def batch(data):
     """Start many Tasks in one transaction: all start, or none (errors name the item). An item whose
     `key` was already started in its Process answers with that Task (as POST /tasks does); the status
-    is 201 if any Task started, 200 if none did."""
+    is 201 if any Task started, 200 if none did. With `Prefer: return=minimal` each Task of the
+    answer is only its `id`, `key`, `process` and `status`."""
     user = require_login()
     started = bulk.start_tasks(data["tasks"], user, actor())
+    status = 201 if any(created for _, created in started) else 200
+    if prefers_minimal():    # ids for a client that loads many: no values, no per-Task permission question
+        keys = {p.id: p.key for p in db.session.scalars(select(Process).where(
+            Process.id.in_({t.process_id for t, _ in started})))}
+        resp = jsonify([{"id": t.id, "key": t.key, "process": keys[t.process_id], "status": t.status}
+                        for t, _ in started])
+        resp.status_code = status
+        resp.headers["Preference-Applied"] = MINIMAL
+        resp.vary.add("Prefer")
+        return resp
     readable: dict[int, set[str]] = {}   # what a caller reads depends on the Task's Version only
     for t, _ in started:
         if t.version_id not in readable:
             readable[t.version_id] = permissions.visible_fields(user, t)
-    return [FilteredTask(t, user, readable[t.version_id]) for t, _ in started], \
-        201 if any(created for _, created in started) else 200
+    return [FilteredTask(t, user, readable[t.version_id]) for t, _ in started], status
 
 
 @blp.route("/<int:task_id>")

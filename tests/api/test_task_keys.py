@@ -128,3 +128,28 @@ def test_concurrent_creates_of_one_key_start_one_task_and_neither_fails(world, _
     assert db.session.scalar(select(func.count()).select_from(Task).where(Task.key == "race")) == 1
     assert sorted(s for s, _ in results) == [200, 201], results
     assert len({i for _, i in results}) == 1
+
+
+def test_a_batch_answers_ids_only_when_the_client_prefers_it(world):
+    """`Prefer: return=minimal` (RFC 7240): each Task of the answer is its id, key, Process and status,
+    nothing else (no Field values); the same Tasks start, with the same status codes; any other or no
+    preference answers the full Tasks."""
+    publish(world.api.designer, "intake", lane("collect", start=OPEN_START))
+    api = world.api.staff
+    items = {"tasks": [{"process": "intake", "key": "a", "values": {"name": "Ada"}}, {"process": "intake", "key": "b"}]}
+
+    def batch(body, prefer=None):
+        headers = {**api.headers, **({"Prefer": prefer} if prefer else {})}
+        return api.client.post("/api/v1/tasks/batch", json=body, headers=headers)
+
+    r = batch(items, "respond-async, return=minimal; charset=utf-8")
+    assert r.status_code == 201 and r.headers["Preference-Applied"] == "return=minimal"
+    assert "Prefer" in r.headers["Vary"]
+    assert [set(t) for t in r.json] == [{"id", "key", "process", "status"}] * 2
+    assert [(t["key"], t["process"], t["status"]) for t in r.json] == [("a", "intake", "running"), ("b", "intake", "running")]
+    assert _tasks() == 2
+    again = batch(items, "return=minimal")          # every key known: 200, the same Tasks
+    assert again.status_code == 200 and [t["id"] for t in again.json] == [t["id"] for t in r.json]
+    full = batch({"tasks": [{"process": "intake", "key": "a"}]}, "return=representation")
+    assert "Preference-Applied" not in full.headers and {"values", "version", "created_at"} <= set(full.json[0])
+    assert {"values", "version", "created_at"} <= set(batch({"tasks": [{"process": "intake", "key": "c"}]}).json[0])
