@@ -119,41 +119,19 @@ def run_streams(path: str, streams: int, total: int, batch: int, minimal: bool =
     return share * streams / (max(e for _, e in spans) - min(s for s, _ in spans))
 
 
-def run_old(app, total: int, batch: int, profile: str | None = None) -> float:
+def _batches(app, total: int, batch: int, start_batch, profile: str | None, offset: int = 0) -> float:
+    """Tasks/s of `start_batch(items, user)` + COMMIT over `total` items in batches; with `profile`,
+    the second batch (caches warm, like a running server) is profiled with cProfile."""
     from app.extensions import db
-    from app.tasks.operations import start_task
-
-    with app.app_context():
-        user, n, start = _admin(), 0, time.perf_counter()
-        prof = cProfile.Profile() if profile else None
-        while n < total:
-            items = [item(n + i) for i in range(batch)]
-            if prof is not None and n == batch:
-                prof.enable()
-            for i, it in enumerate(items):
-                start_task(it, user, "bench", prefix=f"tasks[{i}].")
-            db.session.commit()
-            if prof is not None and n == batch:
-                prof.disable()
-                prof.dump_stats(profile)
-            n += batch
-        seconds = time.perf_counter() - start
-        db.session.remove()
-    return total / seconds
-
-
-def run_bulk(app, total: int, batch: int, profile: str | None = None, offset: int = 0) -> float:
-    from app.extensions import db
-    from app.tasks import bulk
 
     with app.app_context():
         user, n, start = _admin(), 0, time.perf_counter()
         prof = cProfile.Profile() if profile else None
         while n < total:
             items = [item(offset + n + i) for i in range(batch)]
-            if prof is not None and n == batch:   # the second batch: caches warm, like a running server
+            if prof is not None and n == batch:
                 prof.enable()
-            bulk.start_tasks(items, user, "bench")
+            start_batch(items, user)
             db.session.commit()
             if prof is not None and n == batch:
                 prof.disable()
@@ -162,6 +140,22 @@ def run_bulk(app, total: int, batch: int, profile: str | None = None, offset: in
         seconds = time.perf_counter() - start
         db.session.remove()
     return total / seconds
+
+
+def run_old(app, total: int, batch: int, profile: str | None = None) -> float:
+    from app.tasks.operations import start_task
+
+    def one_by_one(items, user):
+        for i, it in enumerate(items):
+            start_task(it, user, "bench", prefix=f"tasks[{i}].")
+
+    return _batches(app, total, batch, one_by_one, profile)
+
+
+def run_bulk(app, total: int, batch: int, profile: str | None = None, offset: int = 0) -> float:
+    from app.tasks import bulk
+
+    return _batches(app, total, batch, lambda items, user: bulk.start_tasks(items, user, "bench"), profile, offset)
 
 
 def run_http(app, total: int, batch: int, offset: int = 0, minimal: bool = False) -> float:

@@ -20,6 +20,7 @@ import itertools
 from flask import current_app
 from datetime import timedelta
 
+from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from sqlalchemy import func, select, update
 
@@ -235,9 +236,11 @@ def sweep() -> dict:
     for imp in stale:
         if job_id(imp.id) in alive:
             continue
-        job = Job.fetch(job_id(imp.id), connection=redis_conn()) if redis_conn().exists(f"rq:job:{job_id(imp.id)}") \
-            else None
-        if job is not None and job.get_status(refresh=False) == "failed":
+        try:
+            status = Job.fetch(job_id(imp.id), connection=redis_conn()).get_status(refresh=False)
+        except NoSuchJobError:
+            status = None
+        if status == "failed":
             imp.state, imp.finished_at, imp.content = "failed", clock.now(), None
             imp.error = (f"a worker could not finish it after repeated errors; {imp.processed_rows:,} of "
                          f"{imp.total_rows:,} rows were read and the Tasks they started stay")
